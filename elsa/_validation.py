@@ -1,0 +1,129 @@
+"""Input checks at the library's boundary.
+
+Every check raises a typed :mod:`elsa.exceptions` error whose message names the bad
+value; nothing here lets a malformed array reach numpy's own error messages.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+
+from .exceptions import EmptyPoolError, InputError, ParameterError
+
+_FINITE_CHECK_ROWS = 65536
+
+
+def check_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as an int, or raise :class:`ParameterError` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ParameterError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ParameterError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ParameterError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def check_float(
+    value,
+    name: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    exclusive_maximum: bool = False,
+) -> float:
+    """Return ``value`` as a finite float, or raise :class:`ParameterError` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
+        raise ParameterError(f"{name} must be a finite number, got {value!r}")
+    value = float(value)
+    if minimum is not None and value < minimum:
+        raise ParameterError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None:
+        if exclusive_maximum and value >= maximum:
+            raise ParameterError(f"{name} must be < {maximum}, got {value}")
+        if not exclusive_maximum and value > maximum:
+            raise ParameterError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def check_choice(value, name: str, choices) -> str:
+    if value not in choices:
+        raise ParameterError(f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}")
+    return value
+
+
+def check_embeddings(X, name: str = "embeddings") -> np.ndarray:
+    """Validate a pool of embeddings and return it as C-contiguous float32 ``(n, d)``.
+
+    A float32 C-contiguous array (including a read-only memory map) is returned
+    without copying. Rows with NaN or inf are reported by index.
+    """
+    X = np.asarray(X)
+    if X.dtype == object or not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
+        raise InputError(f"{name} must hold numbers, got dtype {X.dtype}")
+    if X.ndim != 2:
+        raise InputError(f"{name} must be a 2-d array (n_items, n_dims), got shape {X.shape}")
+    n, d = X.shape
+    if n == 0:
+        raise EmptyPoolError(f"{name} has no rows: there is nothing to search")
+    if d == 0:
+        raise InputError(f"{name} has rows of length 0, shape {X.shape}")
+    if X.dtype != np.float32:
+        if np.issubdtype(X.dtype, np.floating) and np.abs(X).max() > np.finfo(np.float32).max:
+            raise InputError(f"{name} has values too large for float32 (max |x| = {np.abs(X).max():.3g})")
+        X = X.astype(np.float32)
+    X = np.ascontiguousarray(X)
+    for start in range(0, n, _FINITE_CHECK_ROWS):
+        block = X[start : start + _FINITE_CHECK_ROWS]
+        bad_rows = np.flatnonzero(~np.isfinite(block).all(axis=1))
+        if bad_rows.size:
+            bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
+            shown = ", ".join(str(i) for i in bad[:10]) + (", ..." if bad.size > 10 else "")
+            raise InputError(f"{name} has {bad.size} row(s) with NaN or inf values (rows {shown})")
+    return X
+
+
+def check_class_labels(y, n: int, name: str = "labels") -> np.ndarray:
+    """Validate integer class ids aligned with ``n`` embedding rows."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise InputError(f"{name} must be a 1-d array of class ids, got shape {y.shape}")
+    if y.shape[0] != n:
+        raise InputError(f"{name} has {y.shape[0]} entries but the embeddings have {n} rows; they must match")
+    if np.issubdtype(y.dtype, np.floating):
+        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+            raise InputError(f"{name} must be integer class ids; found non-integer values")
+        y = y.astype(np.int64)
+    elif not np.issubdtype(y.dtype, np.integer) and y.dtype != bool:
+        raise InputError(f"{name} must be integer class ids, got dtype {y.dtype}")
+    return y.astype(np.int64)
+
+
+def check_ids(ids, n: int, name: str) -> np.ndarray:
+    """Validate a list of distinct row ids in ``[0, n)`` and return them as int64."""
+    arr = np.asarray(ids)
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
+        raise ParameterError(f"{name} must be a list of integer row ids, got {ids!r}")
+    arr = arr.astype(np.int64)
+    out_of_range = arr[(arr < 0) | (arr >= n)]
+    if out_of_range.size:
+        raise ParameterError(f"{name} has ids outside [0, {n}): {out_of_range[:10].tolist()}")
+    if np.unique(arr).size != arr.size:
+        raise ParameterError(f"{name} lists an id more than once: {ids!r}")
+    return arr
+
+
+def as_generator(random_state) -> np.random.Generator:
+    """An explicit numpy Generator from an int, a SeedSequence, a Generator or None."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is None or isinstance(random_state, (Integral, np.random.SeedSequence)):
+        if isinstance(random_state, Integral) and random_state < 0:
+            raise ParameterError(f"random_state must be >= 0, got {random_state}")
+        return np.random.default_rng(random_state)
+    raise ParameterError(f"random_state must be an int, a numpy Generator or None, got {random_state!r}")

@@ -1,0 +1,228 @@
+"""The search loop (the paper's Algorithm 4), with any samplers plugged in.
+
+Each epoch: the nearest-neighbour sampler searches around the positives of the last
+oracle call, the exploration sampler (RandS in ELSA) proposes items elsewhere, the
+oracle labels the union in one call, and the scorer (the head) is retrained on every
+answer so far. After the last epoch the final search labels the items the scorer is
+most confident about. A run stops after ``epochs`` epochs or when the label
+``budget`` is spent, whichever comes first; the final search gets whatever budget is
+left.
+
+Where the union of one epoch's proposals exceeds the remaining budget, it is cut in
+priority order: the nearest-neighbour results first (closest first), then the
+exploration sampler's.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .._validation import as_generator, check_embeddings, check_ids, check_int
+from ..exceptions import InputError
+from ..head.scorers import Scorer
+from ..index import ExactIndex, Index
+from ..samplers.base import Sampler
+from ..state import NEGATIVE, POSITIVE, SearchState
+
+
+@dataclass
+class Round:
+    """One oracle call."""
+
+    kind: str  # "epoch" or "final"
+    epoch: int
+    ids: np.ndarray
+    answers: np.ndarray  # the oracle's answers (True = positive)
+    sources: dict[str, int]  # items each sampler contributed to this call
+    seconds: dict[str, float]  # wall time of each phase before and after the call
+
+
+@dataclass
+class SearchResult:
+    seed_ids: np.ndarray
+    rounds: list[Round] = field(default_factory=list)
+    stop_reason: str = ""
+    seconds: float = 0.0
+
+    @property
+    def queried_ids(self) -> np.ndarray:
+        if not self.rounds:
+            return np.zeros(0, np.int64)
+        return np.concatenate([r.ids for r in self.rounds])
+
+    @property
+    def answers(self) -> np.ndarray:
+        if not self.rounds:
+            return np.zeros(0, bool)
+        return np.concatenate([r.answers for r in self.rounds])
+
+    @property
+    def queries(self) -> int:
+        return int(sum(r.ids.size for r in self.rounds))
+
+    def positive_ids(self) -> np.ndarray:
+        """Seeds plus every item the oracle answered positive, in discovery order."""
+        return np.concatenate([self.seed_ids, self.queried_ids[self.answers]])
+
+    def curve(self, truth: np.ndarray | None = None) -> list[tuple[int, int]]:
+        """(queries spent, positives found) after every oracle call, from (0, 0).
+
+        Positives found are true positives among the queried items when ``truth`` is
+        given, else the oracle's positive answers. Seeds are not counted.
+        """
+        points = [(0, 0)]
+        queries = found = 0
+        for r in self.rounds:
+            queries += r.ids.size
+            found += int(truth[r.ids].sum()) if truth is not None else int(r.answers.sum())
+            points.append((queries, found))
+        return points
+
+
+def _merge(parts: list[tuple[str, np.ndarray]], limit: int | None) -> tuple[np.ndarray, dict[str, int]]:
+    """Union of the samplers' proposals in priority order, without repeats, cut to ``limit``."""
+    ids = np.concatenate([p for _, p in parts]) if parts else np.zeros(0, np.int64)
+    owner = np.concatenate([np.full(p.size, i) for i, (_, p) in enumerate(parts)]) if parts else np.zeros(0, int)
+    _, first = np.unique(ids, return_index=True)
+    first = np.sort(first)[:limit] if limit is not None else np.sort(first)
+    counts = np.bincount(owner[first], minlength=len(parts))
+    return ids[first].astype(np.int64), {name: int(c) for (name, _), c in zip(parts, counts)}
+
+
+class ActiveSearch:
+    """The ELSA loop, with its components as parameters.
+
+    Parameters
+    ----------
+    nn : Sampler or None
+        Searches around the frontier (the last call's positives).
+    explore : Sampler or None
+        Proposes items elsewhere (RandS for ELSA, a random sampler for the baseline).
+    scorer : Scorer or None
+        Scores every item after each oracle call (the head).
+    final : Sampler or None
+        The final search after the last epoch.
+    epochs : int
+        Number of epochs (oracle calls before the final search).
+    budget : int or None
+        Total oracle queries allowed, final search included; None for no limit.
+    """
+
+    def __init__(
+        self,
+        *,
+        nn: Sampler | None = None,
+        explore: Sampler | None = None,
+        scorer: Scorer | None = None,
+        final: Sampler | None = None,
+        epochs: int = 10,
+        budget: int | None = None,
+    ):
+        if nn is None and explore is None and final is None:
+            raise InputError("a search needs at least one of nn, explore or final")
+        self.nn = nn
+        self.explore = explore
+        self.scorer = scorer
+        self.final = final
+        self.epochs = check_int(epochs, "epochs", minimum=0)
+        self.budget = None if budget is None else check_int(budget, "budget", minimum=0)
+
+    def get_params(self) -> dict:
+        params: dict = {"epochs": self.epochs, "budget": self.budget}
+        for role in ("nn", "explore", "final"):
+            sampler = getattr(self, role)
+            params[role] = None if sampler is None else {"sampler": sampler.name, **_plain(sampler.get_params())}
+        params["scorer"] = None if self.scorer is None else self.scorer.name
+        return params
+
+    def run(
+        self,
+        X,
+        seed_ids,
+        oracle,
+        *,
+        random_state=None,
+        index: Index | None = None,
+        callback: Callable[[Round, SearchState], None] | None = None,
+    ) -> SearchResult:
+        """Search ``X`` from ``seed_ids`` (known positives), asking ``oracle.label(ids)``.
+
+        ``random_state`` (an int, a numpy Generator or None) drives every random choice,
+        so a fixed value gives the same run. ``callback(round, state)`` is called after
+        every oracle call.
+        """
+        X = check_embeddings(X)
+        seed_ids = check_ids(seed_ids, X.shape[0], "seed_ids")
+        rng = as_generator(random_state)
+        started = time.perf_counter()
+        index = index if index is not None else ExactIndex(X)
+        answers = np.zeros(X.shape[0], np.int8)
+        answers[seed_ids] = POSITIVE
+        state = SearchState(X=X, index=index, answers=answers, frontier=seed_ids, budget_left=self.budget)
+        result = SearchResult(seed_ids=seed_ids)
+        if self.scorer is not None:
+            self.scorer.prepare(state)
+        result.stop_reason = "epochs"
+        for epoch in range(1, self.epochs + 1):
+            if state.budget_left == 0:
+                result.stop_reason = "budget"
+                break
+            state.epoch = epoch
+            timings: dict[str, float] = {}
+            parts = []
+            for role in ("nn", "explore"):
+                sampler = getattr(self, role)
+                if sampler is not None:
+                    t0 = time.perf_counter()
+                    parts.append((sampler.name, sampler.select(state, rng)))
+                    timings[sampler.name] = time.perf_counter() - t0
+            batch, sources = _merge(parts, state.budget_left)
+            if batch.size == 0:
+                result.stop_reason = "no candidates"
+                break
+            self._ask(oracle, batch, "epoch", sources, timings, state, result, rng, callback)
+        if self.final is not None and state.budget_left != 0:
+            t0 = time.perf_counter()
+            batch, sources = _merge([(self.final.name, self.final.select(state, rng))], state.budget_left)
+            timings = {self.final.name: time.perf_counter() - t0}
+            if batch.size:
+                self._ask(oracle, batch, "final", sources, timings, state, result, rng, callback)
+        if state.budget_left == 0:
+            result.stop_reason = "budget"
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _ask(self, oracle, batch, kind, sources, timings, state, result, rng, callback) -> None:
+        t0 = time.perf_counter()
+        said = np.asarray(oracle.label(batch))
+        timings["oracle"] = time.perf_counter() - t0
+        if said.shape != batch.shape:
+            raise InputError(f"the oracle answered {said.shape[0] if said.ndim else said} labels for {batch.size} items")
+        said = said.astype(bool)
+        state.answers[batch] = np.where(said, POSITIVE, NEGATIVE)
+        state.frontier = batch[said]
+        state.n_found += int(said.sum())
+        if state.budget_left is not None:
+            state.budget_left -= batch.size
+        if kind == "epoch" and self.scorer is not None:
+            t0 = time.perf_counter()
+            state.scores = self.scorer.update(state, rng)
+            timings[self.scorer.name] = time.perf_counter() - t0
+        result.rounds.append(Round(kind, state.epoch, batch, said, sources, timings))
+        if callback is not None:
+            callback(result.rounds[-1], state)
+
+
+def _plain(params: dict) -> dict:
+    """Sampler parameters as JSON-friendly values (nested samplers by name and params)."""
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, Sampler):
+            out[key] = {"sampler": value.name, **_plain(value.get_params())}
+        else:
+            out[key] = value
+    return out

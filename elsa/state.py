@@ -1,0 +1,50 @@
+"""What every sampler sees: the pool, its index, the answers so far and the head's scores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .index import Index
+
+UNLABELLED, POSITIVE, NEGATIVE = 0, 1, -1
+
+
+@dataclass
+class SearchState:
+    """The loop's state between oracle calls.
+
+    Attributes
+    ----------
+    X : (n, d) float32 pool.
+    index : the search backend over ``X``.
+    answers : (n,) int8; +1 positive, -1 negative (as the oracle answered; seeds are +1), 0 unlabelled.
+    frontier : ids of the positives from the last oracle call (the seeds before the first); NN
+        searches around these (Algorithm 4, line 10: ``delta0 = gamma+``).
+    scores : (n,) head confidence of every item, or None before the head could be trained.
+    n_found : positives among the oracle's answers so far (seeds excluded).
+    epoch : the current epoch, from 1.
+    budget_left : oracle queries still allowed, or None for no limit.
+    """
+
+    X: np.ndarray
+    index: Index
+    answers: np.ndarray
+    frontier: np.ndarray
+    scores: np.ndarray | None = None
+    n_found: int = 0
+    epoch: int = 0
+    budget_left: int | None = None
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def labelled(self) -> np.ndarray:
+        return self.answers != UNLABELLED
+
+    @property
+    def positive_ids(self) -> np.ndarray:
+        return np.flatnonzero(self.answers == POSITIVE)

@@ -1,0 +1,129 @@
+"""The command-line contract of ``elsa simulate`` and its errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from elsa.cli import main
+
+
+@pytest.fixture
+def files(tmp_path, blobs):
+    X, truth = blobs
+    labels = np.where(truth, 3, 0)
+    labels[:50] = 1
+    np.save(tmp_path / "E.npy", X)
+    np.save(tmp_path / "L.npy", labels)
+    return tmp_path
+
+
+def simulate(files, *extra):
+    return main(["simulate", "--embeddings", str(files / "E.npy"), "--labels", str(files / "L.npy"),
+                 "--quiet", *extra])
+
+
+def test_simulate_writes_the_documented_json(files, capsys):
+    out = files / "results.json"
+    code = simulate(files, "--target", "3", "--seeds", "2", "--epochs", "3", "--repeats", "2",
+                    "--random-state", "4", "--output", str(out), "--a", "10")
+    assert code == 0
+    doc = json.loads(out.read_text())
+    assert set(doc) == {"strategy", "params", "runs", "summary"}
+    assert doc["strategy"] == "elsa" and doc["params"]["a"] == 10 and doc["params"]["epochs"] == 3
+    assert len(doc["runs"]) == 2
+    for run in doc["runs"]:
+        assert {"seed_ids", "n_seeds", "queries", "found", "total_positives", "discovery_rate",
+                "labelling_efficiency", "curve", "seconds"} <= set(run)
+        assert run["n_seeds"] == 2 and run["total_positives"] == 20
+        assert run["curve"][0] == [0, 0] and run["curve"][-1] == [run["queries"], run["found"]]
+        assert run["discovery_rate"] == pytest.approx((run["found"] + 2) / 20)
+        assert run["labelling_efficiency"] == pytest.approx(run["found"] / run["queries"])
+    assert doc["summary"]["found"]["median"] == np.median([r["found"] for r in doc["runs"]])
+    assert "strategy elsa: class 3, 20 positives" in capsys.readouterr().out
+
+
+def test_simulate_is_reproducible_and_seed_ids_are_used(files):
+    a, b = files / "a.json", files / "b.json"
+    for path in (a, b):
+        simulate(files, "--target", "3", "--seed-ids", "200,207", "--strategy", "nn", "--output", str(path))
+    da, db = json.loads(a.read_text()), json.loads(b.read_text())
+    assert da["runs"][0]["seed_ids"] == [200, 207]
+    assert da["runs"][0]["curve"] == db["runs"][0]["curve"]
+
+
+def test_budget_and_noise_are_reported(files):
+    out = files / "r.json"
+    simulate(files, "--target", "3", "--budget", "40", "--noise", "0.2", "--output", str(out))
+    run = json.loads(out.read_text())["runs"][0]
+    assert run["queries"] <= 40
+    assert {"found_reported", "false_positives", "false_negatives"} <= set(run)
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["--target", "9"], 2, "target class 9 has no members"),
+        (["--target", "3", "--seeds", "21"], 2, "asked for 21 seeds but class 3 has only 20"),
+        (["--target", "3", "--seed-ids", "0"], 2, "seed ids [0] are not members of class 3"),
+        (["--target", "3", "--seed-ids", "5000"], 2, "seed_ids has ids outside [0, 220)"),
+        (["--target", "3", "--seeds", "2", "--seed-ids", "200"], 2, "either --seeds or --seed-ids"),
+        (["--target", "3", "--output", "/nonexistent-dir/r.json"], 2, "folder /nonexistent-dir does not exist"),
+        (["--target", "3", "--strategy", "nn", "--alpha1", "2"], 2, "strategy 'nn' does not take alpha1"),
+    ],
+)
+def test_bad_values_get_one_clear_message(files, capsys, args, code, message):
+    assert simulate(files, *args) == code
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_budget_below_zero_is_a_usage_error(files, capsys):
+    with pytest.raises(SystemExit) as exc:
+        simulate(files, "--target", "3", "--budget", "-5")
+    assert exc.value.code == 2
+    assert "--budget: must be >= 0, got -5" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda X, y: (X[:, :, None], y), "must be a 2-d array"),
+        (lambda X, y: (X, y[:-1]), "labels has 219 entries but the embeddings have 220 rows"),
+        (lambda X, y: (np.where(np.arange(220)[:, None] == 7, np.nan, X), y), "1 row(s) with NaN or inf values (rows 7)"),
+        (lambda X, y: (X, y + 0.5), "must be integer class ids"),
+        (lambda X, y: (X[:0], y[:0]), "has no rows"),
+    ],
+)
+def test_bad_data_gets_one_clear_message(tmp_path, blobs, capsys, make, message):
+    X, truth = blobs
+    X, y = make(X, np.where(truth, 3, 0))
+    np.save(tmp_path / "E.npy", X)
+    np.save(tmp_path / "L.npy", y)
+    assert simulate(tmp_path, "--target", "3") == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_missing_and_unreadable_files(tmp_path, capsys):
+    (tmp_path / "E.npy").write_text("not numpy")
+    assert main(["simulate", "--embeddings", str(tmp_path / "E.npy"), "--labels", str(tmp_path / "nope.npy"),
+                 "--target", "1"]) == 1
+    assert "cannot read embeddings file" in capsys.readouterr().err
+    np.save(tmp_path / "E.npy", np.zeros((3, 2)))
+    assert main(["simulate", "--embeddings", str(tmp_path / "E.npy"), "--labels", str(tmp_path / "nope.npy"),
+                 "--target", "1"]) == 1
+    assert "labels file not found" in capsys.readouterr().err
+
+
+def test_console_entry_point_runs_in_a_subprocess(files):
+    proc = subprocess.run(
+        [sys.executable, "-m", "elsa", "simulate", "--embeddings", str(files / "E.npy"), "--labels",
+         str(files / "L.npy"), "--target", "42", "--quiet"],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("elsa simulate: error: target class 42 has no members")

