@@ -79,8 +79,7 @@ def _add_strategy_params(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=_pos_int, help=f"random: items per epoch (default {DEFAULTS['batch_size']})")
 
 
-STRATEGY_PARAM_NAMES = ("a", "l", "b", "b_growth", "alpha1", "alpha2", "final", "final_size", "hidden",
-                        "head_alpha", "head_max_iter", "batch_size")
+STRATEGY_PARAM_NAMES = tuple(DEFAULTS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,7 +189,7 @@ def format_summary(doc: dict) -> str:
         eff = r["labelling_efficiency"]
         lines.append(
             f"{i:>4} {r['queries']:>8} {r['found']:>6} {r['discovery_rate']:>10.3f} "
-            f"{(eff if eff == eff else float('nan')):>11.3f} {r['seconds']:>8.2f}  {r['stop_reason']}"
+            f"{eff:>11.3f} {r['seconds']:>8.2f}  {r['stop_reason']}"
         )
     if len(runs) > 1:
         med = {k: s[k]["median"] for k in s}

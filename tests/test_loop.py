@@ -103,3 +103,13 @@ def test_oracle_answering_the_wrong_number_of_labels_is_reported(blobs):
 
     with pytest.raises(Exception, match="answered 49 labels for 50 items"):
         ActiveSearch(nn=NearestNeighbourSampler(50)).run(X, [0], Broken())
+
+
+def test_get_params_describes_the_components_as_plain_json():
+    import json
+
+    params = make_strategy("elsa", a=20, budget=300).get_params()
+    assert params["nn"] == {"sampler": "nn", "a": 20}
+    assert params["explore"]["candidates"] == {"sampler": "confidence", "alpha": 1.0}
+    assert params["scorer"] == "head" and params["budget"] == 300
+    json.dumps(params)

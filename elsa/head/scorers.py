@@ -5,6 +5,7 @@ The loop stores the result in ``state.scores`` for the samplers and the final se
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -14,7 +15,14 @@ from .mlp import MLPHead
 
 
 class Scorer(ABC):
+    """Scores every item after each oracle call.
+
+    ``last_seconds`` holds the wall time of the last update's phases (the loop adds them
+    to the round's timings).
+    """
+
     name = "scorer"
+    last_seconds: dict[str, float] = {}
 
     def prepare(self, state: SearchState) -> None:
         """Called once before the first epoch."""
@@ -44,8 +52,12 @@ class HeadScorer(Scorer):
         y = state.answers[labelled] == POSITIVE
         if not (state.answers == NEGATIVE).any() or not y.any():
             return None
+        t0 = time.perf_counter()
         self.head.fit(state.X[labelled], y, random_state=int(rng.integers(2**31 - 1)))
-        return self.head.confidence(state.X)
+        t1 = time.perf_counter()
+        scores = self.head.confidence(state.X)
+        self.last_seconds = {"head_fit": t1 - t0, "head_score": time.perf_counter() - t1}
+        return scores
 
 
 class ProximityScorer(Scorer):

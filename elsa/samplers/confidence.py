@@ -70,7 +70,6 @@ class FinalSearch(Sampler):
 
     name = "final"
     MODES = ("auto", "threshold", "top")
-    CHOICES = MODES + ("none",)
 
     def __init__(self, mode: str = "auto", alpha2: float = 2.0, size: int | None = None):
         self.mode = check_choice(mode, "final", self.MODES)

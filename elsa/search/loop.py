@@ -210,8 +210,10 @@ class ActiveSearch:
             state.budget_left -= batch.size
         if kind == "epoch" and self.scorer is not None:
             t0 = time.perf_counter()
+            self.scorer.last_seconds = {}
             state.scores = self.scorer.update(state, rng)
             timings[self.scorer.name] = time.perf_counter() - t0
+            timings.update(self.scorer.last_seconds)
         result.rounds.append(Round(kind, state.epoch, batch, said, sources, timings))
         if callback is not None:
             callback(result.rounds[-1], state)

@@ -1,0 +1,23 @@
+"""The README opens with the two commands, and CI runs the second one verbatim."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_commands():
+    text = (ROOT / "README.md").read_text()
+    block = text.split("```", 2)[1]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_readme_opens_with_install_and_demo_then_install_and_tests():
+    install_demo, install_tests = _readme_commands()
+    assert install_demo.endswith("elsa demo")
+    assert "pytest" in install_tests
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    _, install_tests = _readme_commands()
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
+    assert install_tests in ci
