@@ -127,3 +127,36 @@ def test_console_entry_point_runs_in_a_subprocess(files):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("elsa simulate: error: target class 42 has no members")
+
+
+def test_embed_reports_skipped_files_and_writes_the_manifest(tmp_path, capsys):
+    from PIL import Image
+
+    (tmp_path / "imgs" / "sub").mkdir(parents=True)
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(tmp_path / "imgs" / "sub" / "ok.png")
+    (tmp_path / "imgs" / "bad.jpg").write_bytes(b"garbage")
+    assert main(["embed", str(tmp_path / "imgs"), "--out", str(tmp_path / "e.npy"), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "embedded 1 image(s)" in captured.out
+    assert "skipped 1 unreadable file(s)" in captured.err and "bad.jpg: cannot decode image" in captured.err
+    manifest = json.loads((tmp_path / "e.manifest.json").read_text())
+    assert manifest["items"] == ["sub/ok.png"] and manifest["skipped"][0]["path"] == "bad.jpg"
+    assert np.load(tmp_path / "e.npy").shape == (1, 1280)
+
+
+@pytest.mark.parametrize(
+    "path, out, code, message",
+    [
+        ("empty", "e.npy", 1, "no images found in"),
+        ("missing", "e.npy", 1, "image folder not found"),
+        ("builtin:imagenet", "e.npy", 2, "unknown built-in dataset 'imagenet'"),
+        ("empty", "no/such/dir/e.npy", 2, "does not exist"),
+    ],
+)
+def test_embed_errors(tmp_path, capsys, path, out, code, message):
+    (tmp_path / "empty").mkdir()
+    arg = path if path.startswith("builtin:") else str(tmp_path / path)
+    assert main(["embed", arg, "--out", str(tmp_path / out), "--quiet"]) == code
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "e.npy").exists()
