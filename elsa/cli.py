@@ -134,17 +134,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _progress_callback(enabled: bool, repeats: int, epochs: int):
+def _progress_callback(enabled: bool, repeats: int):
+    """A bar over runs; its postfix follows the current run's epoch, labels and positives."""
     if not enabled:
         return None, None
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=repeats * epochs, desc="searching", unit="epoch", dynamic_ncols=True, file=sys.stderr)
+    bar = tqdm(total=repeats, desc="searching", unit="run", dynamic_ncols=True, file=sys.stderr)
+    done = [0]
 
     def on_round(run, rnd, state):
-        if rnd.kind == "epoch":
-            bar.update(1)
-        bar.set_postfix(run=f"{run + 1}/{repeats}", labels=int((state.answers != 0).sum()), positives=state.n_found)
+        if run > done[0]:
+            bar.update(run - done[0])
+            done[0] = run
+        step = f"{rnd.epoch}" if rnd.kind == "epoch" else "final"
+        bar.set_postfix(epoch=step, labels=state.queries, found=state.n_found)
 
     return on_round, bar
 
@@ -158,13 +162,15 @@ def cmd_simulate(args) -> int:
     params = {k: getattr(args, k) for k in STRATEGY_PARAM_NAMES if getattr(args, k) is not None}
     from .simulation import simulate
 
-    on_round, bar = _progress_callback(not args.quiet, args.repeats, args.epochs)
+    on_round, bar = _progress_callback(not args.quiet, args.repeats)
     try:
         doc = simulate(
             X, y, args.target, strategy=args.strategy, n_seeds=5 if args.seeds is None else args.seeds, seed_ids=args.seed_ids,
             repeats=args.repeats, budget=args.budget, epochs=args.epochs, noise=args.noise,
             random_state=args.random_state, params=params, on_round=on_round,
         )
+        if bar is not None:
+            bar.update(bar.total - bar.n)
     finally:
         if bar is not None:
             bar.close()

@@ -24,6 +24,7 @@ class SearchState:
         searches around these (Algorithm 4, line 10: ``delta0 = gamma+``).
     scores : (n,) head confidence of every item, or None before the head could be trained.
     n_found : positives among the oracle's answers so far (seeds excluded).
+    queries : items the oracle has been asked about so far.
     epoch : the current epoch, from 1.
     budget_left : oracle queries still allowed, or None for no limit.
     """
@@ -34,6 +35,7 @@ class SearchState:
     frontier: np.ndarray
     scores: np.ndarray | None = None
     n_found: int = 0
+    queries: int = 0
     epoch: int = 0
     budget_left: int | None = None
 

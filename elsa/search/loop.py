@@ -206,6 +206,7 @@ class ActiveSearch:
         state.answers[batch] = np.where(said, POSITIVE, NEGATIVE)
         state.frontier = batch[said]
         state.n_found += int(said.sum())
+        state.queries += batch.size
         if state.budget_left is not None:
             state.budget_left -= batch.size
         if kind == "epoch" and self.scorer is not None:
