@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", allow_abbrev=False, help="ELSA against nearest-neighbour search on the built-in data",
                        description="Thin one Fashion-MNIST class to about 1 %% of the built-in pool, search for it "
                                    "from 5 seeds with ELSA and with iterative NN, print a table and write a plot.")
-    d.add_argument("--target", type=int, default=8, help="class to find, 0-9 (default 8, Bag)")
+    d.add_argument("--target", type=int, default=0, help="class to find, 0-9 (default 0, T-shirt/top)")
     d.add_argument("--seeds", type=_pos_int, default=5, help="default 5")
     d.add_argument("--fraction", type=_float, default=0.01, help="share of the pool the class is thinned to (default 0.01)")
     d.add_argument("--epochs", type=_nonneg_int, default=10, help="default 10")

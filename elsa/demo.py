@@ -25,7 +25,7 @@ from .plotting import plot_discovery
 from .search import SearchResult, make_strategy
 from .simulation import draw_seeds, make_rare
 
-DEMO_TARGET = 8  # "Bag"
+DEMO_TARGET = 0  # "T-shirt/top"
 DEMO_STRATEGIES = ("elsa", "nn")
 
 

@@ -29,7 +29,7 @@ def test_demo_runs_end_to_end_and_writes_a_plot(tmp_path, capsys):
     plot = tmp_path / "demo.png"
     assert main(["demo", "--epochs", "3", "--plot", str(plot), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "pool: 9091 images, target class 8 (Bag) thinned to 91 items (1.0 %), 5 seeds" in out
+    assert "pool: 9091 images, target class 0 (T-shirt/top) thinned to 91 items (1.0 %), 5 seeds" in out
     assert "ELSA epoch  3/3" in out and "labels spent (oracle queries)" in out
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
