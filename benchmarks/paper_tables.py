@@ -163,6 +163,13 @@ def summarize(rows: list[dict], meta: dict) -> str:
                 sel = [r for r in budget if r["budget"] == b and r["strategy"] == s]
                 cells.append(f"{_fmt_q(sel, 'found')}; {_med(sel, 'discovery_rate'):.3f}")
             lines.append(f"| {b} | " + " | ".join(cells) + " |")
+        lines += ["", "Paired on identical seeds (same class and repeat), ELSA against NN:", ""]
+        for b in sorted({r["budget"] for r in budget}):
+            nn_found = {(r["cls"], r["repeat"]): r["found"] for r in budget if r["budget"] == b and r["strategy"] == "nn"}
+            elsa = [r for r in budget if r["budget"] == b and r["strategy"] == "elsa"]
+            more = sum(r["found"] > nn_found[(r["cls"], r["repeat"])] for r in elsa)
+            same = sum(r["found"] == nn_found[(r["cls"], r["repeat"])] for r in elsa)
+            lines.append(f"* budget {b}: ELSA found more in {more} of {len(elsa)} runs, as many in {same}, fewer in {len(elsa) - more - same}.")
         lines += ["", "Per class, median positives found at each budget (ELSA / NN):", "",
                   "| class | " + " | ".join(str(b) for b in sorted({r['budget'] for r in budget})) + " |",
                   "|---|" + "---|" * len({r['budget'] for r in budget})]

@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from .._validation import as_generator, check_embeddings, check_ids, check_int
-from ..exceptions import InputError
+from ..exceptions import InputError, ParameterError
 from ..head.scorers import Scorer
 from ..index import ExactIndex, Index
 from ..samplers.base import Sampler
@@ -123,7 +123,7 @@ class ActiveSearch:
         budget: int | None = None,
     ):
         if nn is None and explore is None and final is None:
-            raise InputError("a search needs at least one of nn, explore or final")
+            raise ParameterError("a search needs at least one of nn, explore or final")
         self.nn = nn
         self.explore = explore
         self.scorer = scorer
