@@ -21,3 +21,13 @@ def test_ci_runs_the_readme_test_command_verbatim():
     _, install_tests = _readme_commands()
     ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
     assert install_tests in ci
+
+
+def test_readme_python_example_runs(capsys):
+    text = (ROOT / "README.md").read_text()
+    code = text.split("```python", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("{'median':")
+    queries, positives, last = out[1].split(" ", 2)
+    assert int(queries) > 0 and int(positives) > 5
