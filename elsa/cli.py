@@ -15,6 +15,8 @@ from ._io import check_writable, load_npy, save_npy, write_json
 from .exceptions import ElsaError, ParameterError
 from .search import DEFAULTS, STRATEGIES
 from .samplers.confidence import FinalSearch
+from .samplers.latent import DISTRIBUTIONS
+from .samplers.seals import CRITERIA
 
 
 def _nonneg_int(text: str) -> int:
@@ -76,7 +78,16 @@ def _add_strategy_params(p: argparse.ArgumentParser) -> None:
     g.add_argument("--hidden", type=_pos_int, help=f"head: hidden units (default {DEFAULTS['hidden']})")
     g.add_argument("--head-alpha", type=_float, help=f"head: L2 penalty (default {DEFAULTS['head_alpha']})")
     g.add_argument("--head-max-iter", type=_pos_int, help=f"head: L-BFGS iterations (default {DEFAULTS['head_max_iter']})")
-    g.add_argument("--batch-size", type=_pos_int, help=f"random: items per epoch (default {DEFAULTS['batch_size']})")
+    g.add_argument("--batch-size", type=_pos_int,
+                   help=f"random, seals, uncertainty: items per epoch (default {DEFAULTS['batch_size']})")
+    g.add_argument("--low", type=_probability, help=f"greedys: lower end of the probability band (default {DEFAULTS['low']})")
+    g.add_argument("--high", type=_probability, help=f"greedys: upper end of the probability band (default {DEFAULTS['high']})")
+    g.add_argument("--weight", type=_float, help=f"fars: weight of the confidence term (default {DEFAULTS['weight']})")
+    g.add_argument("--cells", type=_pos_int, help=f"grids: cells per axis of the grid (default {DEFAULTS['cells']})")
+    g.add_argument("--distribution", choices=DISTRIBUTIONS,
+                   help=f"latent: the draw distribution (default {DEFAULTS['distribution']})")
+    g.add_argument("--k", type=_pos_int, help=f"seals: neighbours per labelled item (default {DEFAULTS['k']})")
+    g.add_argument("--criterion", choices=CRITERIA, help=f"seals: candidate score (default {DEFAULTS['criterion']})")
 
 
 STRATEGY_PARAM_NAMES = tuple(DEFAULTS)

@@ -113,3 +113,14 @@ def test_get_params_describes_the_components_as_plain_json():
     assert params["explore"]["candidates"] == {"sampler": "confidence", "alpha": 1.0}
     assert params["scorer"] == "head" and params["budget"] == 300
     json.dumps(params)
+
+
+@pytest.mark.parametrize("strategy", ["usl", "latent"])
+def test_cold_start_picks_the_first_batch_without_seeds_then_hands_over(blobs, strategy):
+    X, truth = blobs
+    result = run(strategy, X, truth, [], epochs=4, a=10, b=10)
+    first = result.rounds[0]
+    assert list(first.sources) == [strategy] and 0 < first.ids.size <= 20
+    found_at = next(i for i, r in enumerate(result.rounds) if r.answers.any())
+    assert all(list(r.sources) == [strategy] for r in result.rounds[: found_at + 1])
+    assert all("nn" in r.sources for r in result.rounds[found_at + 1 :] if r.kind == "epoch")

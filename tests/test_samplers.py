@@ -4,7 +4,21 @@ import numpy as np
 import pytest
 
 from elsa.exceptions import ParameterError
-from elsa.samplers import ConfidenceSampler, FinalSearch, NearestNeighbourSampler, RandomSampler, RandS
+from elsa.samplers import (
+    USL,
+    CandidatePool,
+    ConfidenceSampler,
+    FarS,
+    FinalSearch,
+    GreedyS,
+    GridS,
+    LatentSampler,
+    NearestNeighbourSampler,
+    RandomSampler,
+    RandS,
+    SEALSSampler,
+    UncertaintySampler,
+)
 from helpers import make_state
 
 LINE = np.arange(20, dtype=np.float32)  # item i sits at x = i
@@ -135,18 +149,30 @@ SAMPLERS = [
     ConfidenceSampler(0.5),
     RandomSampler(batch_size=10),
     FinalSearch("auto"),
+    UncertaintySampler(batch_size=10),
+    GreedyS(b=8, low=0.5, high=0.9),
+    FarS(b=8, alpha=0.0),
+    GridS(b=8, cells=4),
+    LatentSampler("uniform", b=8, dims=3),
+    LatentSampler("clustered-normal", b=8, dims=3, clusters=3),
+    USL(m=6, k=5, dims=3),
+    SEALSSampler(batch_size=10, k=5),
+    SEALSSampler(batch_size=10, k=5, criterion="id"),
 ]
 
 
-@pytest.mark.parametrize("sampler", SAMPLERS, ids=lambda s: repr(s)[:40])
+@pytest.mark.parametrize("sampler", SAMPLERS, ids=lambda s: repr(s)[:60])
 def test_sampler_conformance(sampler):
     state = _conformance_state()
     before = state.answers.copy()
+    sampler.prepare(state, np.random.default_rng(1))
     picked = sampler.select(state, np.random.default_rng(7))
     assert picked.dtype.kind == "i"
     assert picked.size > 0
     assert np.unique(picked).size == picked.size, "no item twice"
     assert not state.labelled[picked].any(), "never an item already labelled"
     assert np.array_equal(state.answers, before), "select does not change the state"
-    again = sampler.select(_conformance_state(), np.random.default_rng(7))
+    state2 = _conformance_state()
+    sampler.prepare(state2, np.random.default_rng(1))
+    again = sampler.select(state2, np.random.default_rng(7))
     assert np.array_equal(picked, again), "same random state, same picks"

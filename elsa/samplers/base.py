@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 
 import numpy as np
 
 from ..state import SearchState
+
+
+def growing_batch(b: int, b_growth: float, n_found: int) -> int:
+    """The paper's growing batch: ``b`` at first, plus ``b_growth`` per positive found."""
+    return b + math.floor(b_growth * n_found)
 
 
 class Sampler(ABC):
@@ -18,6 +24,12 @@ class Sampler(ABC):
     """
 
     name: str = "sampler"
+
+    def prepare(self, state: SearchState, rng: np.random.Generator) -> None:
+        """Called once before a run: precompute what depends only on the pool.
+
+        Caches live in attributes whose names start with ``_``. The default does nothing.
+        """
 
     @abstractmethod
     def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:

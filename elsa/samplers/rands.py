@@ -8,7 +8,7 @@ import numpy as np
 
 from .._validation import check_float, check_int
 from ..state import SearchState
-from .base import Sampler
+from .base import Sampler, growing_batch
 
 
 class RandS(Sampler):
@@ -51,7 +51,7 @@ class RandS(Sampler):
         self.candidates = candidates
 
     def current_b(self, n_found: int) -> int:
-        return self.b + math.floor(self.b_growth * n_found)
+        return growing_batch(self.b, self.b_growth, n_found)
 
     def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:
         if self.candidates is None:

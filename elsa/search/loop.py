@@ -106,6 +106,9 @@ class ActiveSearch:
         Scores every item after each oracle call (the head).
     final : Sampler or None
         The final search after the last epoch.
+    cold_start : Sampler or None
+        Used instead of ``nn`` and ``explore`` while no positive is known (a search
+        started without seeds), until the oracle confirms the first positive.
     epochs : int
         Number of epochs (oracle calls before the final search).
     budget : int or None
@@ -119,21 +122,25 @@ class ActiveSearch:
         explore: Sampler | None = None,
         scorer: Scorer | None = None,
         final: Sampler | None = None,
+        cold_start: Sampler | None = None,
         epochs: int = 10,
         budget: int | None = None,
     ):
-        if nn is None and explore is None and final is None:
-            raise ParameterError("a search needs at least one of nn, explore or final")
+        if nn is None and explore is None and final is None and cold_start is None:
+            raise ParameterError("a search needs at least one of nn, explore, final or cold_start")
         self.nn = nn
         self.explore = explore
         self.scorer = scorer
         self.final = final
+        self.cold_start = cold_start
         self.epochs = check_int(epochs, "epochs", minimum=0)
         self.budget = None if budget is None else check_int(budget, "budget", minimum=0)
 
+    ROLES = ("cold_start", "nn", "explore", "final")
+
     def get_params(self) -> dict:
         params: dict = {"epochs": self.epochs, "budget": self.budget}
-        for role in ("nn", "explore", "final"):
+        for role in self.ROLES:
             sampler = getattr(self, role)
             params[role] = None if sampler is None else {"sampler": sampler.name, **_plain(sampler.get_params())}
         params["scorer"] = None if self.scorer is None else self.scorer.name
@@ -166,6 +173,9 @@ class ActiveSearch:
         result = SearchResult(seed_ids=seed_ids)
         if self.scorer is not None:
             self.scorer.prepare(state)
+        for role in self.ROLES:
+            if getattr(self, role) is not None:
+                getattr(self, role).prepare(state, rng)
         result.stop_reason = "epochs"
         for epoch in range(1, self.epochs + 1):
             if state.budget_left == 0:
@@ -174,7 +184,8 @@ class ActiveSearch:
             state.epoch = epoch
             timings: dict[str, float] = {}
             parts = []
-            for role in ("nn", "explore"):
+            cold = self.cold_start is not None and not (state.answers == POSITIVE).any()
+            for role in ("cold_start",) if cold else ("nn", "explore"):
                 sampler = getattr(self, role)
                 if sampler is not None:
                     t0 = time.perf_counter()

@@ -1,24 +1,42 @@
-"""The paper's method and its baselines (Table 1), built from the same parts.
+"""The paper's method, its baselines (Table 1) and the seeds' other samplers, built from the same parts.
 
-============  ===  =====  ===============  ============
-strategy      NN   RandS  active learning  final search
-============  ===  =====  ===============  ============
-elsa          yes  yes    yes              yes
-no-active     yes  yes    no (random)      yes (proximity)
-nn            yes  no     no               no
-nn-large      yes  no     no               no     (``a = 200``)
-random        no   no     no               no     (``batch_size`` random items per epoch)
-============  ===  =====  ===============  ============
+============  ===  ===================  ===============  ============  ==========
+strategy      NN   exploration          active learning  final search  cold start
+============  ===  ===================  ===============  ============  ==========
+elsa          yes  RandS                yes              yes           -
+no-active     yes  RandS (random pool)  no               proximity     -
+nn            yes  -                    no               no            -
+nn-large      yes  - (``a = 200``)      no               no            -
+random        no   random items         no               no            -
+greedys       yes  GreedyS              yes              yes           -
+fars          yes  FarS                 yes              yes           -
+grids         yes  GridS                yes              yes           -
+latent        yes  latent sampling      yes              yes           latent
+usl           yes  RandS                yes              yes           USL
+seals         no   SEALS                yes              no            -
+uncertainty   no   uncertainty          yes              no            -
+============  ===  ===================  ===============  ============  ==========
 """
 
 from __future__ import annotations
 
 from ..exceptions import ParameterError
 from ..head import HeadScorer, MLPHead, ProximityScorer
-from ..samplers import ConfidenceSampler, FinalSearch, NearestNeighbourSampler, RandomSampler, RandS
+from ..samplers import (
+    USL,
+    ConfidenceSampler,
+    FarS,
+    FinalSearch,
+    GreedyS,
+    GridS,
+    LatentSampler,
+    NearestNeighbourSampler,
+    RandomSampler,
+    RandS,
+    SEALSSampler,
+    UncertaintySampler,
+)
 from .loop import ActiveSearch
-
-STRATEGIES = ("elsa", "nn", "nn-large", "no-active", "random")
 
 # Defaults from the paper's section 6 (a = l = 50, b = 50 growing, alpha1 = 1, 10 epochs)
 # where it gives them; the rest are this project's choices (see each class's docstring).
@@ -35,14 +53,31 @@ DEFAULTS = {
     "head_alpha": 1e-4,
     "head_max_iter": 200,
     "batch_size": 100,
+    "low": 0.85,
+    "high": 0.95,
+    "weight": 1.0,
+    "cells": 16,
+    "distribution": "clustered-normal",
+    "k": 100,
+    "criterion": "maxent",
 }
+_HEAD = ("hidden", "head_alpha", "head_max_iter")
+_ELSA_FRAME = ("a", "alpha2", "final", "final_size") + _HEAD
 PARAMS = {
-    "elsa": ("a", "l", "b", "b_growth", "alpha1", "alpha2", "final", "final_size", "hidden", "head_alpha", "head_max_iter"),
+    "elsa": ("l", "b", "b_growth", "alpha1") + _ELSA_FRAME,
     "no-active": ("a", "l", "b", "b_growth", "alpha2", "final", "final_size"),
     "nn": ("a",),
     "nn-large": ("a",),
     "random": ("batch_size",),
+    "greedys": ("b", "b_growth", "low", "high") + _ELSA_FRAME,
+    "fars": ("b", "b_growth", "alpha1", "weight") + _ELSA_FRAME,
+    "grids": ("b", "b_growth", "cells") + _ELSA_FRAME,
+    "latent": ("b", "b_growth", "distribution") + _ELSA_FRAME,
+    "usl": ("l", "b", "b_growth", "alpha1") + _ELSA_FRAME,
+    "seals": ("batch_size", "k", "criterion") + _HEAD,
+    "uncertainty": ("batch_size",) + _HEAD,
 }
+STRATEGIES = tuple(PARAMS)
 STRATEGY_DEFAULTS = {"nn-large": {"a": 200}}
 
 
@@ -62,28 +97,58 @@ def strategy_params(name: str, **params) -> dict:
     return merged
 
 
+def _head(p: dict) -> HeadScorer:
+    return HeadScorer(MLPHead(p["hidden"], p["head_alpha"], p["head_max_iter"]))
+
+
+def _final(p: dict) -> FinalSearch | None:
+    return None if p["final"] == "none" else FinalSearch(p["final"], p["alpha2"], p["final_size"])
+
+
+def _explorer(name: str, p: dict):
+    """The exploration sampler of the ELSA-shaped strategies."""
+    if name in ("elsa", "usl"):
+        return RandS(p["l"], p["b"], p["b_growth"], candidates=ConfidenceSampler(p["alpha1"]))
+    if name == "greedys":
+        return GreedyS(p["b"], p["b_growth"], p["low"], p["high"])
+    if name == "fars":
+        return FarS(p["b"], p["b_growth"], p["alpha1"], p["weight"])
+    if name == "grids":
+        return GridS(p["b"], p["b_growth"], p["cells"])
+    return LatentSampler(p["distribution"], p["b"], p["b_growth"])  # latent
+
+
 def make_strategy(name: str, *, epochs: int = 10, budget: int | None = None, **params) -> ActiveSearch:
     """Build the search loop of strategy ``name`` with any of its parameters overridden."""
     p = strategy_params(name, **params)
+    frame = {"epochs": epochs, "budget": budget}
     if name in ("nn", "nn-large"):
-        return ActiveSearch(nn=NearestNeighbourSampler(p["a"]), epochs=epochs, budget=budget)
+        return ActiveSearch(nn=NearestNeighbourSampler(p["a"]), **frame)
     if name == "random":
-        return ActiveSearch(explore=RandomSampler(p["batch_size"]), epochs=epochs, budget=budget)
-    final = None if p["final"] == "none" else FinalSearch(p["final"], p["alpha2"], p["final_size"])
-    if name == "elsa":
+        return ActiveSearch(explore=RandomSampler(p["batch_size"]), **frame)
+    if name == "seals":
+        return ActiveSearch(explore=SEALSSampler(p["batch_size"], p["k"], p["criterion"]), scorer=_head(p), **frame)
+    if name == "uncertainty":
+        return ActiveSearch(explore=UncertaintySampler(p["batch_size"]), scorer=_head(p), **frame)
+    if name == "no-active":
         return ActiveSearch(
             nn=NearestNeighbourSampler(p["a"]),
-            explore=RandS(p["l"], p["b"], p["b_growth"], candidates=ConfidenceSampler(p["alpha1"])),
-            scorer=HeadScorer(MLPHead(p["hidden"], p["head_alpha"], p["head_max_iter"])),
-            final=final,
-            epochs=epochs,
-            budget=budget,
+            explore=RandS(p["l"], p["b"], p["b_growth"], candidates=None),
+            scorer=ProximityScorer(),
+            final=_final(p),
+            **frame,
         )
-    return ActiveSearch(  # no-active
+    # Without seeds, the cold-start sampler picks as many items as one ELSA epoch would label.
+    cold = None
+    if name == "usl":
+        cold = USL(m=p["a"] + p["b"])
+    elif name == "latent":
+        cold = LatentSampler(p["distribution"], p["a"] + p["b"], 0.0)
+    return ActiveSearch(
         nn=NearestNeighbourSampler(p["a"]),
-        explore=RandS(p["l"], p["b"], p["b_growth"], candidates=None),
-        scorer=ProximityScorer(),
-        final=final,
-        epochs=epochs,
-        budget=budget,
+        explore=_explorer(name, p),
+        scorer=_head(p),
+        final=_final(p),
+        cold_start=cold,
+        **frame,
     )

@@ -1,0 +1,62 @@
+"""Shared geometry for samplers: a low-dimensional projection and farthest-first selection."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.decomposition import PCA
+
+_FIT_SAMPLE = 20_000
+_CHUNK = 8192
+
+
+def pca_project(X: np.ndarray, dims: int, rng: np.random.Generator) -> np.ndarray:
+    """Project the pool onto its first ``dims`` principal components, float32 ``(n, dims)``.
+
+    The components are fitted on at most 20,000 random rows (randomised SVD); the whole
+    pool is then projected in chunks.
+    """
+    dims = min(dims, X.shape[1], X.shape[0])
+    rows = rng.choice(X.shape[0], min(_FIT_SAMPLE, X.shape[0]), replace=False)
+    pca = PCA(n_components=dims, svd_solver="randomized", random_state=int(rng.integers(2**31 - 1)))
+    pca.fit(np.asarray(X[np.sort(rows)], np.float32))
+    comps = pca.components_.astype(np.float32).T
+    mean = pca.mean_.astype(np.float32)
+    out = np.empty((X.shape[0], dims), np.float32)
+    for start in range(0, X.shape[0], _CHUNK):
+        out[start : start + _CHUNK] = (X[start : start + _CHUNK] - mean) @ comps
+    return out
+
+
+def sq_dist_to(X: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """Squared distances of every row of ``X`` to one point."""
+    diff = X - point
+    return np.einsum("ij,ij->i", diff, diff)
+
+
+def farthest_first(X: np.ndarray, candidates: np.ndarray, anchors: np.ndarray, size: int) -> np.ndarray:
+    """Pick ``size`` candidates one by one, each farthest from the anchors and the picks so far.
+
+    The k-center greedy rule: keep every candidate's squared distance to its nearest
+    chosen point (a running ``np.minimum``) and take the largest. With no anchors the
+    first pick is the candidate farthest from the candidates' mean. Ties go to the
+    earlier candidate.
+    """
+    size = min(size, candidates.size)
+    if size <= 0:
+        return np.zeros(0, np.int64)
+    C = X[candidates]
+    if anchors.size:
+        nearest = np.full(candidates.size, np.inf, np.float32)
+        for start in range(0, anchors.size, 256):
+            A = X[anchors[start : start + 256]]
+            d = (C**2).sum(1)[:, None] - 2 * C @ A.T + (A**2).sum(1)[None, :]
+            nearest = np.minimum(nearest, d.min(axis=1))
+    else:
+        nearest = sq_dist_to(C, C.mean(axis=0))
+    picked = []
+    for _ in range(size):
+        i = int(np.argmax(nearest))
+        picked.append(i)
+        nearest = np.minimum(nearest, sq_dist_to(C, C[i]))
+        nearest[i] = -np.inf
+    return candidates[np.asarray(picked)]

@@ -1,0 +1,86 @@
+"""SEALS (seed 004): active learning restricted to the neighbourhoods of labelled items."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_choice, check_float, check_int
+from ..state import SearchState
+from .base import Sampler
+
+CRITERIA = ("maxent", "id", "positive")
+
+
+class CandidatePool:
+    """The union of the ``k`` nearest neighbours of every labelled item, grown incrementally.
+
+    Each labelled item's neighbours are searched once, when it is first seen labelled, so
+    a round costs one k-NN search for the newly labelled items only.
+    """
+
+    def __init__(self, k: int):
+        self.k = k
+        self.reset(0)
+
+    def reset(self, n: int) -> None:
+        self.member = np.zeros(n, bool)
+        self.expanded = np.zeros(n, bool)
+
+    def update(self, state: SearchState) -> np.ndarray:
+        """Grow the pool with the neighbours of newly labelled items; return unlabelled members."""
+        if self.member.size != state.n:
+            self.reset(state.n)
+        new = np.flatnonzero(state.labelled & ~self.expanded)
+        for start in range(0, new.size, 512):
+            chunk = new[start : start + 512]
+            _, I = state.index.search(state.X[chunk], self.k, query_ids=chunk)
+            self.member[I[I >= 0]] = True
+        self.expanded[new] = True
+        return np.flatnonzero(self.member & ~state.labelled)
+
+
+class SEALSSampler(Sampler):
+    """Score only the candidate pool; label the ``batch_size`` best candidates.
+
+    Criteria (seed 004), from the head's probability ``p = (confidence + 1) / 2``:
+
+    * ``maxent``: binary entropy of ``p`` (the most uncertain first);
+    * ``id``: information density, ``entropy * (mean cosine similarity to the candidate
+      pool) ** beta``;
+    * ``positive``: the most likely positive first.
+
+    Before the head is trained (no negative labelled yet) candidates are drawn uniformly
+    at random from the candidate pool: SEALS starts from labelled positives and negatives,
+    and a random draw from the seeds' neighbourhoods is the label-free stand-in.
+    """
+
+    name = "seals"
+
+    def __init__(self, batch_size: int = 100, k: int = 100, criterion: str = "maxent", beta: float = 1.0):
+        self.batch_size = check_int(batch_size, "batch_size", minimum=1)
+        self.k = check_int(k, "k", minimum=1)
+        self.criterion = check_choice(criterion, "criterion", CRITERIA)
+        self.beta = check_float(beta, "beta", minimum=0.0)
+        self._pool = CandidatePool(self.k)
+
+    def prepare(self, state: SearchState, rng: np.random.Generator) -> None:
+        self._pool = CandidatePool(self.k)
+
+    def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:
+        cand = self._pool.update(state)
+        if cand.size == 0:
+            return cand
+        if state.scores is None:
+            return rng.permutation(cand)[: self.batch_size]
+        p = np.clip((state.scores[cand].astype(np.float64) + 1.0) / 2.0, 1e-12, 1 - 1e-12)
+        if self.criterion == "positive":
+            utility = p
+        else:
+            utility = -(p * np.log(p) + (1 - p) * np.log(1 - p))
+            if self.criterion == "id":
+                Z = state.X[cand].astype(np.float64)
+                Z /= np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
+                similarity = Z @ Z.mean(axis=0)
+                utility = utility * np.maximum(similarity, 0.0) ** self.beta
+        order = np.lexsort((cand, -utility))[: self.batch_size]
+        return cand[order]
