@@ -61,9 +61,16 @@ def simulate(
     noise: float = 0.0,
     random_state: int = 0,
     params: dict | None = None,
+    found_at: tuple[int, ...] = (),
     on_round: Callable[[int, Round, SearchState], None] | None = None,
 ) -> dict:
     """Run ``repeats`` simulated searches for class ``target`` and summarise them.
+
+    ``found_at`` lists smaller budgets at which to also report the positives found: the
+    true positives among the first ``B`` queries, in the order the oracle was asked. A
+    run with budget ``B`` makes the same choices up to its last call, which it cuts to
+    fit, in the same priority order, so the count equals that run's ``found`` (while the
+    loop is still in its epochs: a final search is sized by the remaining budget).
 
     Returns the JSON document ``elsa simulate`` writes:
     ``{"strategy", "params", "runs": [...], "summary": {...}}``.
@@ -115,6 +122,11 @@ def simulate(
             "stop_reason": result.stop_reason,
             "phase_seconds": _phase_seconds(result.rounds),
         }
+        first = np.flatnonzero(truth[queried])
+        run["first_positive_at"] = int(first[0]) + 1 if first.size else None
+        if found_at:
+            hits = np.cumsum(truth[queried])
+            run["found_at"] = {str(b): int(hits[min(b, hits.size) - 1]) if hits.size and b > 0 else 0 for b in found_at}
         if noise > 0:
             run["found_reported"] = int(result.answers.sum())
             run["false_positives"] = int((result.answers & ~truth[queried]).sum())

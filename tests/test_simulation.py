@@ -37,3 +37,16 @@ def test_same_seeds_for_every_strategy_at_the_same_random_state(blobs):
     seeds = {s: simulate(X, labels, 1, strategy=s, epochs=1, random_state=5)["runs"][0]["seed_ids"]
              for s in ("elsa", "nn", "random")}
     assert len({tuple(v) for v in seeds.values()}) == 1
+
+
+@pytest.mark.parametrize("strategy", ["elsa", "seals", "greedys", "nn"])
+def test_found_at_a_smaller_budget_equals_a_run_with_that_budget(strategy):
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (300, 6)), rng.normal(2.5, 1, (30, 6))]).astype(np.float32)
+    labels = np.r_[np.zeros(300, int), np.ones(30, int)]
+    big = simulate(X, labels, 1, strategy=strategy, budget=200, epochs=1000, found_at=(37, 90, 150),
+                   random_state=2, params={"a": 20} if strategy != "seals" else {"batch_size": 30})
+    for b in (37, 90, 150):
+        small = simulate(X, labels, 1, strategy=strategy, budget=b, epochs=1000, random_state=2,
+                         params={"a": 20} if strategy != "seals" else {"batch_size": 30})
+        assert big["runs"][0]["found_at"][str(b)] == small["runs"][0]["found"]

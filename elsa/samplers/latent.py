@@ -6,8 +6,9 @@ import numpy as np
 from sklearn.cluster import KMeans
 
 from .._validation import check_choice, check_float, check_int
+from ..index import ExactIndex
 from ..state import SearchState
-from ._geometry import pca_project, sq_dist_to
+from ._geometry import pca_project
 from .base import Sampler, growing_batch
 
 DISTRIBUTIONS = ("uniform", "normal", "clustered-uniform", "clustered-normal")
@@ -60,8 +61,7 @@ class LatentSampler(Sampler):
         self._P, self._members = P, [np.flatnonzero(labels == c) for c in np.unique(labels)]
         if self.threshold is None:
             probe = rng.choice(P.shape[0], min(2000, P.shape[0]), replace=False)
-            nearest = [np.sort(sq_dist_to(P, P[i]))[1] if P.shape[0] > 1 else 0.0 for i in probe]
-            self._t2 = float(np.median(nearest))
+            self._t2 = float(np.median(ExactIndex(P).search(P[probe], 1, query_ids=probe)[0][:, 0])) if P.shape[0] > 1 else 0.0
         else:
             self._t2 = self.threshold**2
 
