@@ -237,13 +237,13 @@ def main() -> None:
     if args.quick:
         args.repeats, args.classes, args.seeds, args.budgets, args.noise = 1, [0, 8], [1, 5], [250], [0.0, 0.1]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS / ("fashion_mnist_tables" + (".quick" if args.quick else ""))
-    out_json = stem.with_suffix(".json")
+    name = "fashion_mnist_tables" + (".quick" if args.quick else "")
+    out_json, out_md = RESULTS / f"{name}.json", RESULTS / f"{name}.md"
     if not args.summarize:
         run_all(args, out_json)
     doc = json.loads(out_json.read_text())
     md = summarize(doc["rows"], doc["meta"])
-    stem.with_suffix(".md").write_text(md)
+    out_md.write_text(md)
     print(md)
 
 

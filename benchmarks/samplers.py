@@ -50,12 +50,13 @@ def main() -> None:
     parser.add_argument("--tag", default="")
     parser.add_argument("--summarize", action="store_true")
     args = parser.parse_args()
-    stem = RESULTS / ("samplers" + (f".{args.tag}" if args.tag else ""))
+    name = "samplers" + (f".{args.tag}" if args.tag else "")
+    out_json, out_md = RESULTS / f"{name}.json", RESULTS / f"{name}.md"
     if not args.summarize:
-        run(args, stem.with_suffix(".json"))
-    doc = json.loads(stem.with_suffix(".json").read_text())
+        run(args, out_json)
+    doc = json.loads(out_json.read_text())
     md = summarize(doc)
-    stem.with_suffix(".md").write_text(md)
+    out_md.write_text(md)
     print(md)
 
 
