@@ -124,3 +124,13 @@ def test_cold_start_picks_the_first_batch_without_seeds_then_hands_over(blobs, s
     found_at = next(i for i, r in enumerate(result.rounds) if r.answers.any())
     assert all(list(r.sources) == [strategy] for r in result.rounds[: found_at + 1])
     assert all("nn" in r.sources for r in result.rounds[found_at + 1 :] if r.kind == "epoch")
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_every_strategy_can_start_without_seeds(blobs, strategy):
+    X, truth = blobs
+    result = run(strategy, X, truth, [], epochs=3, budget=150)
+    if strategy in ("nn", "nn-large"):
+        assert result.queries == 0 and result.stop_reason == "no candidates"  # nothing to search around
+    else:
+        assert result.queries > 0

@@ -102,3 +102,11 @@ def test_seals_criteria():
     state = make_state(X, positives=[0], scores=scores)
     assert SEALSSampler(batch_size=2, k=3, criterion="maxent").select(state, RNG(0)).tolist() == [1, 3]
     assert SEALSSampler(batch_size=2, k=3, criterion="positive").select(state, RNG(0)).tolist() == [2, 1]
+
+
+@pytest.mark.parametrize("sampler", [GreedyS(b=4, b_growth=0), FarS(b=4, b_growth=0), GridS(b=4, b_growth=0)],
+                         ids=lambda s: s.name)
+def test_head_based_explorers_propose_nothing_before_the_head_is_trained(sampler):
+    state = make_state(np.arange(12, dtype=np.float32), positives=[0])
+    sampler.prepare(state, RNG(0))
+    assert sampler.select(state, RNG(3)).size == 0

@@ -15,6 +15,13 @@ def growing_batch(b: int, b_growth: float, n_found: int) -> int:
     return b + math.floor(b_growth * n_found)
 
 
+def uniform_unlabelled(state: SearchState, rng: np.random.Generator, size: int) -> np.ndarray:
+    """``size`` unlabelled items drawn uniformly: what a head-based explorer proposes
+    before the head can be trained, like RandS drawing from an untrained head."""
+    pool = np.flatnonzero(~state.labelled)
+    return rng.choice(pool, min(size, pool.size), replace=False) if pool.size else pool
+
+
 class Sampler(ABC):
     """Chooses unlabelled items for the oracle.
 

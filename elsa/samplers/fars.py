@@ -25,6 +25,7 @@ class FarS(Sampler):
     distance from the candidates to their centroid, so that one unit of distance is
     comparable to one unit of confidence (the seed adds the raw terms, where distances
     in a 1280-d embedding would drown the confidence). The batch grows like RandS's.
+    Before the head is trained it returns nothing.
     """
 
     name = "fars"

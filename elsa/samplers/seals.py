@@ -6,7 +6,7 @@ import numpy as np
 
 from .._validation import check_choice, check_float, check_int
 from ..state import SearchState
-from .base import Sampler
+from .base import Sampler, uniform_unlabelled
 
 CRITERIA = ("maxent", "id", "positive")
 
@@ -51,7 +51,9 @@ class SEALSSampler(Sampler):
 
     Before the head is trained (no negative labelled yet) candidates are drawn uniformly
     at random from the candidate pool: SEALS starts from labelled positives and negatives,
-    and a random draw from the seeds' neighbourhoods is the label-free stand-in.
+    and a random draw from the seeds' neighbourhoods is the label-free stand-in. With an
+    empty candidate pool (no seeds, or every neighbour labelled) the batch is drawn
+    uniformly from all unlabelled items.
     """
 
     name = "seals"
@@ -68,8 +70,8 @@ class SEALSSampler(Sampler):
 
     def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:
         cand = self._pool.update(state)
-        if cand.size == 0:
-            return cand
+        if cand.size == 0:  # nothing labelled yet (no seeds), or every neighbour already labelled
+            return uniform_unlabelled(state, rng, self.batch_size)
         if state.scores is None:
             return rng.permutation(cand)[: self.batch_size]
         p = np.clip((state.scores[cand].astype(np.float64) + 1.0) / 2.0, 1e-12, 1 - 1e-12)

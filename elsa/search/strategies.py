@@ -8,9 +8,9 @@ no-active     yes  RandS (random pool)  no               proximity     -
 nn            yes  -                    no               no            -
 nn-large      yes  - (``a = 200``)      no               no            -
 random        no   random items         no               no            -
-greedys       yes  GreedyS              yes              yes           -
-fars          yes  FarS                 yes              yes           -
-grids         yes  GridS                yes              yes           -
+greedys       yes  GreedyS              yes              yes           random
+fars          yes  FarS                 yes              yes           random
+grids         yes  GridS                yes              yes           random
 latent        yes  latent sampling      yes              yes           latent
 usl           yes  RandS                yes              yes           USL
 seals         no   SEALS                yes              no            -
@@ -138,12 +138,16 @@ def make_strategy(name: str, *, epochs: int = 10, budget: int | None = None, **p
             final=_final(p),
             **frame,
         )
-    # Without seeds, the cold-start sampler picks as many items as one ELSA epoch would label.
+    # Without seeds, the cold-start sampler picks as many items as one ELSA epoch would
+    # label. GreedyS, FarS and GridS propose nothing before the head is trained, so their
+    # strategies start from random items (ELSA's RandS draws at random then anyway).
     cold = None
     if name == "usl":
         cold = USL(m=p["a"] + p["b"])
     elif name == "latent":
         cold = LatentSampler(p["distribution"], p["a"] + p["b"], 0.0)
+    elif name in ("greedys", "fars", "grids"):
+        cold = RandomSampler(p["a"] + p["b"])
     return ActiveSearch(
         nn=NearestNeighbourSampler(p["a"]),
         explore=_explorer(name, p),
