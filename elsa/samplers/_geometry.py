@@ -27,6 +27,16 @@ def pca_project(X: np.ndarray, dims: int, rng: np.random.Generator) -> np.ndarra
     return out
 
 
+def sq_dists(A: np.ndarray, B: np.ndarray, a_sq: np.ndarray | None = None) -> np.ndarray:
+    """Squared distances between the rows of ``A`` and ``B``, ``(len(A), len(B))``.
+
+    ``a_sq`` is ``(A**2).sum(1)`` when the caller already has it (a fixed ``A`` reused).
+    """
+    if a_sq is None:
+        a_sq = (A**2).sum(1)
+    return a_sq[:, None] - 2 * A @ B.T + (B**2).sum(1)[None, :]
+
+
 def sq_dist_to(X: np.ndarray, point: np.ndarray) -> np.ndarray:
     """Squared distances of every row of ``X`` to one point."""
     diff = X - point
@@ -47,9 +57,9 @@ def farthest_first(X: np.ndarray, candidates: np.ndarray, anchors: np.ndarray, s
     C = X[candidates]
     if anchors.size:
         nearest = np.full(candidates.size, np.inf, np.float32)
+        c_sq = (C**2).sum(1)
         for start in range(0, anchors.size, 256):
-            A = X[anchors[start : start + 256]]
-            d = (C**2).sum(1)[:, None] - 2 * C @ A.T + (A**2).sum(1)[None, :]
+            d = sq_dists(C, X[anchors[start : start + 256]], c_sq)
             nearest = np.minimum(nearest, d.min(axis=1))
     else:
         nearest = sq_dist_to(C, C.mean(axis=0))

@@ -16,10 +16,27 @@ def growing_batch(b: int, b_growth: float, n_found: int) -> int:
 
 
 def uniform_unlabelled(state: SearchState, rng: np.random.Generator, size: int) -> np.ndarray:
-    """``size`` unlabelled items drawn uniformly: what a head-based explorer proposes
-    before the head can be trained, like RandS drawing from an untrained head."""
+    """``size`` unlabelled items drawn uniformly without replacement (all of them, shuffled,
+    when fewer remain)."""
     pool = np.flatnonzero(~state.labelled)
-    return rng.choice(pool, min(size, pool.size), replace=False) if pool.size else pool
+    if pool.size <= size:
+        return rng.permutation(pool)
+    return rng.choice(pool, size, replace=False)
+
+
+def by_score(ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """``ids`` sorted by descending ``scores[ids]``, ties by ascending id."""
+    return ids[np.lexsort((ids, -scores[ids]))]
+
+
+def best_per_group(ids: np.ndarray, group: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """The highest-scoring id of each group (ties by smaller id), in group order.
+
+    ``ids``, ``group`` and ``score`` are aligned arrays.
+    """
+    order = np.lexsort((ids, -score, group))
+    _, first = np.unique(group[order], return_index=True)
+    return ids[order[first]]
 
 
 class Sampler(ABC):

@@ -13,7 +13,7 @@ import numpy as np
 from .._validation import check_choice, check_float, check_int
 from ..exceptions import ParameterError
 from ..state import SearchState
-from .base import Sampler
+from .base import Sampler, by_score
 
 
 def _above_threshold(state: SearchState, alpha: float) -> np.ndarray:
@@ -21,12 +21,7 @@ def _above_threshold(state: SearchState, alpha: float) -> np.ndarray:
     scores = state.scores
     threshold = float(scores.mean()) + alpha * float(scores.std())
     ids = np.flatnonzero((scores > threshold) & ~state.labelled)
-    return _by_score(ids, scores)
-
-
-def _by_score(ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """``ids`` sorted by descending score, ties by ascending id."""
-    return ids[np.lexsort((ids, -scores[ids]))]
+    return by_score(ids, scores)
 
 
 class ConfidenceSampler(Sampler):
@@ -92,4 +87,4 @@ class FinalSearch(Sampler):
             scores = state.scores[unlabelled]
             kth = np.partition(-scores, k - 1)[k - 1] if k > 0 else -np.inf
             unlabelled = unlabelled[-scores <= kth]
-        return _by_score(unlabelled, state.scores)[:k]
+        return by_score(unlabelled, state.scores)[:k]

@@ -7,7 +7,7 @@ import numpy as np
 from .._validation import check_float, check_int
 from ..state import SearchState
 from ._geometry import pca_project, sq_dist_to
-from .base import Sampler, growing_batch
+from .base import Sampler, best_per_group, by_score, growing_batch
 
 
 class GridS(Sampler):
@@ -49,9 +49,5 @@ class GridS(Sampler):
         if state.scores is None:
             return np.zeros(0, np.int64)
         pool = np.flatnonzero(~state.labelled)
-        cell, score = self._cell[pool], state.scores[pool]
-        order = np.lexsort((pool, -score, cell))  # by cell, most confident first
-        _, first = np.unique(cell[order], return_index=True)
-        best = pool[order[first]]
-        best = best[np.lexsort((best, -state.scores[best]))]
-        return best[: growing_batch(self.b, self.b_growth, state.n_found)]
+        best = best_per_group(pool, self._cell[pool], state.scores[pool])
+        return by_score(best, state.scores)[: growing_batch(self.b, self.b_growth, state.n_found)]

@@ -8,7 +8,7 @@ from sklearn.cluster import KMeans
 from .._validation import check_choice, check_float, check_int
 from ..index import ExactIndex
 from ..state import SearchState
-from ._geometry import pca_project
+from ._geometry import pca_project, sq_dists
 from .base import Sampler, growing_batch
 
 DISTRIBUTIONS = ("uniform", "normal", "clustered-uniform", "clustered-normal")
@@ -58,33 +58,40 @@ class LatentSampler(Sampler):
             labels = km.labels_
         else:
             labels = np.zeros(P.shape[0], np.int64)
-        self._P, self._members = P, [np.flatnonzero(labels == c) for c in np.unique(labels)]
+        # Per cluster, what every draw needs: its members, their coordinates and squared
+        # norms, and the parameters of its distribution (computed once, not per draw).
+        self._clusters = []
+        for c in np.unique(labels):
+            S = np.flatnonzero(labels == c)
+            PS = P[S]
+            if self.distribution.endswith("uniform"):
+                params = (PS.min(axis=0), PS.max(axis=0))
+            else:
+                params = (PS.mean(axis=0), PS.std(axis=0))
+            self._clusters.append((S, PS, (PS**2).sum(1), params))
         if self.threshold is None:
             probe = rng.choice(P.shape[0], min(2000, P.shape[0]), replace=False)
             self._t2 = float(np.median(ExactIndex(P).search(P[probe], 1, query_ids=probe)[0][:, 0])) if P.shape[0] > 1 else 0.0
         else:
             self._t2 = self.threshold**2
 
-    def _draw(self, S: np.ndarray, rng: np.random.Generator, count: int) -> np.ndarray:
-        P = self._P[S]
-        if self.distribution.endswith("uniform"):
-            return rng.uniform(P.min(axis=0), P.max(axis=0), size=(count, P.shape[1]))
-        return rng.normal(P.mean(axis=0), P.std(axis=0), size=(count, P.shape[1]))
+    def _draw(self, params, rng: np.random.Generator, count: int) -> np.ndarray:
+        draw = rng.uniform if self.distribution.endswith("uniform") else rng.normal
+        return draw(*params, size=(count, params[0].shape[0]))
 
     def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:
         n = growing_batch(self.b, self.b_growth, state.n_found)
         total = state.n
         picked: list[int] = []
         taken = state.labelled.copy()
-        for S in self._members:
+        for S, PS, PS_sq, params in self._clusters:
             want = int(round(n * S.size / total))
             got = 0
             for start in range(0, self.max_draws, 64):
                 if got >= want:
                     break
-                Z = self._draw(S, rng, min(64, self.max_draws - start)).astype(np.float32)
-                PS = self._P[S]
-                d2 = (PS**2).sum(1)[:, None] - 2 * PS @ Z.T + (Z**2).sum(1)[None, :]
+                Z = self._draw(params, rng, min(64, self.max_draws - start)).astype(np.float32)
+                d2 = sq_dists(PS, Z, PS_sq)
                 for j in range(Z.shape[0]):
                     near = S[(d2[:, j] < self._t2) & ~taken[S]]
                     taken[near] = True

@@ -6,7 +6,7 @@ import numpy as np
 
 from .._validation import check_int
 from ..state import SearchState
-from .base import Sampler
+from .base import Sampler, uniform_unlabelled
 
 
 class RandomSampler(Sampler):
@@ -18,7 +18,4 @@ class RandomSampler(Sampler):
         self.batch_size = check_int(batch_size, "batch_size", minimum=1)
 
     def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:
-        pool = np.flatnonzero(~state.labelled)
-        if pool.size <= self.batch_size:
-            return rng.permutation(pool)
-        return rng.choice(pool, self.batch_size, replace=False)
+        return uniform_unlabelled(state, rng, self.batch_size)

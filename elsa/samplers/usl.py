@@ -8,8 +8,8 @@ from sklearn.neighbors import NearestNeighbors
 
 from .._validation import check_float, check_int
 from ..state import SearchState
-from ._geometry import pca_project
-from .base import Sampler
+from ._geometry import pca_project, sq_dists
+from .base import Sampler, best_per_group, by_score
 
 
 class USL(Sampler):
@@ -63,7 +63,7 @@ class USL(Sampler):
         self._utility = 1.0 / np.maximum(mean_dist, 1e-12)
         m = min(self.m, P.shape[0])
         self._cluster = KMeans(m, n_init=1, random_state=int(rng.integers(2**31 - 1))).fit(P).labels_
-        self._P = P
+        self._P, self._P_sq = P, (P**2).sum(1)
 
     def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:
         U = np.where(state.labelled, -np.inf, self._utility / self._utility.mean())
@@ -74,20 +74,15 @@ class USL(Sampler):
             reg_smooth = self.momentum * reg_smooth + (1.0 - self.momentum) * reg
             scale = reg_smooth[np.isfinite(reg_smooth)].mean() or 1.0
             chosen = self._per_cluster_best(U - self.lam * reg_smooth / scale)
-        return chosen[np.lexsort((chosen, -U[chosen]))]
+        return by_score(chosen, U)
 
     def _per_cluster_best(self, score: np.ndarray) -> np.ndarray:
-        ids = np.arange(score.size)
-        ok = np.isfinite(score)
-        ids, cl, sc = ids[ok], self._cluster[ok], score[ok]
-        order = np.lexsort((ids, -sc, cl))
-        _, first = np.unique(cl[order], return_index=True)
-        return ids[order[first]]
+        ids = np.flatnonzero(np.isfinite(score))
+        return best_per_group(ids, self._cluster[ids], score[ids])
 
     def _regulariser(self, chosen: np.ndarray) -> np.ndarray:
         """``sum_j 1 / ||V_i - V_j||^alpha`` over chosen ``j`` in clusters other than ``i``'s."""
-        P, C = self._P, self._P[chosen]
-        d2 = (P**2).sum(1)[:, None] - 2 * P @ C.T + (C**2).sum(1)[None, :]
+        d2 = sq_dists(self._P, self._P[chosen], self._P_sq)
         inv = 1.0 / np.maximum(np.sqrt(np.maximum(d2, 0.0)), 1e-6) ** self.alpha
         inv[self._cluster[:, None] == self._cluster[chosen][None, :]] = 0.0
         return inv.sum(axis=1)
