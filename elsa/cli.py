@@ -17,6 +17,8 @@ from .search import DEFAULTS, STRATEGIES
 from .samplers.confidence import FinalSearch
 from .samplers.latent import DISTRIBUTIONS
 from .samplers.seals import CRITERIA
+from .embeddings.torch_encoder import SPACES
+from .ssl.config import METHODS, TrainConfig
 
 
 def _nonneg_int(text: str) -> int:
@@ -51,6 +53,13 @@ def _probability(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
     return value
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        return [_float(t) for t in text.replace(" ", "").split(",") if t]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0.485,0.456,0.406; got {text!r}") from None
 
 
 def _id_list(text: str) -> list[int]:
@@ -123,14 +132,55 @@ def build_parser() -> argparse.ArgumentParser:
     _add_strategy_params(p)
 
     e = sub.add_parser("embed", allow_abbrev=False, help="embed a folder of images, or the built-in dataset",
-                       description="Embed every image under PATH (recursive) with the built-in encoder. "
-                                   "PATH 'builtin:fashion-mnist' embeds the built-in dataset and also writes its labels.")
+                       description="Embed every image under PATH (recursive) with the built-in encoder, an ONNX model "
+                                   "or a torch model. PATH 'builtin:fashion-mnist' embeds the built-in dataset and also "
+                                   "writes its labels. Vectors are cached by image content: an interrupted run resumes "
+                                   "where it stopped, and a changed image is re-embedded alone.")
     e.add_argument("path", metavar="PATH", help="an image folder, or builtin:fashion-mnist")
     e.add_argument("--out", required=True, metavar="emb.npy", help="output array; a manifest emb.manifest.json is written beside it")
-    e.add_argument("--image-size", type=_pos_int, default=64, help="input size in pixels, a multiple of 32 (default 64)")
+    e.add_argument("--encoder", default="builtin", metavar="builtin|MODEL",
+                   help="'builtin' (EfficientNet-Lite0, ImageNet; the default), an .onnx image model, or a torch "
+                        "model: a checkpoint (or folder) from `elsa train`, an exported program (.pt2) or a "
+                        "TorchScript file")
+    e.add_argument("--space", choices=SPACES, default="embedding",
+                   help="for `elsa train` checkpoints: the encoder output (embedding, the default) or the projector "
+                        "output (projector: the latent space)")
+    e.add_argument("--image-size", type=_pos_int,
+                   help="input size in pixels (default: 64 for the built-in encoder, a multiple of 32; the model's "
+                        "own size for an ONNX model with a fixed input, else 224; the training size for a checkpoint)")
+    e.add_argument("--mean", type=_float_list, metavar="M[,M,M]",
+                   help="per-channel mean in [0, 1] pixel units for a user's model (default ImageNet's)")
+    e.add_argument("--std", type=_float_list, metavar="S[,S,S]",
+                   help="per-channel std in [0, 1] pixel units for a user's model (default ImageNet's)")
     e.add_argument("--batch-size", type=_pos_int, default=128, help="images per inference call (default 128)")
-    e.add_argument("--no-cache", action="store_true", help="recompute even if cached")
+    e.add_argument("--workers", type=_pos_int, default=2, help="image decoding threads (default 2)")
+    e.add_argument("--device", default="auto", help="torch models: cpu, cuda or auto (default)")
+    e.add_argument("--allow-pickle", action="store_true",
+                   help="allow a torch model saved with torch.save(module); loading it runs code from the file")
+    e.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    t = sub.add_parser("train", allow_abbrev=False, help="train a self-supervised encoder on your own images",
+                       description="Train VICReg, Barlow Twins or SimSiam on the images under PATH (needs the torch "
+                                   "extra). Writes DIR/checkpoint.pt (every epoch, and on Ctrl-C) and "
+                                   "DIR/train_log.jsonl; --resume continues an interrupted run. Then embed with "
+                                   "`elsa embed PATH --encoder DIR --space embedding|projector`.")
+    t.add_argument("path", metavar="PATH", help="an image folder, or builtin:fashion-mnist")
+    t.add_argument("--out", required=True, metavar="DIR", help="folder for the checkpoint and the training log")
+    t.add_argument("--method", choices=METHODS, default="vicreg", help="default vicreg")
+    t.add_argument("--epochs", type=_pos_int, default=TrainConfig.epochs, help=f"default {TrainConfig.epochs}")
+    t.add_argument("--batch-size", type=_pos_int, default=TrainConfig.batch_size, help=f"default {TrainConfig.batch_size}")
+    t.add_argument("--image-size", type=_pos_int, default=TrainConfig.image_size,
+                   help=f"training crop size in pixels (default {TrainConfig.image_size})")
+    t.add_argument("--width", type=_pos_int, default=TrainConfig.width,
+                   help=f"ResNet width: channels of the first stage; the embedding has 8x this (default {TrainConfig.width})")
+    t.add_argument("--projector-dim", type=_pos_int, default=TrainConfig.projector_dim,
+                   help=f"projector units per layer (default {TrainConfig.projector_dim})")
+    t.add_argument("--lr", type=_float, default=TrainConfig.lr, help=f"AdamW learning rate (default {TrainConfig.lr})")
+    t.add_argument("--random-state", type=_nonneg_int, default=0, metavar="S", help="seed (default 0)")
+    t.add_argument("--device", default="auto", help="cpu, cuda or auto (default: a GPU when torch sees one)")
+    t.add_argument("--resume", action="store_true", help="continue the run in DIR")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     d = sub.add_parser("demo", allow_abbrev=False, help="ELSA against nearest-neighbour search on the built-in data",
                        description="Thin one Fashion-MNIST class to about 1 %% of the built-in pool, search for it "
@@ -217,33 +267,58 @@ def format_summary(doc: dict) -> str:
     return "\n".join(lines)
 
 
+def _builtin_images(path: str):
+    name = path.split(":", 1)[1]
+    if name != "fashion-mnist":
+        raise ParameterError(f"unknown built-in dataset {name!r}; the built-in dataset is builtin:fashion-mnist")
+    from .datasets import load_fashion_mnist
+
+    return load_fashion_mnist("test")
+
+
+def _print_skipped(skipped) -> None:
+    if skipped:
+        print(f"skipped {len(skipped)} unreadable file(s):", file=sys.stderr)
+        for s in skipped[:20]:
+            print(f"  {s.path}: {s.reason}", file=sys.stderr)
+        if len(skipped) > 20:
+            print(f"  ... and {len(skipped) - 20} more (all listed in the manifest)", file=sys.stderr)
+
+
 def cmd_embed(args) -> int:
     out = check_writable(args.out, "--out")
-    from .embeddings import OnnxImageEncoder, embed_array, embed_folder
+    if out.suffix != ".npy":
+        raise ParameterError(f"--out must name a .npy file, got {out}")
+    from .embeddings import embed_array, embed_folder, load_encoder
 
-    encoder = OnnxImageEncoder(image_size=args.image_size, batch_size=args.batch_size)
-    labels = None
-    if args.path.startswith("builtin:"):
-        name = args.path.split(":", 1)[1]
-        if name != "fashion-mnist":
-            raise ParameterError(f"unknown built-in dataset {name!r}; the built-in dataset is builtin:fashion-mnist")
-        from .datasets import load_fashion_mnist
-
-        images, labels = load_fashion_mnist("test")
-        emb = embed_array(images, encoder, progress=not args.quiet, use_cache=not args.no_cache,
-                          desc="embedding built-in Fashion-MNIST")
-        emb.items = [f"fashion-mnist/test/{i}" for i in range(images.shape[0])]
-        source = "builtin:fashion-mnist (test split)"
-    else:
-        emb = embed_folder(args.path, encoder, progress=not args.quiet, use_cache=not args.no_cache)
-        source = str(Path(args.path).resolve())
-    stem = out.with_suffix("") if out.suffix == ".npy" else out
+    encoder = load_encoder(args.encoder, space=args.space, image_size=args.image_size, batch_size=args.batch_size,
+                           mean=args.mean, std=args.std, device=args.device, allow_pickle=args.allow_pickle)
+    stem = out.with_suffix("")
     manifest_path = stem.with_name(stem.name + ".manifest.json")
-    save_npy(out, emb.vectors)
+    labels = None
+    options = dict(out=out, progress=not args.quiet, use_cache=not args.no_cache, workers=args.workers)
+    try:
+        if args.path.startswith("builtin:"):
+            images, labels = _builtin_images(args.path)
+            emb = embed_array(images, encoder, desc="embedding built-in Fashion-MNIST",
+                              names=[f"fashion-mnist/test/{i}" for i in range(images.shape[0])], **options)
+            source = "builtin:fashion-mnist (test split)"
+        else:
+            emb = embed_folder(args.path, encoder, **options)
+            source = str(Path(args.path).resolve())
+    except KeyboardInterrupt:
+        if not args.no_cache:
+            print("elsa embed: interrupted; finished images are cached: run the same command to resume",
+                  file=sys.stderr)
+        raise
     manifest = {
         "source": source,
-        "encoder": "efficientnet-lite0 (ImageNet), built in",
-        "image_size": args.image_size,
+        "encoder": "efficientnet-lite0 (ImageNet), built in" if args.encoder == "builtin" else str(args.encoder),
+        "space": args.space,
+        "image_size": encoder.image_size,
+        "mean": list(encoder.mean),
+        "std": list(encoder.std),
+        "fingerprint": encoder.fingerprint,
         "shape": list(emb.vectors.shape),
         "items": emb.items,
         "skipped": [s.__dict__ for s in emb.skipped],
@@ -253,16 +328,41 @@ def cmd_embed(args) -> int:
         save_npy(labels_path, labels)
         manifest["labels"] = labels_path.name
     write_json(manifest_path, manifest)
-    cached = " (from the cache)" if emb.from_cache else ""
+    reused = len(emb.items) - emb.n_computed
+    cached = f" ({reused} from the cache)" if reused else ""
     print(f"embedded {emb.vectors.shape[0]} image(s) -> {out} {emb.vectors.shape}{cached}; manifest {manifest_path}")
     if labels is not None:
         print(f"labels -> {manifest['labels']} (classes 0-9: Fashion-MNIST)")
-    if emb.skipped:
-        print(f"skipped {len(emb.skipped)} unreadable file(s):", file=sys.stderr)
-        for s in emb.skipped[:20]:
-            print(f"  {s.path}: {s.reason}", file=sys.stderr)
-        if len(emb.skipped) > 20:
-            print(f"  ... and {len(emb.skipped) - 20} more (all listed in the manifest)", file=sys.stderr)
+    _print_skipped(emb.skipped)
+    return 0
+
+
+def cmd_train(args) -> int:
+    config = TrainConfig(method=args.method, epochs=args.epochs, batch_size=args.batch_size,
+                         image_size=args.image_size, width=args.width, projector_dim=args.projector_dim, lr=args.lr,
+                         seed=args.random_state)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"--out {out} is a file; give a folder")
+    if (out / "checkpoint.pt").exists() and not args.resume:
+        raise ParameterError(f"{out} already holds a training run; pass --resume to continue it, or choose another --out")
+    from .ssl import train
+    from .embeddings import load_image_array
+
+    if args.path.startswith("builtin:"):
+        images, _ = _builtin_images(args.path)
+    else:
+        images, _, skipped = load_image_array(args.path, args.image_size, progress=not args.quiet)
+        _print_skipped(skipped)
+    try:
+        result = train(images, config, out, resume=args.resume, device=args.device, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"elsa train: interrupted; checkpoint saved: continue with the same command and --resume",
+              file=sys.stderr)
+        raise
+    print(f"trained {args.method} for {result.steps} steps in {result.seconds / 60:.1f} min, final loss "
+          f"{result.final_loss:.4g}; checkpoint {result.checkpoint}, log {result.log}")
+    print(f"embed with: elsa embed {args.path} --encoder {out} --space embedding --out emb.npy")
     return 0
 
 
@@ -278,7 +378,7 @@ def cmd_demo(args) -> int:
     return 0
 
 
-COMMANDS = {"simulate": cmd_simulate, "embed": cmd_embed, "demo": cmd_demo}
+COMMANDS = {"simulate": cmd_simulate, "embed": cmd_embed, "train": cmd_train, "demo": cmd_demo}
 
 
 def main(argv=None) -> int:

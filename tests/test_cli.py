@@ -151,12 +151,40 @@ def test_embed_reports_skipped_files_and_writes_the_manifest(tmp_path, capsys):
         ("missing", "e.npy", 1, "image folder not found"),
         ("builtin:imagenet", "e.npy", 2, "unknown built-in dataset 'imagenet'"),
         ("empty", "no/such/dir/e.npy", 2, "does not exist"),
+        ("empty", "e.txt", 2, "--out must name a .npy file"),
+        ("empty --mean 0.1,0.2", "e.npy", 2, "mean needs 1 or 3 finite numbers"),
+        ("empty --encoder nope.onnx", "e.npy", 1, "encoder not found: nope.onnx"),
+        ("empty --space projector", "e.npy", 2, "needs a checkpoint from `elsa train`"),
     ],
 )
 def test_embed_errors(tmp_path, capsys, path, out, code, message):
     (tmp_path / "empty").mkdir()
+    path, *extra = path.split()
     arg = path if path.startswith("builtin:") else str(tmp_path / path)
-    assert main(["embed", arg, "--out", str(tmp_path / out), "--quiet"]) == code
+    assert main(["embed", arg, "--out", str(tmp_path / out), "--quiet", *extra]) == code
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "e.npy").exists()
+
+
+def test_train_then_embed_in_both_spaces(tmp_path, capsys):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "imgs").mkdir()
+    for i in range(20):
+        Image.fromarray(rng.integers(0, 255, (12, 12, 3), dtype=np.uint8)).save(tmp_path / "imgs" / f"{i:02d}.png")
+    run = str(tmp_path / "run")
+    tiny = ["--epochs", "1", "--batch-size", "8", "--image-size", "16", "--width", "4", "--projector-dim", "16", "--quiet"]
+    assert main(["train", str(tmp_path / "imgs"), "--out", run, *tiny]) == 0
+    assert "trained vicreg for 2 steps" in capsys.readouterr().out
+    assert main(["train", str(tmp_path / "imgs"), "--out", run, *tiny]) == 2
+    assert "pass --resume" in capsys.readouterr().err
+    assert main(["train", str(tmp_path / "imgs"), "--out", run, "--resume", *tiny]) == 0
+    for space, dim in (("embedding", 32), ("projector", 16)):
+        out = tmp_path / f"{space}.npy"
+        assert main(["embed", str(tmp_path / "imgs"), "--encoder", run, "--space", space, "--out", str(out),
+                     "--quiet"]) == 0
+        assert np.load(out).shape == (20, dim)
+        manifest = json.loads((tmp_path / f"{space}.manifest.json").read_text())
+        assert manifest["space"] == space and manifest["image_size"] == 16 and len(manifest["items"]) == 20

@@ -23,7 +23,7 @@ def test_builtin_encoder_matches_torch_reference_values():
 
 
 def test_image_size_must_be_a_multiple_of_32():
-    with pytest.raises(ParameterError, match="multiple of 32, got 50"):
+    with pytest.raises(ParameterError, match="multiple of 32 for the built-in encoder, got 50"):
         OnnxImageEncoder(image_size=50)
 
 
@@ -61,7 +61,7 @@ def test_second_run_is_served_from_cache_and_a_changed_file_is_recomputed(folder
     assert second.from_cache and np.array_equal(first.vectors, second.vectors)
     Image.new("RGB", (16, 16), (0, 0, 0)).save(folder / "b" / "white.png")
     third = embed_folder(folder, progress=False)
-    assert not third.from_cache
+    assert not third.from_cache and third.n_computed == 1  # only the changed image is embedded again
     assert not np.allclose(third.vectors[5], first.vectors[5])
     np.testing.assert_allclose(third.vectors[:5], first.vectors[:5], atol=1e-5)
 
@@ -98,3 +98,84 @@ def test_embed_array_accepts_grey_and_rgb_and_rejects_other_shapes():
     )
     with pytest.raises(InputError, match="must be uint8"):
         embed_array(np.zeros((2, 8, 8, 4), np.uint8), progress=False)
+
+
+def test_interrupted_run_keeps_finished_shards_and_resumes_with_the_rest():
+    from elsa.embeddings.pipeline import embed_items
+
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 255, (60, 8, 8), dtype=np.uint8)
+    keys = [f"img-{i}" for i in range(60)]
+    names = [f"n{i}" for i in range(60)]
+    encoder = OnnxImageEncoder(image_size=32, batch_size=5)
+    calls = []
+
+    def loader(i, stop_at=None):
+        calls.append(i)
+        if i == stop_at:
+            raise KeyboardInterrupt
+        return images[i]
+
+    first = [lambda i=i: loader(i, stop_at=37) for i in range(60)]
+    with pytest.raises(KeyboardInterrupt):
+        embed_items(names, keys, first, encoder, progress=False, shard_size=10, workers=1)
+    calls.clear()
+    again = [lambda i=i: loader(i) for i in range(60)]
+    emb = embed_items(names, keys, again, encoder, progress=False, shard_size=10, workers=1)
+    # Batches of 5 up to item 35 were embedded before the interrupt (decoding runs ahead by
+    # at most two batches), so only the remaining 25 are decoded again.
+    assert emb.n_computed == 60 - 35 and min(calls) == 35
+    fresh = embed_items(names, keys, again, encoder, progress=False, use_cache=False)
+    np.testing.assert_allclose(emb.vectors, fresh.vectors, atol=1e-5)
+
+
+def test_output_is_written_as_a_memory_map_with_nothing_partial_left(tmp_path, folder):
+    out = tmp_path / "e.npy"
+    emb = embed_folder(folder, out=out, progress=False)
+    assert isinstance(emb.vectors, np.memmap) and emb.vectors.shape == (6, EMBEDDING_DIM)
+    np.testing.assert_array_equal(np.load(out), embed_folder(folder, progress=False).vectors)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["e.npy"]
+
+
+def test_duplicate_images_are_embedded_once(tmp_path):
+    root = tmp_path / "dups"
+    root.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        Image.fromarray(gradient_image()).save(root / name)
+    emb = embed_folder(root, progress=False, use_cache=False)
+    assert emb.n_computed == 1 and emb.items == ["a.png", "b.png", "c.png"]
+    np.testing.assert_array_equal(emb.vectors[0], emb.vectors[2])
+
+
+def test_user_onnx_model_with_its_own_normalisation():
+    from elsa.embeddings import builtin_model_path
+    from elsa.embeddings.encoder import BUILTIN_MEAN, BUILTIN_STD
+
+    img = gradient_image()
+    builtin = OnnxImageEncoder()
+    same = OnnxImageEncoder(image_size=64, model_path=builtin_model_path(), mean=BUILTIN_MEAN, std=BUILTIN_STD)
+    imagenet = OnnxImageEncoder(image_size=64, model_path=builtin_model_path())
+    assert imagenet.mean == (0.485, 0.456, 0.406)
+    # Dynamic input size: a user's model defaults to 224 px.
+    assert OnnxImageEncoder(model_path=builtin_model_path()).image_size == 224
+    v = [e.embed_prepared(e.prepare(img)[None])[0] for e in (builtin, same, imagenet)]
+    np.testing.assert_allclose(v[0], v[1], atol=1e-4)
+    assert np.abs(v[0] - v[2]).max() > 0.1
+    assert builtin.fingerprint == same.fingerprint != imagenet.fingerprint
+    with pytest.raises(ParameterError, match="mean needs 1 or 3"):
+        OnnxImageEncoder(model_path=builtin_model_path(), mean=(0.5, 0.5))
+
+
+def test_load_encoder_errors(tmp_path):
+    from elsa.embeddings import load_encoder
+
+    with pytest.raises(InputError, match="encoder not found"):
+        load_encoder(str(tmp_path / "missing.onnx"))
+    with pytest.raises(ParameterError, match="needs a checkpoint from `elsa train`"):
+        load_encoder("builtin", space="projector")
+    (tmp_path / "junk.onnx").write_bytes(b"not onnx")
+    with pytest.raises(InputError, match="cannot load ONNX model"):
+        load_encoder(str(tmp_path / "junk.onnx"))
+    (tmp_path / "junk.pt").write_bytes(b"not torch")
+    with pytest.raises(InputError, match="neither an ELSA checkpoint nor a TorchScript file"):
+        load_encoder(str(tmp_path / "junk.pt"))

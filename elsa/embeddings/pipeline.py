@@ -1,89 +1,163 @@
-"""Embedding a folder of images or an array of images, with a progress bar and a cache.
+"""Embedding a folder of images or an array of images: batched, overlapped, cached, resumable.
 
-Decoding of the next batch runs in a worker thread while the current batch is in
-inference. Results are cached under ``$ELSA_CACHE_DIR`` (default
-``~/.cache/elsa``), keyed by the encoder's fingerprint (model file and
-preprocessing) and the input's contents, so a second run over the same images is
-instant and a changed image invalidates the cache.
+- Images are decoded and preprocessed in worker threads, a few batches ahead of the
+  encoder, so decoding overlaps inference. A progress bar shows images/s.
+- Every vector goes into a content-addressed cache (:mod:`.cache`), committed in shards
+  of ``shard_size`` images. Interrupting a run (Ctrl-C, a crash) loses at most the
+  shard in progress; the same command then embeds only what is missing. Changing one
+  image re-embeds that image alone.
+- The output is assembled from the cache in chunks. With ``out`` it is written straight
+  into a memory-mapped ``.npy`` beside the target and renamed into place when complete,
+  so a large pool is never held in memory and a failed run never leaves a partial file.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._io import save_npy, write_json
+from .._validation import check_int
 from ..exceptions import EmptyPoolError, InputError
-from .encoder import OnnxImageEncoder
+from .cache import FileHashes, VectorStore, cache_dir
+from .encoder import ImageEncoder, OnnxImageEncoder
 from .images import Skipped, find_images, open_rgb
+
+__all__ = ["Embeddings", "cache_dir", "embed_array", "embed_folder", "embed_items"]
+
+ASSEMBLE_ROWS = 8192
 
 
 @dataclass
 class Embeddings:
-    """Embeddings with the item behind each row."""
+    """Embeddings with the item behind each row.
+
+    ``vectors`` is an in-memory array, or a read-only memory map of the output file when
+    one was given. ``n_computed`` counts the distinct images embedded in this run (the
+    rest came from the cache); ``from_cache`` is true when that is zero.
+    """
 
     vectors: np.ndarray
     items: list[str]
     skipped: list[Skipped] = field(default_factory=list)
-    from_cache: bool = False
+    n_computed: int = 0
+
+    @property
+    def from_cache(self) -> bool:
+        return self.n_computed == 0
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("ELSA_CACHE_DIR") or Path.home() / ".cache" / "elsa") / "embeddings"
+def _embed_missing(todo: list[int], keys: Sequence[str], loaders: Sequence[Callable], encoder: ImageEncoder,
+                   store: VectorStore, *, shard_size: int, workers: int, desc: str, progress: bool) -> None:
+    """Embed items ``todo`` and store their vectors (or decode failures) shard by shard."""
+    batches = [todo[i:i + encoder.batch_size] for i in range(0, len(todo), encoder.batch_size)]
 
+    def prepare(batch: list[int]):
+        arrays, done, failed = [], [], {}
+        for i in batch:
+            try:
+                arrays.append(encoder.prepare(loaders[i]()))
+                done.append(keys[i])
+            except ValueError as exc:
+                failed[keys[i]] = str(exc)
+        return (np.stack(arrays) if arrays else None), done, failed, len(batch)
 
-def _cache_load(key: str) -> Embeddings | None:
-    vec_path, meta_path = cache_dir() / f"{key}.npy", cache_dir() / f"{key}.json"
-    if not (vec_path.exists() and meta_path.exists()):
-        return None
-    try:
-        meta = json.loads(meta_path.read_text())
-        vectors = np.load(vec_path)
-    except (OSError, ValueError):
-        return None  # a damaged cache entry is recomputed, never trusted
-    if vectors.shape[0] != len(meta["items"]):
-        return None
-    skipped = [Skipped(**s) for s in meta.get("skipped", [])]
-    return Embeddings(vectors, meta["items"], skipped, from_cache=True)
-
-
-def _cache_store(key: str, result: Embeddings) -> None:
-    try:
-        cache_dir().mkdir(parents=True, exist_ok=True)
-        save_npy(cache_dir() / f"{key}.npy", result.vectors)
-        write_json(cache_dir() / f"{key}.json", {"items": result.items, "skipped": [s.__dict__ for s in result.skipped]})
-    except OSError:
-        pass  # an unwritable cache only costs speed next time
-
-
-def _run_batches(encoder: OnnxImageEncoder, n: int, prepare_batch, desc: str, progress: bool) -> list[np.ndarray]:
-    """Embed ``n`` items in batches; ``prepare_batch(start, stop)`` decodes in a worker thread."""
-    starts = list(range(0, n, encoder.batch_size))
-    outputs = []
-    with ThreadPoolExecutor(max_workers=1) as pool, tqdm(
-        total=n, desc=desc, unit="img", disable=not progress, dynamic_ncols=True
+    shard_vectors: dict[str, np.ndarray] = {}
+    shard_failures: dict[str, str] = {}
+    pending: deque = deque()
+    with ThreadPoolExecutor(max_workers=workers) as pool, tqdm(
+        total=len(todo), desc=desc, unit="img", disable=not progress, dynamic_ncols=True, smoothing=0.1
     ) as bar:
-        pending = pool.submit(prepare_batch, starts[0], min(starts[0] + encoder.batch_size, n)) if starts else None
-        for i, start in enumerate(starts):
-            batch, count = pending.result()
-            if i + 1 < len(starts):
-                nxt = starts[i + 1]
-                pending = pool.submit(prepare_batch, nxt, min(nxt + encoder.batch_size, n))
-            if batch is not None:
-                outputs.append(encoder.embed_prepared(batch))
-            bar.update(count)
-    return outputs
+        try:
+            pending.extend(pool.submit(prepare, b) for b in batches[: workers + 1])
+            submitted = len(pending)
+            while pending:
+                batch, done, failed, count = pending.popleft().result()
+                if submitted < len(batches):
+                    pending.append(pool.submit(prepare, batches[submitted]))
+                    submitted += 1
+                if batch is not None:
+                    shard_vectors.update(zip(done, encoder.embed_prepared(batch)))
+                shard_failures.update(failed)
+                bar.update(count)
+                if len(shard_vectors) + len(shard_failures) >= shard_size:
+                    store.put(shard_vectors, shard_failures)
+                    shard_vectors, shard_failures = {}, {}
+        finally:
+            for future in pending:
+                future.cancel()
+            store.put(shard_vectors, shard_failures)  # keep the finished part of the shard on Ctrl-C too
 
 
-def embed_array(images: np.ndarray, encoder: OnnxImageEncoder | None = None, *, progress: bool = True,
-                use_cache: bool = True, desc: str = "embedding") -> Embeddings:
+def _assemble(keys: list[str], store: VectorStore, out: Path | None) -> np.ndarray:
+    dim = store.get(keys[:1]).shape[1]
+    if out is None:
+        vectors = np.empty((len(keys), dim), dtype=np.float32)
+        for a in range(0, len(keys), ASSEMBLE_ROWS):
+            vectors[a:a + ASSEMBLE_ROWS] = store.get(keys[a:a + ASSEMBLE_ROWS])
+        return vectors
+    tmp = out.with_name(f".{out.name}.partial")
+    try:
+        mm = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(keys), dim))
+        for a in range(0, len(keys), ASSEMBLE_ROWS):
+            mm[a:a + ASSEMBLE_ROWS] = store.get(keys[a:a + ASSEMBLE_ROWS])
+        mm.flush()
+        del mm
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return np.load(out, mmap_mode="r")
+
+
+def embed_items(names: Sequence[str], keys: Sequence[str | None], loaders: Sequence[Callable], encoder: ImageEncoder,
+                *, out=None, use_cache: bool = True, progress: bool = True, desc: str = "embedding",
+                shard_size: int = 4096, workers: int = 2, unreadable: dict[int, str] | None = None) -> Embeddings:
+    """Embed items given by name, content key and a loader returning a PIL image or uint8 array.
+
+    A ``None`` key marks an item that could not be read (reason in ``unreadable``).
+    Loaders raise ``ValueError`` with a readable reason for an image they cannot decode;
+    such items are skipped and reported. ``out`` writes the array to that ``.npy`` file.
+    """
+    shard_size = check_int(shard_size, "shard_size", minimum=1)
+    workers = check_int(workers, "workers", minimum=1)
+    unreadable = unreadable or {}
+    store = VectorStore(encoder.fingerprint, persistent=use_cache)
+    try:
+        unique = list(dict.fromkeys(k for k in keys if k is not None))
+        present, failed = store.known(unique)
+        first = {}
+        for i, k in enumerate(keys):
+            if k is not None and k not in present and k not in failed and k not in first:
+                first[k] = i
+        todo = list(first.values())
+        if todo:
+            _embed_missing(todo, keys, loaders, encoder, store, shard_size=shard_size, workers=workers, desc=desc,
+                           progress=progress)
+            present, failed = store.known(unique)
+        kept = [i for i, k in enumerate(keys) if k is not None and k in present]
+        skipped = [Skipped(names[i], unreadable.get(i) if k is None else failed[k])
+                   for i, k in enumerate(keys) if k is None or k not in present]
+        if not kept:
+            reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:3])
+            raise EmptyPoolError(f"none of the {len(names)} image(s) could be read ({reasons})")
+        vectors = _assemble([keys[i] for i in kept], store, Path(out) if out is not None else None)
+    finally:
+        store.close()
+    computed = sum(keys[i] in present for i in todo)
+    return Embeddings(vectors, [names[i] for i in kept], skipped, n_computed=computed)
+
+
+def embed_array(images: np.ndarray, encoder: ImageEncoder | None = None, *, out=None, progress: bool = True,
+                use_cache: bool = True, desc: str = "embedding", names: Sequence[str] | None = None,
+                **kwargs) -> Embeddings:
     """Embed uint8 images ``(n, H, W)`` (greyscale) or ``(n, H, W, 3)`` (RGB)."""
     encoder = encoder or OnnxImageEncoder()
     images = np.asarray(images)
@@ -91,60 +165,39 @@ def embed_array(images: np.ndarray, encoder: OnnxImageEncoder | None = None, *, 
         raise InputError(f"images must be uint8 of shape (n, H, W) or (n, H, W, 3), got {images.dtype} {images.shape}")
     if images.shape[0] == 0:
         raise EmptyPoolError("no images to embed")
-    digest = hashlib.sha256(f"{images.shape}".encode())
-    digest.update(np.ascontiguousarray(images).data)
-    key = hashlib.sha256(f"{encoder.fingerprint}:array:{digest.hexdigest()}".encode()).hexdigest()
-    if use_cache and (hit := _cache_load(key)) is not None:
-        return hit
-
-    def prepare(start, stop):
-        return np.stack([encoder.prepare(img) for img in images[start:stop]]), stop - start
-
-    vectors = np.concatenate(_run_batches(encoder, images.shape[0], prepare, desc, progress))
-    result = Embeddings(vectors, [f"#{i}" for i in range(images.shape[0])])
-    if use_cache:
-        _cache_store(key, result)
-    return result
+    shape = str(images.shape[1:]).encode()
+    keys = [hashlib.sha256(shape + np.ascontiguousarray(img).data).hexdigest() for img in images]
+    loaders = [lambda i=i: images[i] for i in range(images.shape[0])]
+    names = list(names) if names is not None else [f"#{i}" for i in range(images.shape[0])]
+    return embed_items(names, keys, loaders, encoder, out=out, use_cache=use_cache, progress=progress, desc=desc,
+                       **kwargs)
 
 
-def _folder_key(root: Path, paths: list[Path], encoder: OnnxImageEncoder) -> str:
-    digest = hashlib.sha256(encoder.fingerprint.encode())
-    for p in paths:
-        digest.update(p.relative_to(root).as_posix().encode() + b"\0")
-        try:
-            digest.update(hashlib.sha256(p.read_bytes()).digest())
-        except OSError as exc:
-            digest.update(f"unreadable:{exc}".encode())
-    return digest.hexdigest()
+def embed_folder(root, encoder: ImageEncoder | None = None, *, out=None, progress: bool = True,
+                 use_cache: bool = True, **kwargs) -> Embeddings:
+    """Embed every image under ``root`` (recursive). Unreadable images are skipped and listed.
 
-
-def embed_folder(root, encoder: OnnxImageEncoder | None = None, *, progress: bool = True,
-                 use_cache: bool = True) -> Embeddings:
-    """Embed every image under ``root`` (recursive). Unreadable images are skipped and listed."""
+    Rows follow the files' relative paths in sorted order; ``items`` holds those paths.
+    """
     encoder = encoder or OnnxImageEncoder()
     root = Path(root)
     paths = find_images(root)
-    key = _folder_key(root, paths, encoder)
-    if use_cache and (hit := _cache_load(key)) is not None:
-        return hit
-    skipped: list[Skipped] = []
-    kept: list[str] = []
-
-    def prepare(start, stop):
-        arrays = []
-        for p in paths[start:stop]:
-            try:
-                arrays.append(encoder.prepare(open_rgb(p)))
-                kept.append(p.relative_to(root).as_posix())
-            except ValueError as exc:
-                skipped.append(Skipped(p.relative_to(root).as_posix(), str(exc)))
-        return (np.stack(arrays) if arrays else None), stop - start
-
-    outputs = _run_batches(encoder, len(paths), prepare, f"embedding {root.name or root}", progress)
-    if not outputs:
-        reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:3])
-        raise EmptyPoolError(f"none of the {len(paths)} image(s) in {root} could be read ({reasons})")
-    result = Embeddings(np.concatenate(outputs), kept, skipped)
-    if use_cache:
-        _cache_store(key, result)
-    return result
+    names = [p.relative_to(root).as_posix() for p in paths]
+    hashes = FileHashes(persistent=use_cache)
+    keys: list[str | None] = []
+    unreadable: dict[int, str] = {}
+    try:
+        for i, p in enumerate(tqdm(paths, desc="checking files", unit="file", disable=not progress or len(paths) < 2000,
+                                   dynamic_ncols=True)):
+            sha = hashes.sha(p)
+            keys.append(sha)
+            if sha is None:
+                unreadable[i] = "cannot read file (permission denied or removed)"
+    finally:
+        hashes.close()
+    loaders = [lambda p=p: open_rgb(p) for p in paths]
+    try:
+        return embed_items(names, keys, loaders, encoder, out=out, use_cache=use_cache, progress=progress,
+                           desc=f"embedding {root.name or root}", unreadable=unreadable, **kwargs)
+    except EmptyPoolError as exc:
+        raise EmptyPoolError(f"{root}: {exc}") from None
