@@ -157,6 +157,18 @@ def summarize(doc: dict) -> str:
         train = f"{info['train_seconds'] / 60:.0f} min" if "train_seconds" in info else "-"
         lines.append(f"| {name} | {info['dim']} | {info['knn10_purity']:.3f} | {train} | " + " | ".join(cells)
                      + f" | {disc:.3f} | {le:.3f} |")
+    base = {(r["cls"], r["run"]): r["found_at"] for r in rows if r["space"] == "builtin"}
+    if base:
+        lines += ["", "Paired with the built-in encoder (same class, same seeds): runs where the space finds more "
+                  "positives than the built-in encoder within the budget, of all runs.", "",
+                  "| space | " + " | ".join(str(b) for b in BUDGETS) + " |", "|---|" + "---|" * len(BUDGETS)]
+        for name in SPACES:
+            other = {(r["cls"], r["run"]): r["found_at"] for r in rows if r["space"] == name}
+            if name == "builtin" or not other:
+                continue
+            keys = [k for k in base if k in other]
+            lines.append(f"| {name} | " + " | ".join(
+                f"{sum(other[k][str(b)] > base[k][str(b)] for k in keys)} of {len(keys)}" for b in BUDGETS) + " |")
     lines += ["", "Per class, positives found at 2,000 labels (median over runs):", "",
               "| space | " + " | ".join(CLASS_NAMES[c] for c in classes) + " |", "|---|" + "---|" * len(classes)]
     for name in SPACES:

@@ -179,3 +179,36 @@ def test_load_encoder_errors(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not torch")
     with pytest.raises(InputError, match="neither an ELSA checkpoint nor a TorchScript file"):
         load_encoder(str(tmp_path / "junk.pt"))
+
+
+def test_file_hashes_are_remembered_until_size_or_time_changes(tmp_path):
+    import os
+
+    from elsa.embeddings.cache import FileHashes
+
+    f = tmp_path / "x.bin"
+    f.write_bytes(b"one")
+    hashes = FileHashes()
+    first = hashes.sha(f)
+    hashes.close()
+    st = f.stat()
+    f.write_bytes(b"two")  # same size; put the old time back: the remembered hash is served
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    hashes = FileHashes()
+    assert hashes.sha(f) == first
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # a new time: hashed again
+    assert hashes.sha(f) != first
+    assert hashes.sha(tmp_path / "missing.bin") is None
+    hashes.close()
+
+
+def test_an_unusable_cache_only_costs_speed(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("ELSA_CACHE_DIR", str(blocker))
+    images = np.zeros((3, 8, 8), np.uint8)
+    images[1] = 255
+    first = embed_array(images, OnnxImageEncoder(image_size=32), progress=False)
+    again = embed_array(images, OnnxImageEncoder(image_size=32), progress=False)
+    assert first.n_computed == 2 and again.n_computed == 2  # nothing persisted, nothing failed
+    np.testing.assert_array_equal(first.vectors, again.vectors)
