@@ -307,10 +307,9 @@ def cmd_embed(args) -> int:
             emb = embed_folder(args.path, encoder, **options)
             source = str(Path(args.path).resolve())
     except KeyboardInterrupt:
-        if not args.no_cache:
-            print("elsa embed: interrupted; finished images are cached: run the same command to resume",
-                  file=sys.stderr)
-        raise
+        hint = "; finished images are cached: run the same command to resume" if not args.no_cache else ""
+        print(f"elsa embed: interrupted{hint}", file=sys.stderr)
+        return 130
     manifest = {
         "source": source,
         "encoder": "efficientnet-lite0 (ImageNet), built in" if args.encoder == "builtin" else str(args.encoder),
@@ -357,9 +356,9 @@ def cmd_train(args) -> int:
     try:
         result = train(images, config, out, resume=args.resume, device=args.device, progress=not args.quiet)
     except KeyboardInterrupt:
-        print(f"elsa train: interrupted; checkpoint saved: continue with the same command and --resume",
+        print("elsa train: interrupted; checkpoint saved: continue with the same command and --resume",
               file=sys.stderr)
-        raise
+        return 130
     print(f"trained {args.method} for {result.steps} steps in {result.seconds / 60:.1f} min, final loss "
           f"{result.final_loss:.4g}; checkpoint {result.checkpoint}, log {result.log}")
     print(f"embed with: elsa embed {args.path} --encoder {out} --space embedding --out emb.npy")

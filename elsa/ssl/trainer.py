@@ -15,7 +15,8 @@ Files in ``out_dir``:
 - ``train_log.jsonl``: one line per ``log_every`` steps (``"event": "step"``) and
   per epoch (``"event": "epoch"``, with mean loss, its terms, images/s, seconds).
   On resume, lines after the checkpoint's step are dropped, so the log never
-  holds a step twice.
+  holds a step twice; the epoch line of an epoch that was interrupted averages the
+  steps run since the resume.
 """
 
 from __future__ import annotations
