@@ -1,10 +1,10 @@
 """ELSA on different embedding spaces of Fashion-MNIST (the analogue of the paper's Table 5; issue 4).
 
 Spaces: raw pixels (784-d, scaled to [0, 1]); the built-in EfficientNet-Lite0 (ImageNet
-weights, 64 px, 1280-d); and VICReg and Barlow Twins trained here, on the CPU, on the
-70,000 unlabelled images with ``elsa.ssl`` defaults (narrow ResNet, 32 px) for
-``--epochs`` epochs, each used in its embedding space (encoder output, 256-d) and its
-latent space (projector output, 1024-d). Training time is reported with each.
+weights, 64 px, 1280-d); and VICReg, Barlow Twins and SimSiam trained here, on the
+CPU, on the 70,000 unlabelled images with ``elsa.ssl`` defaults (narrow ResNet, 32 px)
+for ``--epochs`` epochs, each used in its embedding space (encoder output, 256-d) and
+its latent space (projector output, 1024-d). Training time is reported with each.
 
 For every space, each class in turn is thinned to 1 % (636 positives among 63,636
 items), 5 seeds are drawn, and ELSA spends 2,000 labels; the positives found within
@@ -13,7 +13,8 @@ drawn from the same random state for every space, so runs are paired. Also repor
 10-NN label purity of each space (over all 70,000 images), a label-free-to-compute
 diagnostic of how well the space separates the classes.
 
-    python benchmarks/embedding_spaces.py                    # about 1.5 h on 2 cores
+    python benchmarks/embedding_spaces.py                    # about 1.7 h on 2 cores
+    python benchmarks/embedding_spaces.py --spaces simsiam-embedding simsiam-projector   # add or redo some
     python benchmarks/embedding_spaces.py --summarize
 
 Writes ``benchmarks/results/embedding_spaces.{json,md}``. Trained checkpoints are kept in
@@ -41,7 +42,7 @@ from elsa.simulation import make_rare, simulate
 RESULTS = Path(__file__).resolve().parent / "results"
 BUDGETS = (250, 500, 1000, 2000)
 SPACES = ("raw", "builtin", "vicreg-embedding", "vicreg-projector", "barlowtwins-embedding",
-          "barlowtwins-projector")
+          "barlowtwins-projector", "simsiam-embedding", "simsiam-projector")
 
 
 def knn_purity(X: np.ndarray, labels: np.ndarray, k: int = 10, sample: int = 5000) -> float:
