@@ -49,6 +49,16 @@ def check_float(
     return value
 
 
+def check_images(images, name: str = "images") -> np.ndarray:
+    """uint8 images ``(n, H, W)`` (greyscale) or ``(n, H, W, 3)`` (RGB), at least one."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] != 3):
+        raise InputError(f"{name} must be uint8 of shape (n, H, W) or (n, H, W, 3), got {images.dtype} {images.shape}")
+    if images.shape[0] == 0:
+        raise EmptyPoolError(f"no {name} given")
+    return images
+
+
 def check_choice(value, name: str, choices) -> str:
     if value not in choices:
         raise ParameterError(f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}")

@@ -341,12 +341,11 @@ def cmd_train(args) -> int:
                          image_size=args.image_size, width=args.width, projector_dim=args.projector_dim, lr=args.lr,
                          seed=args.random_state)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"--out {out} is a file; give a folder")
-    if (out / "checkpoint.pt").exists() and not args.resume:
-        raise ParameterError(f"{out} already holds a training run; pass --resume to continue it, or choose another --out")
-    from .ssl import train
     from .embeddings import load_image_array
+    from .ssl import train
+    from .ssl.trainer import check_run_folder
+
+    check_run_folder(out, args.resume)
 
     if args.path.startswith("builtin:"):
         images, _ = _builtin_images(args.path)

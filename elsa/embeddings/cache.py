@@ -72,12 +72,7 @@ class VectorStore:
 
     def known(self, keys: list[str]) -> tuple[set[str], dict[str, str]]:
         """Keys with a stored vector, and keys stored as failures with their reasons."""
-        present = set()
-        for i in range(0, len(keys), _CHUNK):
-            part = keys[i:i + _CHUNK]
-            q = f"SELECT key FROM vectors WHERE key IN ({','.join('?' * len(part))})"
-            present.update(k for (k,) in self.db.execute(q, part))
-        return present, self._select("failures", "reason", keys)
+        return set(self._select("vectors", "1", keys)), self._select("failures", "reason", keys)
 
     def get(self, keys: list[str]) -> np.ndarray:
         """float32 ``(len(keys), D)`` in the order of ``keys``; every key must be stored."""

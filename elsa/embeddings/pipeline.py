@@ -24,8 +24,8 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._validation import check_int
-from ..exceptions import EmptyPoolError, InputError
+from .._validation import check_images, check_int
+from ..exceptions import EmptyPoolError
 from .cache import FileHashes, VectorStore, cache_dir
 from .encoder import ImageEncoder, OnnxImageEncoder
 from .images import Skipped, find_images, open_rgb
@@ -160,11 +160,7 @@ def embed_array(images: np.ndarray, encoder: ImageEncoder | None = None, *, out=
                 **kwargs) -> Embeddings:
     """Embed uint8 images ``(n, H, W)`` (greyscale) or ``(n, H, W, 3)`` (RGB)."""
     encoder = encoder or OnnxImageEncoder()
-    images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] != 3):
-        raise InputError(f"images must be uint8 of shape (n, H, W) or (n, H, W, 3), got {images.dtype} {images.shape}")
-    if images.shape[0] == 0:
-        raise EmptyPoolError("no images to embed")
+    images = check_images(images)
     shape = str(images.shape[1:]).encode()
     keys = [hashlib.sha256(shape + np.ascontiguousarray(img).data).hexdigest() for img in images]
     loaders = [lambda i=i: images[i] for i in range(images.shape[0])]

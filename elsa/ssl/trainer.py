@@ -35,6 +35,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .._io import atomic_write
+from .._validation import check_images
 from ..exceptions import InputError, ParameterError
 from .augment import augment, view_specs
 from .config import TrainConfig
@@ -57,9 +58,7 @@ class TrainResult:
 
 def as_training_images(images) -> np.ndarray:
     """uint8 ``(N, H, W)`` or ``(N, H, W, 3)`` -> uint8 ``(N, 3, H, W)``."""
-    images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] != 3):
-        raise InputError(f"training images must be uint8 of shape (n, H, W) or (n, H, W, 3), got {images.dtype} {images.shape}")
+    images = check_images(images, "training images")
     if images.shape[0] < 4:
         raise InputError(f"need at least 4 images to train, got {images.shape[0]}")
     if images.ndim == 3:
@@ -136,6 +135,16 @@ def model_from_checkpoint(ckpt: dict) -> SSLModel:
     return model.eval()
 
 
+def check_run_folder(out_dir, resume: bool) -> None:
+    """Refuse to overwrite a training run unless resuming it (checked before any long work)."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ParameterError(f"output folder {out_dir} is a file; give a folder")
+    if (out_dir / CHECKPOINT).exists() and not resume:
+        raise ParameterError(f"{out_dir} already holds a training run; pass --resume to continue it, "
+                             "or choose another output folder")
+
+
 def _trim_log(log: Path, step: int) -> None:
     if not log.exists():
         return
@@ -161,6 +170,7 @@ def train(images, config: TrainConfig, out_dir, *, resume: bool = False, device:
     """
     data = as_training_images(images)
     out_dir = Path(out_dir)
+    check_run_folder(out_dir, resume)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path, log_path = out_dir / CHECKPOINT, out_dir / LOG
     dev = resolve_device(device)
@@ -176,8 +186,6 @@ def train(images, config: TrainConfig, out_dir, *, resume: bool = False, device:
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     step, seconds, last_loss = 0, 0.0, float("nan")
     if ckpt_path.exists():
-        if not resume:
-            raise ParameterError(f"{ckpt_path} exists; pass --resume to continue it, or choose another output folder")
         ckpt = load_checkpoint(ckpt_path)
         if ckpt["config"] != config.to_dict():
             diff = sorted(k for k in config.to_dict() if ckpt["config"].get(k) != config.to_dict()[k])
