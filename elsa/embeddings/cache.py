@@ -16,12 +16,13 @@ second run over a large folder does not read every file again to find it unchang
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 from pathlib import Path
 
 import numpy as np
+
+from .._io import file_digest
 
 _CHUNK = 500  # SQLite host parameters per statement
 
@@ -120,13 +121,9 @@ class FileHashes:
             row = self.db.execute("SELECT size, mtime, sha FROM files WHERE path = ?", (key,)).fetchone()
             if row and row[0] == st.st_size and row[1] == st.st_mtime_ns:
                 return row[2]
-            digest = hashlib.sha256()
-            with open(path, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(chunk)
+            sha = file_digest(path)
         except OSError:
             return None
-        sha = digest.hexdigest()
         self._new.append((key, st.st_size, st.st_mtime_ns, sha))
         if len(self._new) >= 1000:
             self.flush()

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .._io import file_digest
 from .._validation import check_int
 from ..exceptions import InputError, ParameterError
 
@@ -46,14 +47,6 @@ BUILTIN_STD = (128 / 255,) * 3
 
 def builtin_model_path() -> Path:
     return Path(str(resources.files(__package__) / "models" / MODEL_FILE))
-
-
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _channels(values, name: str, channels: int) -> tuple[float, ...]:

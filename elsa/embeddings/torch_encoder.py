@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import InputError, ParameterError
-from .encoder import IMAGENET_MEAN, IMAGENET_STD, ImageEncoder, file_digest
+from .._io import file_digest
+from .encoder import IMAGENET_MEAN, IMAGENET_STD, ImageEncoder
 
 SPACES = ("embedding", "projector")
 

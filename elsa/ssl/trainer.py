@@ -214,7 +214,8 @@ def train(images, config: TrainConfig, out_dir, *, resume: bool = False, device:
                           "std": std, "data": fingerprint, "n_images": n, "loss": last_loss, "finished": finished})
 
     model.train()
-    epoch_sums: dict[str, float] = {}
+    sums: dict[str, float] = {}  # loss and its terms, summed over this epoch's steps
+    epoch_steps, epoch_time = 0, 0.0
     last_ckpt = time.perf_counter()
     bar = tqdm(total=total, initial=step, desc=f"training {config.method}", unit="step", disable=not progress,
                dynamic_ncols=True)
@@ -243,11 +244,10 @@ def train(images, config: TrainConfig, out_dir, *, resume: bool = False, device:
                 seconds += dt
                 step += 1
                 last_loss = loss.item()
-                epoch_sums["loss"] = epoch_sums.get("loss", 0.0) + last_loss
-                for k, v in parts.items():
-                    epoch_sums[k] = epoch_sums.get(k, 0.0) + v
-                epoch_sums["_steps"] = epoch_sums.get("_steps", 0.0) + 1
-                epoch_sums["_time"] = epoch_sums.get("_time", 0.0) + dt
+                for key, value in {"loss": last_loss, **parts}.items():
+                    sums[key] = sums.get(key, 0.0) + value
+                epoch_steps += 1
+                epoch_time += dt
                 bar.update(1)
                 bar.set_postfix(loss=f"{last_loss:.4g}", img_s=f"{batch / dt:.0f}")
                 if step % log_every == 0:
@@ -256,13 +256,12 @@ def train(images, config: TrainConfig, out_dir, *, resume: bool = False, device:
                     log.flush()
                 end_of_epoch = step % steps_per_epoch == 0
                 if end_of_epoch:
-                    k = epoch_sums.pop("_steps")
-                    t = epoch_sums.pop("_time")
                     log.write(json.dumps({"event": "epoch", "step": step, "epoch": epoch + 1,
-                                          **{key: v / k for key, v in epoch_sums.items()},
-                                          "images_per_s": round(k * batch / t, 1), "seconds": round(seconds, 3)}) + "\n")
+                                          **{key: v / epoch_steps for key, v in sums.items()},
+                                          "images_per_s": round(epoch_steps * batch / epoch_time, 1),
+                                          "seconds": round(seconds, 3)}) + "\n")
                     log.flush()
-                    epoch_sums = {}
+                    sums, epoch_steps, epoch_time = {}, 0, 0.0
                 if end_of_epoch or step == stop_at or time.perf_counter() - last_ckpt > checkpoint_seconds:
                     checkpoint(finished=step == total)
                     last_ckpt = time.perf_counter()
