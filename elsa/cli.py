@@ -19,6 +19,8 @@ from .samplers.latent import DISTRIBUTIONS
 from .samplers.seals import CRITERIA
 from .embeddings.torch_encoder import SPACES
 from .ssl.config import METHODS, TrainConfig
+from .session.demo import DEMO_FOLDER
+from .web.server import DEFAULT_PORT
 
 
 def _nonneg_int(text: str) -> int:
@@ -181,6 +183,33 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="auto", help="cpu, cuda or auto (default: a GPU when torch sees one)")
     t.add_argument("--resume", action="store_true", help="continue the run in DIR")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    lb = sub.add_parser("label", allow_abbrev=False, help="label in your browser while ELSA searches",
+                        description="Serve the labelling page for the session in PROJECT (a folder; its answers are "
+                                    "in PROJECT/elsa-session.sqlite, saved as you give them). Start a session with "
+                                    "--embeddings (from `elsa embed`) and seeds; reopen one with --resume. With no "
+                                    "arguments, opens a demo session on the built-in data.")
+    lb.add_argument("project", nargs="?", metavar="PROJECT", help=f"session folder (default: the demo, ./{DEMO_FOLDER})")
+    lb.add_argument("--embeddings", metavar="E.npy", help="start a session over this pool (from `elsa embed`)")
+    lb.add_argument("--manifest", metavar="M.json", help="item list with image paths (default: E.manifest.json beside E.npy)")
+    lb.add_argument("--target", default="", help="what you are looking for, shown on the page")
+    lb.add_argument("--seed-ids", type=_id_list, metavar="I,J,...", help="seed positives by row id")
+    lb.add_argument("--seed-items", metavar="PATH,...", help="seed positives by item path (as in the manifest)")
+    lb.add_argument("--labels-from", metavar="FILE", help="start from existing labels (CSV or JSONL with item or id, and label)")
+    lb.add_argument("--strategy", choices=STRATEGIES, default="elsa", help="default elsa")
+    lb.add_argument("--epochs", type=_nonneg_int, help="epochs before the final search (default 10; on --resume, "
+                                                       "a larger value continues a finished session)")
+    lb.add_argument("--budget", type=_nonneg_int, help="labels allowed (default: no limit); on --resume, changes it")
+    lb.add_argument("--random-state", type=_nonneg_int, default=0, metavar="S", help="default 0")
+    lb.add_argument("--resume", action="store_true", help="reopen the session in PROJECT where it stopped")
+    lb.add_argument("--export", metavar="FILE", help="write the labels (.csv, .jsonl, or .txt for the positives) and exit")
+    lb.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other needs a token)")
+    lb.add_argument("--port", type=_nonneg_int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0 picks a free port")
+    lb.add_argument("--token", help="access token (default: generated when --host is not loopback)")
+    lb.add_argument("--user", help="your name in the label history (default: your login)")
+    lb.add_argument("--open", action="store_true", help="open the page in a browser")
+    lb.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_strategy_params(lb)
 
     d = sub.add_parser("demo", allow_abbrev=False, help="ELSA against nearest-neighbour search on the built-in data",
                        description="Thin one Fashion-MNIST class to about 1 %% of the built-in pool, search for it "
@@ -376,7 +405,66 @@ def cmd_demo(args) -> int:
     return 0
 
 
-COMMANDS = {"simulate": cmd_simulate, "embed": cmd_embed, "train": cmd_train, "demo": cmd_demo}
+def cmd_label(args) -> int:
+    from .session import DB_NAME, Session
+    from .session.transfer import export_project
+
+    params = {k: getattr(args, k) for k in STRATEGY_PARAM_NAMES if getattr(args, k) is not None}
+    creating = args.embeddings is not None
+    if args.token is not None and len(args.token) < 16:
+        raise ParameterError("--token must be at least 16 characters")
+    if args.export:
+        if args.project is None or creating:
+            raise ParameterError("--export needs PROJECT (an existing session) and no --embeddings")
+        n = export_project(args.project, args.export)
+        print(f"{n} label(s) written to {args.export}")
+        return 0
+    if creating and args.resume:
+        raise ParameterError("give --embeddings to start a session, or --resume to reopen one, not both")
+    if not creating and (args.seed_ids or args.seed_items or args.labels_from or params or args.target
+                         or args.strategy != "elsa"):
+        raise ParameterError("seeds, target, strategy and its parameters are set when a session starts "
+                             "(with --embeddings); a reopened session keeps its own")
+    if args.project is None and not creating:
+        from .session.demo import open_demo_session
+
+        session = open_demo_session(progress=not args.quiet, user=args.user)
+    elif creating:
+        if args.project is None:
+            raise ParameterError("name the session folder: elsa label PROJECT --embeddings E.npy ...")
+        seeds = list(args.seed_ids or [])
+        session = Session.create(
+            args.project, args.embeddings, manifest=args.manifest, target=args.target, seed_ids=seeds,
+            seed_items=[t for t in (args.seed_items or "").split(",") if t],
+            strategy=args.strategy, epochs=10 if args.epochs is None else args.epochs, budget=args.budget,
+            params=params, random_state=args.random_state, user=args.user, labels_from=args.labels_from,
+        )
+    else:
+        if not (Path(args.project) / DB_NAME).exists():
+            raise ParameterError(f"no session in {args.project}; start one with --embeddings E.npy")
+        session = Session.open(args.project, user=args.user)
+        if args.epochs is not None and args.epochs > session.settings["epochs"]:
+            session.extend(args.epochs - session.settings["epochs"])
+        if args.budget is not None:
+            session.set_budget(args.budget)
+    try:
+        p = session.progress()
+        if not session.positive_items().size and args.strategy not in ("usl", "latent", "random"):
+            print("note: no seeds yet; ELSA starts from random items until the first positive "
+                  "(add seeds on the page, or use --strategy usl)", file=sys.stderr)
+        print(f"{p.found} positive(s) found with {p.labels} label(s) so far; {p.pending} item(s) waiting")
+        from .web.server import serve
+
+        serve(session, host=args.host, port=args.port, token=args.token, open_browser=args.open)
+        p = session.progress()
+    finally:
+        session.close()
+    print(f"session saved: {p.found} positive(s) found with {p.labels} label(s). Export with "
+          f"`elsa label {session.folder} --export labels.csv`")
+    return 0
+
+
+COMMANDS = {"simulate": cmd_simulate, "label": cmd_label, "embed": cmd_embed, "train": cmd_train, "demo": cmd_demo}
 
 
 def main(argv=None) -> int:

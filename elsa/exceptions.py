@@ -29,3 +29,20 @@ class EmptyPoolError(InputError):
 
 class MissingDependencyError(ElsaError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+
+class ConflictError(ElsaError):
+    """An answer arrived for an item whose label changed since the answerer saw it.
+
+    The first answer wins; ``item`` and ``current`` (its label now, or None) say what
+    happened, so a client can show it.
+    """
+
+    def __init__(self, message: str, *, item: int | None = None, current: str | None = None):
+        super().__init__(message)
+        self.item = item
+        self.current = current
+
+
+class StorageError(ElsaError):
+    """The session file could not be written (disk full, read-only, locked); earlier answers are safe."""

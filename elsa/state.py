@@ -8,7 +8,7 @@ import numpy as np
 
 from .index import Index
 
-UNLABELLED, POSITIVE, NEGATIVE = 0, 1, -1
+UNLABELLED, POSITIVE, NEGATIVE, UNSURE = 0, 1, -1, 2
 
 
 @dataclass
@@ -19,7 +19,8 @@ class SearchState:
     ----------
     X : (n, d) float32 pool.
     index : the search backend over ``X``.
-    answers : (n,) int8; +1 positive, -1 negative (as the oracle answered; seeds are +1), 0 unlabelled.
+    answers : (n,) int8; +1 positive, -1 negative (as the oracle answered; seeds are +1), 2 unsure
+        (a person skipped it: never proposed again, never trained on), 0 unlabelled.
     frontier : ids of the positives from the last oracle call (the seeds before the first); NN
         searches around these (Algorithm 4, line 10: ``delta0 = gamma+``).
     scores : (n,) head confidence of every item, or None before the head could be trained.
@@ -46,6 +47,11 @@ class SearchState:
     @property
     def labelled(self) -> np.ndarray:
         return self.answers != UNLABELLED
+
+    @property
+    def decided(self) -> np.ndarray:
+        """Items answered positive or negative: what a head trains on (unsure items are not)."""
+        return (self.answers == POSITIVE) | (self.answers == NEGATIVE)
 
     @property
     def positive_ids(self) -> np.ndarray:

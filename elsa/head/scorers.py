@@ -35,7 +35,7 @@ class Scorer(ABC):
 class HeadScorer(Scorer):
     """ELSA's active-learning head, retrained on every labelled positive and negative.
 
-    Seeds count as positives. Until at least one negative has been labelled the head
+    Seeds count as positives; items answered unsure are left out. Until at least one negative has been labelled the head
     cannot be trained and the scores stay None.
     """
 
@@ -48,7 +48,7 @@ class HeadScorer(Scorer):
         self.head.prepare(state.X)
 
     def update(self, state: SearchState, rng: np.random.Generator) -> np.ndarray | None:
-        labelled = np.flatnonzero(state.labelled)
+        labelled = np.flatnonzero(state.decided)
         y = state.answers[labelled] == POSITIVE
         if not (state.answers == NEGATIVE).any() or not y.any():
             return None

@@ -171,41 +171,72 @@ class ActiveSearch:
         answers[seed_ids] = POSITIVE
         state = SearchState(X=X, index=index, answers=answers, frontier=seed_ids, budget_left=self.budget)
         result = SearchResult(seed_ids=seed_ids)
-        if self.scorer is not None:
-            self.scorer.prepare(state)
-        for role in self.ROLES:
-            if getattr(self, role) is not None:
-                getattr(self, role).prepare(state, rng)
+        self.prepare(state, rng)
         result.stop_reason = "epochs"
         for epoch in range(1, self.epochs + 1):
             if state.budget_left == 0:
                 result.stop_reason = "budget"
                 break
             state.epoch = epoch
-            timings: dict[str, float] = {}
-            parts = []
-            cold = self.cold_start is not None and not (state.answers == POSITIVE).any()
-            for role in ("cold_start",) if cold else ("nn", "explore"):
-                sampler = getattr(self, role)
-                if sampler is not None:
-                    t0 = time.perf_counter()
-                    parts.append((sampler.name, sampler.select(state, rng)))
-                    timings[sampler.name] = time.perf_counter() - t0
-            batch, sources = _merge(parts, state.budget_left)
+            batch, sources, timings = self.select_epoch(state, rng)
             if batch.size == 0:
                 result.stop_reason = "no candidates"
                 break
             self._ask(oracle, batch, "epoch", sources, timings, state, result, rng, callback)
         if self.final is not None and state.budget_left != 0:
-            t0 = time.perf_counter()
-            batch, sources = _merge([(self.final.name, self.final.select(state, rng))], state.budget_left)
-            timings = {self.final.name: time.perf_counter() - t0}
+            batch, sources, timings = self.select_final(state, rng)
             if batch.size:
                 self._ask(oracle, batch, "final", sources, timings, state, result, rng, callback)
         if state.budget_left == 0:
             result.stop_reason = "budget"
         result.seconds = time.perf_counter() - started
         return result
+
+    def prepare(self, state: SearchState, rng) -> None:
+        """Let the scorer and every sampler precompute what depends only on the pool."""
+        if self.scorer is not None:
+            self.scorer.prepare(state)
+        for role in self.ROLES:
+            if getattr(self, role) is not None:
+                getattr(self, role).prepare(state, rng)
+
+    # The steps of one oracle call, shared by :meth:`run` (which asks an oracle object)
+    # and by a labelling session (which waits for a person between them).
+
+    def select_epoch(self, state: SearchState, rng) -> tuple[np.ndarray, dict[str, int], dict[str, float]]:
+        """One epoch's batch: NN around the frontier, then the exploration sampler (or the
+        cold-start sampler while no positive is known), merged and cut to the budget left.
+
+        Returns ``(ids, items per sampler, seconds per sampler)``.
+        """
+        timings: dict[str, float] = {}
+        parts = []
+        cold = self.cold_start is not None and not (state.answers == POSITIVE).any()
+        for role in ("cold_start",) if cold else ("nn", "explore"):
+            sampler = getattr(self, role)
+            if sampler is not None:
+                t0 = time.perf_counter()
+                parts.append((sampler.name, sampler.select(state, rng)))
+                timings[sampler.name] = time.perf_counter() - t0
+        batch, sources = _merge(parts, state.budget_left)
+        return batch, sources, timings
+
+    def select_final(self, state: SearchState, rng) -> tuple[np.ndarray, dict[str, int], dict[str, float]]:
+        """The final search's batch (empty without a final sampler)."""
+        if self.final is None:
+            return np.zeros(0, np.int64), {}, {}
+        t0 = time.perf_counter()
+        batch, sources = _merge([(self.final.name, self.final.select(state, rng))], state.budget_left)
+        return batch, sources, {self.final.name: time.perf_counter() - t0}
+
+    def update_scores(self, state: SearchState, rng) -> dict[str, float]:
+        """Retrain the scorer on every answer so far; returns the phases' wall times."""
+        if self.scorer is None:
+            return {}
+        t0 = time.perf_counter()
+        self.scorer.last_seconds = {}
+        state.scores = self.scorer.update(state, rng)
+        return {self.scorer.name: time.perf_counter() - t0, **self.scorer.last_seconds}
 
     def _ask(self, oracle, batch, kind, sources, timings, state, result, rng, callback) -> None:
         t0 = time.perf_counter()
@@ -220,12 +251,8 @@ class ActiveSearch:
         state.queries += batch.size
         if state.budget_left is not None:
             state.budget_left -= batch.size
-        if kind == "epoch" and self.scorer is not None:
-            t0 = time.perf_counter()
-            self.scorer.last_seconds = {}
-            state.scores = self.scorer.update(state, rng)
-            timings[self.scorer.name] = time.perf_counter() - t0
-            timings.update(self.scorer.last_seconds)
+        if kind == "epoch":
+            timings.update(self.update_scores(state, rng))
         result.rounds.append(Round(kind, state.epoch, batch, said, sources, timings))
         if callback is not None:
             callback(result.rounds[-1], state)

@@ -1,0 +1,698 @@
+"""A labelling session: a person is the oracle, every answer is saved the moment it is given.
+
+The search is the same :class:`~elsa.search.ActiveSearch` that ``elsa simulate`` runs,
+driven one oracle call at a time. A *round* is one oracle call: the batch of an epoch
+(NN around the frontier plus the exploration sampler) or the final search. A round is
+written to the session file when it is proposed; the person answers its items in any
+order; when no proposed item is left unanswered the next round is computed (in a
+background thread for the web app, or on the next :meth:`Session.next_batch` call).
+
+Recomputed, never pickled: on opening, the search state is rebuilt from the label
+events (answers, frontier, epoch, labels spent) and the head is retrained from them.
+Randomness is derived from ``random_state`` and the round number, so a session that
+was killed and reopened proposes exactly the rounds an uninterrupted one would.
+
+Choices where the paper (a simulated oracle answering a whole batch at once) is silent:
+
+* **Unsure** answers count as answered for the round and against the budget, are never
+  proposed again and never trained on; they can be revisited (answered again with
+  ``expect="unsure"``).
+* **Frontier**: the positives among the last round's items (Algorithm 4, line 10), plus
+  seeds added by hand since that round was proposed. Before the first round, every
+  known positive.
+* **Undo** returns an item to its previous label (or to unlabelled, and so back into the
+  queue of items to answer). A round already proposed is not withdrawn when an answer
+  it was computed from is undone; the next round uses the corrected labels.
+* **Seeds** added during a session (by id or from a "more like this" search) are
+  positives the person supplies, like the initial seeds: they are not oracle queries
+  and are not charged to the budget.
+* A round computed while the labels changed under it (an undo or a seed arriving
+  during the computation) is kept, minus any item labelled meanwhile.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import threading
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .._io import file_digest, load_npy
+from .._validation import check_choice, check_embeddings, check_int
+from ..exceptions import ConflictError, ElsaError, InputError, ParameterError
+from ..index import ExactIndex
+from ..search import STRATEGIES, make_strategy, strategy_params
+from ..state import NEGATIVE, POSITIVE, UNLABELLED, UNSURE, SearchState
+from .images import ItemImages, image_source
+from .store import DB_NAME, LABELS, SessionLock, Store
+
+log = logging.getLogger("elsa.session")
+
+_CODES = {"positive": POSITIVE, "negative": NEGATIVE, "unsure": UNSURE}
+_ALIASES = {
+    "positive": "positive", "pos": "positive", "p": "positive", "y": "positive", "yes": "positive", "1": "positive",
+    "true": "positive", "negative": "negative", "neg": "negative", "n": "negative", "no": "negative",
+    "0": "negative", "false": "negative", "unsure": "unsure", "u": "unsure", "skip": "unsure", "?": "unsure",
+}
+
+
+def normalise_label(value) -> str:
+    """``positive``, ``negative`` or ``unsure`` from the usual spellings (y/n/u, yes/no, 1/0, True/False)."""
+    if isinstance(value, (bool, np.bool_)):
+        return "positive" if value else "negative"
+    key = str(value).strip().lower()
+    if key not in _ALIASES:
+        raise ParameterError(f"unknown label {value!r}; use positive/negative/unsure (or y/n/u)")
+    return _ALIASES[key]
+
+
+def _rng(random_state: int, round_no: int, purpose: int) -> np.random.Generator:
+    return np.random.default_rng([random_state, round_no, purpose])
+
+
+_PREPARE, _FIT, _SELECT = 0, 1, 2
+
+
+@dataclass
+class Batch:
+    """The items waiting for an answer, oldest round first, each round in priority order."""
+
+    ids: np.ndarray
+    names: list[str]
+    rounds: np.ndarray  # the round each item belongs to
+    kind: str  # kind of the newest round ("epoch" or "final"), or "" when nothing is pending
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+
+@dataclass
+class Progress:
+    target: str
+    strategy: str
+    epoch: int
+    epochs: int
+    budget: int | None
+    queries: int  # items proposed by the search (charged to the budget)
+    labels: int  # of those, answered
+    found: int  # positives among the answered proposals (seeds excluded)
+    seeds: int  # positives supplied by the person (initial, added, imported)
+    unsure: int
+    pending: int
+    status: str  # labelling | searching | done | error
+    message: str
+    curve: list[tuple[int, int]] = field(default_factory=list)  # (answers, positives) along the session
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class Session:
+    """A labelling session in a project directory. Open one with :meth:`create` or :meth:`open`.
+
+    Typical use from Python::
+
+        s = Session.create("proj", "emb.npy", target="cracked screws", seed_ids=[3, 17])
+        batch = s.next_batch()
+        s.answer(batch.ids[0], "positive")
+
+    The object is thread-safe; the web app shares one between request threads.
+    """
+
+    def __init__(self, folder: Path, store: Store, lock: SessionLock, user: str | None):
+        self.folder = folder
+        self.store = store
+        self._lock = lock
+        self.user = user or _default_user()
+        meta = store.meta()
+        self.settings = meta
+        self.X = _load_pool(meta)
+        self.names = [r[0] for r in store.query("SELECT name FROM items ORDER BY id")]
+        if len(self.names) != self.X.shape[0]:
+            raise InputError(f"session file lists {len(self.names)} items but the pool has {self.X.shape[0]} rows")
+        self.images = ItemImages(meta.get("images", {"kind": "none"}), self.names)
+        self.index = ExactIndex(self.X)
+        self.search = make_strategy(meta["strategy"], epochs=meta["epochs"], budget=meta["budget"], **meta["params"])
+        state = self._state()
+        self.search.prepare(state, _rng(meta["random_state"], 0, _PREPARE))
+        self._advance_lock = threading.Lock()
+        self._wake = threading.Condition()
+        self._worker: threading.Thread | None = None
+        self._closed = False
+        self.status, self.message = "labelling", ""
+        self._n_pending = self._count_pending()
+        self._refresh_status()
+
+    # --- opening ----------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        folder,
+        embeddings,
+        *,
+        manifest=None,
+        target: str = "",
+        seed_ids=(),
+        seed_items=(),
+        strategy: str = "elsa",
+        epochs: int = 10,
+        budget: int | None = None,
+        params: dict | None = None,
+        random_state: int = 0,
+        user: str | None = None,
+        labels_from=None,
+    ) -> "Session":
+        """Start a session in ``folder`` (created if needed) over the pool in ``embeddings`` (.npy).
+
+        ``manifest`` is the JSON written by ``elsa embed`` (default: ``<emb>.manifest.json``
+        beside the array, if present); its item paths name the images shown. Seeds are
+        row ids (``seed_ids``) or item paths from the manifest (``seed_items``). ``labels_from`` is a CSV or JSONL file of labels to start from.
+        """
+        folder = Path(folder)
+        strategy = check_choice(strategy, "strategy", STRATEGIES)
+        epochs = check_int(epochs, "epochs", minimum=0)
+        budget = None if budget is None else check_int(budget, "budget", minimum=0)
+        random_state = check_int(random_state, "random_state", minimum=0)
+        params = strategy_params(strategy, **(params or {}))
+        emb_path = Path(embeddings).resolve()
+        X = check_embeddings(load_npy(emb_path, "embeddings"))
+        man_path, man = _read_manifest(emb_path, manifest)
+        names = list(man["items"]) if man and "items" in man else [f"row {i}" for i in range(X.shape[0])]
+        if len(names) != X.shape[0]:
+            raise InputError(f"the manifest {man_path} lists {len(names)} items but {emb_path} has {X.shape[0]} rows")
+        seed_ids = [int(i) for i in np.asarray(seed_ids, dtype=np.int64).ravel()]
+        if seed_items:
+            by_name = {name: i for i, name in enumerate(names)}
+            missing = [t for t in seed_items if t not in by_name]
+            if missing:
+                raise ParameterError(f"seed items {missing[:3]} are not items of the pool (see the manifest's items)")
+            seed_ids += [by_name[t] for t in seed_items]
+        bad = [i for i in seed_ids if not 0 <= i < X.shape[0]]
+        if bad:
+            raise ParameterError(f"seed ids {bad[:5]} are outside the pool's rows 0..{X.shape[0] - 1}")
+        folder.mkdir(parents=True, exist_ok=True)
+        if (folder / DB_NAME).exists():
+            raise InputError(f"{folder} already holds a session; reopen it (elsa label --resume {folder}) "
+                             "or choose another folder")
+        lock = SessionLock(folder)
+        try:
+            store = Store(folder / DB_NAME, create=True)
+            meta = {
+                "embeddings": str(emb_path), "digest": file_digest(emb_path), "shape": list(X.shape),
+                "manifest": str(man_path) if man_path else None, "images": image_source(man),
+                "target": target, "strategy": strategy, "params": params, "epochs": epochs, "budget": budget,
+                "random_state": random_state, "created": time.time(), "stop_reason": None,
+            }
+            with store.transaction("create the session") as db:
+                store.set_meta(db, meta)
+                db.executemany("INSERT INTO items VALUES (?, ?)", enumerate(names))
+                for i in dict.fromkeys(seed_ids):
+                    store.add_label(db, i, "positive", origin="seed", user=user or _default_user(), expect=None)
+            session = cls(folder, store, lock, user)
+        except BaseException:
+            lock.release()
+            raise
+        if labels_from is not None:
+            session.import_labels(labels_from)
+        return session
+
+    @classmethod
+    def open(cls, folder, *, user: str | None = None) -> "Session":
+        """Reopen the session in ``folder`` where it stopped."""
+        folder = Path(folder)
+        if not (folder / DB_NAME).exists():
+            raise InputError(f"no session in {folder} (no {DB_NAME}); start one with --embeddings")
+        lock = SessionLock(folder)
+        try:
+            return cls(folder, Store(folder / DB_NAME), lock, user)
+        except BaseException:
+            lock.release()
+            raise
+
+    def close(self) -> None:
+        """Stop the background search (a round being computed is abandoned) and release the project."""
+        self._closed = True
+        with self._wake:
+            self._wake.notify_all()
+        if self._worker is not None:
+            self._worker.join(timeout=60)
+        self.store.close()
+        self._lock.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- the state, rebuilt from the session file ----------------------------------------
+
+    def labels(self) -> np.ndarray:
+        """(n,) int8 of current labels: +1 positive, -1 negative, 2 unsure, 0 unlabelled."""
+        out = np.zeros(self.X.shape[0], np.int8)
+        rows = self.store.query("SELECT item, label FROM labels")
+        if rows:
+            ids, labs = zip(*rows)
+            out[list(ids)] = [_CODES[lab] for lab in labs]
+        return out
+
+    def _state(self) -> SearchState:
+        with self.store.lock:
+            answers = self.labels()
+            proposed = np.array([r[0] for r in self.store.query("SELECT item FROM round_items")], np.int64)
+            rounds = self.store.query("SELECT round, epoch, after_event FROM rounds ORDER BY round DESC LIMIT 1")
+            epochs_done = self.store.query("SELECT COUNT(*) FROM rounds WHERE kind = 'epoch'")[0][0]
+            if rounds:
+                last, _, after = rounds[0]
+                last_items = [r[0] for r in self.store.query("SELECT item FROM round_items WHERE round = ?", (last,))]
+                late_seeds = [r[0] for r in self.store.query(
+                    "SELECT l.item FROM labels l JOIN events e ON e.id = l.event "
+                    "WHERE e.origin IN ('seed', 'import') AND l.label = 'positive' AND e.id > ?", (after,))]
+                frontier = np.array(last_items + late_seeds, np.int64)
+                frontier = np.unique(frontier[answers[frontier] == POSITIVE]) if frontier.size else frontier
+            else:
+                frontier = np.flatnonzero(answers == POSITIVE)
+        budget = self.settings["budget"]
+        return SearchState(
+            X=self.X, index=self.index, answers=answers, frontier=frontier,
+            n_found=int((answers[proposed] == POSITIVE).sum()) if proposed.size else 0,
+            queries=int(proposed.size), epoch=int(epochs_done),
+            budget_left=None if budget is None else max(0, budget - int(proposed.size)),
+        )
+
+    def pending(self) -> Batch:
+        """Proposed items still without an answer."""
+        rows = self.store.query(
+            "SELECT ri.item, ri.round, r.kind FROM round_items ri JOIN rounds r ON r.round = ri.round "
+            "LEFT JOIN labels l ON l.item = ri.item WHERE l.item IS NULL ORDER BY ri.round, ri.pos"
+        )
+        ids = np.array([r[0] for r in rows], np.int64)
+        return Batch(ids, [self.names[i] for i in ids], np.array([r[1] for r in rows], np.int64),
+                     rows[-1][2] if rows else "")
+
+    @contextmanager
+    def _write(self, doing: str):
+        """A store transaction; if it fails, the in-memory count of pending items is recounted."""
+        try:
+            with self.store.transaction(doing) as db:
+                yield db
+        except BaseException:
+            self._n_pending = self._count_pending()
+            raise
+
+    def _count_pending(self) -> int:
+        return int(self.store.query(
+            "SELECT COUNT(*) FROM round_items ri LEFT JOIN labels l ON l.item = ri.item WHERE l.item IS NULL")[0][0])
+
+    def finished(self) -> bool:
+        """True once the search has nothing more to propose (epochs and final search done,
+        budget spent, or no candidates left)."""
+        return self.settings.get("stop_reason") is not None
+
+    # --- the search ---------------------------------------------------------------------
+
+    def advance(self) -> Batch:
+        """Compute the next round if nothing is pending and the search is not finished.
+
+        Returns the pending items afterwards (empty when the session is finished).
+        """
+        with self._advance_lock:
+            batch = self.pending()
+            if len(batch) or self.finished():
+                return batch
+            self.status, self.message = "searching", "choosing the next items to label"
+            try:
+                self._next_round()
+            except BaseException:
+                self.status = "error"
+                raise
+            self.status = "labelling"
+            self._refresh_status()
+            return self.pending()
+
+    def _next_round(self) -> None:
+        meta, rs = self.settings, self.settings["random_state"]
+        state = self._state()
+        after = self.store.query("SELECT COALESCE(MAX(id), 0) FROM events")[0][0]
+        timings = {}
+        if state.budget_left == 0:
+            return self._stop("budget")
+        done_epochs = state.epoch
+        if self.search.scorer is not None:
+            timings.update(self.search.update_scores(state, _rng(rs, done_epochs, _FIT)))
+        kind, batch, sources = "epoch", np.zeros(0, np.int64), {}
+        if done_epochs < meta["epochs"] and not meta.get("no_candidates"):
+            state.epoch = done_epochs + 1
+            batch, sources, t = self.search.select_epoch(state, _rng(rs, state.epoch, _SELECT))
+            timings.update(t)
+            if batch.size == 0:
+                self._set_meta({"no_candidates": True})
+        if batch.size == 0:
+            final_done = self.store.query(
+                "SELECT COUNT(*) FROM rounds WHERE kind = 'final' AND round > "
+                "(SELECT COALESCE(MAX(round), 0) FROM rounds WHERE kind = 'epoch')")[0][0]
+            if final_done:
+                return self._stop("epochs")
+            kind = "final"
+            batch, sources, t = self.search.select_final(state, _rng(rs, state.epoch + 1, _SELECT))
+            timings.update(t)
+            if batch.size == 0:
+                return self._stop("no candidates" if meta.get("no_candidates") else "epochs")
+        owner = np.concatenate([np.full(c, name, dtype=object) for name, c in sources.items()]) if sources else []
+        with self._write("save the next round") as db:
+            taken = {r[0] for r in db.execute("SELECT item FROM labels UNION SELECT item FROM round_items")}
+            keep = [(int(i), str(o)) for i, o in zip(batch, owner) if int(i) not in taken]
+            if not keep:  # everything was labelled while this round was computed: compute afresh
+                return
+            cur = db.execute(
+                "INSERT INTO rounds (kind, epoch, created, after_event, sources, seconds) VALUES (?, ?, ?, ?, ?, ?)",
+                (kind, state.epoch, time.time(), after, json.dumps(sources), json.dumps(timings)),
+            )
+            db.executemany("INSERT INTO round_items VALUES (?, ?, ?, ?)",
+                           [(cur.lastrowid, pos, i, o) for pos, (i, o) in enumerate(keep)])
+            self._n_pending += len(keep)
+        log.info("round (%s, epoch %s): %d items %s", kind, state.epoch, len(keep), sources)
+
+    def _stop(self, reason: str) -> None:
+        self._set_meta({"stop_reason": reason})
+
+    def _set_meta(self, values: dict) -> None:
+        with self._write("save the session settings") as db:
+            self.store.set_meta(db, values)
+        self.settings.update(values)
+
+    def extend(self, epochs: int) -> None:
+        """Allow ``epochs`` more epochs (and another final search) after the session finished or before."""
+        epochs = check_int(epochs, "epochs", minimum=1)
+        done = self.store.query("SELECT COUNT(*) FROM rounds WHERE kind = 'epoch'")[0][0]
+        with self._write("extend the session") as db:
+            values = {"epochs": max(self.settings["epochs"], done) + epochs, "stop_reason": None, "no_candidates": False}
+            self.store.set_meta(db, values)
+        self.settings.update(values)
+        self.search.epochs = self.settings["epochs"]
+        self._refresh_status()
+        self._notify()
+
+    def set_budget(self, budget: int | None) -> None:
+        """Change the label budget (None: no limit); a finished session may continue."""
+        budget = None if budget is None else check_int(budget, "budget", minimum=0)
+        values = {"budget": budget}
+        if self.settings.get("stop_reason") == "budget":
+            values["stop_reason"] = None
+        self._set_meta(values)
+        self.search.budget = budget
+        self._refresh_status()
+        self._notify()
+
+    def next_batch(self, timeout: float | None = None) -> Batch:
+        """The items to label now; computes the next round first when none is pending.
+
+        With a background search running, waits (up to ``timeout`` seconds) for it instead.
+        """
+        if self._worker is None:
+            return self.advance()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._wake:
+            while True:
+                batch = self.pending()
+                if len(batch) or self.finished() or self.status == "error":
+                    return batch
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return batch
+                self._wake.wait(0.05 if left is None else min(left, 0.05))
+
+    # --- answers --------------------------------------------------------------------
+
+    def _check_item(self, item) -> int:
+        try:
+            item = int(item)
+        except (TypeError, ValueError):
+            raise InputError(f"item ids are whole numbers, got {item!r}") from None
+        if not 0 <= item < len(self.names):
+            raise InputError(f"no item {item}: ids run from 0 to {len(self.names) - 1}")
+        return item
+
+    def answer(self, item, label, *, expect: str | None = None, user: str | None = None) -> int:
+        """Record ``label`` (positive/negative/unsure, or y/n/u) for ``item``; returns the event id.
+
+        ``expect`` is the label the answerer saw (None: unlabelled; ``"unsure"`` to revisit
+        an unsure item). If the item's label is something else by now (another tab
+        answered first), :class:`~elsa.exceptions.ConflictError` is raised and nothing
+        is written.
+        """
+        item = self._check_item(item)
+        label = normalise_label(label)
+        expect = None if expect is None else normalise_label(expect)
+        with self._write("save the answer") as db:
+            origin = self._origin(db, item)
+            event = self.store.add_label(db, item, label, origin=origin, user=user or self.user, expect=expect)
+            self._n_pending -= origin == "round" and expect is None
+        self._after_answer()
+        return event
+
+    def answer_many(self, items, label, *, expect: str | None = None, user: str | None = None) -> dict:
+        """The same label for many items in one transaction (bulk "all of these are negative").
+
+        Items whose label is no longer ``expect`` are skipped and reported, not overwritten.
+        Returns ``{"events": {item: event}, "conflicts": {item: current label}}``.
+        """
+        label = normalise_label(label)
+        expect = None if expect is None else normalise_label(expect)
+        items = [self._check_item(i) for i in items]
+        events, conflicts = {}, {}
+        with self._write("save the answers") as db:
+            for item in dict.fromkeys(items):
+                origin = self._origin(db, item)
+                try:
+                    events[item] = self.store.add_label(db, item, label, origin=origin, user=user or self.user,
+                                                        expect=expect)
+                except ConflictError as exc:
+                    conflicts[item] = exc.current
+                else:
+                    self._n_pending -= origin == "round" and expect is None
+        self._after_answer()
+        return {"events": events, "conflicts": conflicts}
+
+    @staticmethod
+    def _origin(db, item: int) -> str:
+        proposed = db.execute("SELECT 1 FROM round_items WHERE item = ?", (item,)).fetchone()
+        return "round" if proposed else "extra"
+
+    def undo(self, event: int | None = None, *, user: str | None = None) -> tuple[int, str | None]:
+        """Take back answer ``event`` (default: the latest answer not yet taken back).
+
+        Returns ``(item, label now)``; an item back to unlabelled is pending again.
+        """
+        with self._write("save the undo") as db:
+            if event is None:
+                row = db.execute(
+                    "SELECT l.event FROM labels l JOIN events e ON e.id = l.event WHERE e.origin != 'seed' "
+                    "ORDER BY l.event DESC LIMIT 1").fetchone()
+                if row is None:
+                    raise InputError("nothing to undo")
+                event = row[0]
+            result = self.store.undo(db, int(event), user=user or self.user)
+            self._n_pending = self._count_pending()
+        self._refresh_status()
+        return result
+
+    def add_seeds(self, items, *, user: str | None = None) -> list[int]:
+        """Mark ``items`` as known positives (seeds). Items already positive are left as they are;
+        an item answered negative or unsure must be undone first. Returns the items added."""
+        items = [self._check_item(i) for i in np.asarray(items, dtype=object).ravel()]
+        added = []
+        with self._write("save the seeds") as db:
+            for item in dict.fromkeys(items):
+                now = self.store.current(db, item)
+                if now is not None and now[0] == "positive":
+                    continue
+                self.store.add_label(db, item, "positive", origin="seed", user=user or self.user, expect=None)
+                self._n_pending -= self._origin(db, item) == "round" and now is None
+                added.append(item)
+        self._after_answer()
+        return added
+
+    def similar(self, item, k: int = 24) -> np.ndarray:
+        """The ``k`` unlabelled items nearest to ``item`` ("more like this"), closest first."""
+        item = self._check_item(item)
+        k = check_int(k, "k", minimum=1, maximum=1000)
+        labelled = self.labels() != UNLABELLED
+        _, ids = self.index.search(self.X[item : item + 1], k, exclude=labelled, query_ids=[item])
+        return ids[0][ids[0] >= 0]
+
+    def _after_answer(self) -> None:
+        self._refresh_status()
+        self._notify()
+
+    # --- progress -------------------------------------------------------------------
+
+    def _refresh_status(self) -> None:
+        if self.status == "searching":
+            return
+        if self.finished():
+            self.status, self.message = "done", _STOP_MESSAGES.get(self.settings["stop_reason"], "")
+        elif self.status != "error":
+            self.status, self.message = "labelling", ""
+
+    def progress(self) -> Progress:
+        rows = self.store.query(
+            "SELECT l.label FROM round_items ri JOIN labels l ON l.item = ri.item ORDER BY l.event"
+        )
+        labels = np.array([r[0] for r in rows])
+        found = np.cumsum(labels == "positive") if labels.size else np.zeros(0, int)
+        step = max(1, labels.size // 400)
+        curve = [(0, 0)] + [(int(i + 1), int(found[i])) for i in range(step - 1, labels.size, step)]
+        if labels.size and curve[-1][0] != labels.size:
+            curve.append((int(labels.size), int(found[-1])))
+        counts = dict(self.store.query(
+            "SELECT e.origin, COUNT(*) FROM labels l JOIN events e ON e.id = l.event "
+            "WHERE l.label = 'positive' GROUP BY e.origin"))
+        unsure = self.store.query("SELECT COUNT(*) FROM labels WHERE label = 'unsure'")[0][0]
+        queries = self.store.query("SELECT COUNT(*) FROM round_items")[0][0]
+        epoch = self.store.query("SELECT COUNT(*) FROM rounds WHERE kind = 'epoch'")[0][0]
+        return Progress(
+            target=self.settings["target"], strategy=self.settings["strategy"], epoch=int(epoch),
+            epochs=self.settings["epochs"], budget=self.settings["budget"], queries=int(queries),
+            labels=int(labels.size), found=int(found[-1]) if labels.size else 0,
+            seeds=int(counts.get("seed", 0) + counts.get("import", 0) + counts.get("extra", 0)),
+            unsure=int(unsure), pending=self._n_pending, status=self.status, message=self.message, curve=curve,
+        )
+
+    def unsure_items(self) -> np.ndarray:
+        return np.array([r[0] for r in self.store.query(
+            "SELECT item FROM labels WHERE label = 'unsure' ORDER BY event")], np.int64)
+
+    def positive_items(self) -> np.ndarray:
+        """Every known positive: seeds, imported and answered, in the order they became positive."""
+        return np.array([r[0] for r in self.store.query(
+            "SELECT item FROM labels WHERE label = 'positive' ORDER BY event")], np.int64)
+
+    def item_labels(self, items) -> dict[int, dict]:
+        """Current label, event, who and when for ``items`` (unlabelled ones are absent)."""
+        items = [int(i) for i in items]
+        out = {}
+        for start in range(0, len(items), 500):
+            chunk = items[start : start + 500]
+            rows = self.store.query(
+                "SELECT l.item, l.label, l.event, e.user, e.at FROM labels l JOIN events e ON e.id = l.event "
+                f"WHERE l.item IN ({','.join('?' * len(chunk))})", chunk)
+            out.update({r[0]: {"label": r[1], "event": r[2], "user": r[3], "at": r[4]} for r in rows})
+        return out
+
+    # --- background search ------------------------------------------------------------
+
+    def start_background(self) -> None:
+        """Compute each next round in a thread as soon as the last pending item is answered."""
+        if self._worker is not None:
+            return
+        self._worker = threading.Thread(target=self._work, name="elsa-search", daemon=True)
+        self._worker.start()
+        self._notify()
+
+    def retry(self) -> None:
+        """After a failed round, try again."""
+        self.status, self.message = "labelling", ""
+        self._notify()
+
+    def _notify(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+
+    def _work(self) -> None:
+        while not self._closed:
+            with self._wake:
+                while not self._closed and (self.status == "error" or self.finished() or self._n_pending > 0):
+                    self._wake.wait(1.0)
+            if self._closed:
+                return
+            try:
+                self.advance()
+            except ElsaError as exc:
+                self.status, self.message = "error", f"the search failed: {exc}; your answers are saved"
+                log.error("round failed: %s", exc)
+            except Exception as exc:  # a bug in a sampler must not take the labeller down
+                self.status, self.message = "error", f"the search failed ({type(exc).__name__}: {exc}); your answers are saved"
+                log.error("round failed:\n%s", traceback.format_exc())
+            self._notify()
+
+    # --- import / export ------------------------------------------------------------
+
+    def import_labels(self, path) -> int:
+        from .transfer import read_labels
+
+        rows = read_labels(path, self.names)
+        n = 0
+        with self._write("import the labels") as db:
+            for item, label in rows:
+                now = self.store.current(db, item)
+                if now is not None:
+                    if now[0] != label:
+                        raise ConflictError(f"{path}: item {self.names[item]!r} is {label} there but already "
+                                            f"{now[0]} in this session; nothing was imported", item=item, current=now[0])
+                    continue
+                self.store.add_label(db, item, label, origin="import", user=self.user, expect=None)
+                n += 1
+            self._n_pending = self._count_pending()
+        self._after_answer()
+        return n
+
+    def export(self, path, fmt: str | None = None) -> int:
+        """Write the labels to ``path``: .csv, .jsonl, or .txt (the positives' item paths)."""
+        from .transfer import export_labels
+
+        return export_labels(self.store, self.names, path, fmt)
+
+
+_STOP_MESSAGES = {
+    "budget": "the label budget is spent",
+    "epochs": "all epochs and the final search are done",
+    "no candidates": "the search has nothing left to propose",
+}
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+def _read_manifest(emb_path: Path, manifest) -> tuple[Path | None, dict | None]:
+    if manifest is None:
+        stem = emb_path.with_suffix("")
+        guess = stem.with_name(stem.name + ".manifest.json")
+        if not guess.exists():
+            return None, None
+        manifest = guess
+    path = Path(manifest).resolve()
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"manifest {path} does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"manifest {path} is not readable JSON: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
+        raise InputError(f"manifest {path} has no list of items (write it with `elsa embed`)")
+    return path, doc
+
+
+def _load_pool(meta: dict) -> np.ndarray:
+    path = Path(meta["embeddings"])
+    if not path.exists():
+        raise InputError(f"the session's embeddings {path} are missing; put the file back to reopen the session")
+    if file_digest(path) != meta["digest"]:
+        raise InputError(f"the embeddings {path} changed since the session began; "
+                         "a session's labels only make sense over the pool they were given on")
+    return check_embeddings(load_npy(path, "embeddings"))
+
+
+__all__ = ["Batch", "LABELS", "Progress", "Session", "normalise_label"]

@@ -1,0 +1,214 @@
+"""The session file: one SQLite database per project directory, every answer committed at once.
+
+Tables
+------
+``meta``         key -> JSON value: the session's settings (pool, target, strategy, ...).
+``items``        id -> name (the manifest's item path): the only images the app may serve.
+``rounds``       one row per batch the search proposed (kind ``epoch`` or ``final``), with
+                 the last event id when it was proposed (seeds added later join the next
+                 round's frontier).
+``round_items``  the items of each round in priority order, with the sampler that chose
+                 them; an item is proposed at most once (``UNIQUE(item)``).
+``events``       append-only label events: ``positive``, ``negative``, ``unsure``, or
+                 ``undo`` (which names the event it takes back), with who, when and
+                 where the answer came from (``seed``, ``round``, ``import``).
+``labels``       the current label of every labelled item and the event that set it,
+                 written in the same transaction as the event; it is what makes "first
+                 answer wins" one indexed lookup.
+
+Durability: WAL journal with ``synchronous=FULL``, one transaction per answer (or per
+bulk answer), ``BEGIN IMMEDIATE`` so concurrent writers queue instead of interleaving.
+A ``kill -9`` or a power cut loses at most the transaction being written; a full disk
+fails that transaction with :class:`StorageError` and leaves every earlier one intact.
+Nothing is pickled: the search state is recomputed from these rows.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..exceptions import ConflictError, InputError, StorageError
+
+SCHEMA_VERSION = 1
+DB_NAME = "elsa-session.sqlite"
+LOCK_NAME = "elsa-session.lock"
+LABELS = ("positive", "negative", "unsure")
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE rounds (
+    round INTEGER PRIMARY KEY, kind TEXT NOT NULL, epoch INTEGER NOT NULL, created REAL NOT NULL,
+    after_event INTEGER NOT NULL, sources TEXT NOT NULL, seconds TEXT NOT NULL
+);
+CREATE TABLE round_items (
+    round INTEGER NOT NULL REFERENCES rounds(round), pos INTEGER NOT NULL, item INTEGER NOT NULL UNIQUE,
+    source TEXT NOT NULL, PRIMARY KEY (round, pos)
+);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, item INTEGER NOT NULL, label TEXT NOT NULL,
+    origin TEXT NOT NULL, user TEXT NOT NULL, at REAL NOT NULL, undoes INTEGER
+);
+CREATE INDEX events_item ON events(item);
+CREATE TABLE labels (item INTEGER PRIMARY KEY, label TEXT NOT NULL, event INTEGER NOT NULL);
+"""
+
+
+def _storage_error(exc: sqlite3.Error, path: Path, doing: str) -> StorageError:
+    text = str(exc)
+    if "full" in text:
+        why = "the disk is full"
+    elif "readonly" in text or "read-only" in text:
+        why = "the session file is read-only"
+    elif "locked" in text or "busy" in text:
+        why = "another process holds the session file"
+    else:
+        why = text
+    return StorageError(f"could not {doing} in {path}: {why}; every earlier answer is saved")
+
+
+class SessionLock:
+    """An exclusive lock on a project directory, held while a session is open for writing.
+
+    An OS file lock (``flock``), so it is released when the process dies, ``kill -9``
+    included; a second ``elsa label`` on the same project gets a clear error instead of
+    two search loops writing rounds into one file.
+    """
+
+    def __init__(self, folder: Path):
+        self.path = folder / LOCK_NAME
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.read(self._fd, 64).decode(errors="replace").strip() or "another process"
+            os.close(self._fd)
+            raise InputError(
+                f"the session in {folder} is already open (pid {other}); close that `elsa label` first"
+            ) from None
+        os.ftruncate(self._fd, 0)
+        os.write(self._fd, str(os.getpid()).encode())
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+class Store:
+    """Thread-safe access to one session file (one connection, one lock around it)."""
+
+    def __init__(self, path: Path, *, create: bool = False):
+        self.path = Path(path)
+        self.lock = threading.RLock()
+        if not create and not self.path.exists():
+            raise InputError(f"no session in {self.path.parent} (no {DB_NAME})")
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            if create:
+                with self.transaction("create the session"):
+                    for statement in filter(str.strip, _SCHEMA.split(";")):
+                        self._db.execute(statement)
+                    self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (json.dumps(SCHEMA_VERSION),))
+            version = self.meta().get("schema")
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{self.path} is not a readable ELSA session file: {exc}") from None
+        if version != SCHEMA_VERSION:
+            raise InputError(f"{self.path} has session format {version!r}; this ELSA reads format {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self, doing: str):
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; any SQLite failure rolls back and becomes a StorageError."""
+        with self.lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _storage_error(exc, self.path, doing) from None
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                if isinstance(exc, sqlite3.Error):
+                    raise _storage_error(exc, self.path, doing) from None
+                raise
+
+    def query(self, sql: str, params=()) -> list[tuple]:
+        with self.lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # --- settings -------------------------------------------------------------------
+
+    def meta(self) -> dict:
+        return {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta").fetchall()}
+
+    def set_meta(self, db, values: dict) -> None:
+        db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in values.items()])
+
+    # --- labels ---------------------------------------------------------------------
+
+    def current(self, db, item: int) -> tuple[str, int] | None:
+        row = db.execute("SELECT label, event FROM labels WHERE item = ?", (item,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def add_label(self, db, item: int, label: str, *, origin: str, user: str, expect: str | None) -> int:
+        """Record ``label`` for ``item`` if its current label is ``expect`` (None: unlabelled).
+
+        Raises :class:`ConflictError` otherwise: the first answer wins.
+        """
+        now = self.current(db, item)
+        if (now[0] if now else None) != expect:
+            who = db.execute("SELECT user, at FROM events WHERE id = ?", (now[1],)).fetchone() if now else None
+            said = f"answered {now[0]!r} by {who[0]} at {time.strftime('%H:%M:%S', time.localtime(who[1]))}" if now else "unlabelled"
+            raise ConflictError(f"item {item} is {said}, not {expect or 'unlabelled'}; reload to see its current label",
+                                item=item, current=now[0] if now else None)
+        cur = db.execute(
+            "INSERT INTO events (item, label, origin, user, at) VALUES (?, ?, ?, ?, ?)",
+            (item, label, origin, user, time.time()),
+        )
+        db.execute("INSERT OR REPLACE INTO labels VALUES (?, ?, ?)", (item, label, cur.lastrowid))
+        return int(cur.lastrowid)
+
+    def undo(self, db, event: int, *, user: str) -> tuple[int, str | None]:
+        """Take back ``event``, which must still be its item's current label.
+
+        The item returns to the label it had before (an earlier event not itself taken
+        back), or to unlabelled. Returns ``(item, label now)``.
+        """
+        row = db.execute("SELECT item, label, undoes FROM events WHERE id = ?", (event,)).fetchone()
+        if row is None or row[1] == "undo":
+            raise InputError(f"no answer with event id {event} to undo")
+        item = row[0]
+        now = self.current(db, item)
+        if now is None or now[1] != event:
+            raise ConflictError(f"item {item} was answered again since event {event}; undo that answer first",
+                                item=item, current=now[0] if now else None)
+        db.execute("INSERT INTO events (item, label, origin, user, at, undoes) VALUES (?, 'undo', 'undo', ?, ?, ?)",
+                   (item, user, time.time(), event))
+        undone = {r[0] for r in db.execute("SELECT undoes FROM events WHERE item = ? AND label = 'undo'", (item,))}
+        earlier = db.execute(
+            "SELECT id, label FROM events WHERE item = ? AND label != 'undo' AND id < ? ORDER BY id DESC", (item, event)
+        ).fetchall()
+        previous = next(((i, lab) for i, lab in earlier if i not in undone), None)
+        if previous is None:
+            db.execute("DELETE FROM labels WHERE item = ?", (item,))
+            return item, None
+        db.execute("INSERT OR REPLACE INTO labels VALUES (?, ?, ?)", (item, previous[1], previous[0]))
+        return item, previous[1]

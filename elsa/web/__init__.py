@@ -1,0 +1,1 @@
+"""The labelling web app (thin layer over elsa.session)."""

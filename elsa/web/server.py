@@ -1,0 +1,61 @@
+"""Serving the labelling app: uvicorn on loopback by default, a token anywhere else."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import webbrowser
+from typing import Callable
+
+from ..exceptions import InputError, ParameterError
+from .app import LOOPBACK_NAMES, create_app
+
+DEFAULT_PORT = 8765
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK_NAMES or host.startswith("127.")
+
+
+def _check_port(host: str, port: int) -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise InputError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port") from None
+        return s.getsockname()[1]
+
+
+def serve(session, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, token: str | None = None,
+          open_browser: bool = False, log: Callable[[str], None] = print) -> None:
+    """Serve ``session`` until Ctrl-C; the next rounds are computed in the background.
+
+    Binding anything but loopback needs an access token: ``token``, or one generated
+    here and printed in the link.
+    """
+    import uvicorn
+
+    loopback = is_loopback(host)
+    if token is not None and len(token) < 16:
+        raise ParameterError("--token must be at least 16 characters")
+    if not loopback and token is None:
+        token = secrets.token_urlsafe(24)
+    port = _check_port(host, port)
+    app = create_app(session, token=token, loopback_only=loopback)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/" + (f"?token={token}" if token else "")
+    session.start_background()
+    log(f"labelling '{session.settings['target']}' in {session.folder}: open {url}")
+    if not loopback:
+        log(f"listening on {host}: anyone who can reach this machine needs the token above")
+    log("answers are saved as you give them; stop with Ctrl-C and reopen with `elsa label --resume "
+        f"{session.folder}`")
+    if open_browser:
+        webbrowser.open(url)
+    config = uvicorn.Config(app, host=host.strip("[]"), port=port, log_level="warning", access_log=False)
+    try:
+        uvicorn.Server(config).run()
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it shut down on: that is the normal way to stop
+        pass

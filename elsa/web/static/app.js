@@ -1,0 +1,372 @@
+// The ELSA labelling page. Plain JavaScript, no dependencies: the machine may be offline.
+"use strict";
+
+const params = new URLSearchParams(location.search);
+if (params.get("token")) {
+  sessionStorage.setItem("elsa_token", params.get("token"));
+  history.replaceState(null, "", "/");
+}
+const TOKEN = sessionStorage.getItem("elsa_token");
+const $ = (id) => document.getElementById(id);
+
+const S = {
+  view: "batch", items: [], focus: 0, selected: new Set(), undo: [], state: null,
+  similarOf: null, images: true, lastRounds: "",
+  version: 0,  // bumped on every local change; a state fetched before one is stale for the grid
+  inflight: new Map(),  // item id -> label of answers sent but not yet confirmed
+};
+
+$("user").value = localStorage.getItem("elsa_user") || "";
+$("user").addEventListener("change", () => localStorage.setItem("elsa_user", $("user").value.trim()));
+
+function headers() {
+  const h = { "Content-Type": "application/json", "X-Elsa-Client": "page" };
+  if (TOKEN) h["X-Elsa-Token"] = TOKEN;
+  const user = $("user").value.trim();
+  if (user) h["X-Elsa-User"] = user;
+  return h;
+}
+
+let toastTimer = null;
+function toast(text) {
+  const t = $("toast");
+  t.textContent = text;
+  t.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { t.hidden = true; }, 5000);
+}
+
+async function call(method, path, body) {
+  let res;
+  try {
+    res = await fetch(path, { method, headers: headers(), body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    toast("The labeller cannot be reached; your saved answers are safe. Retrying…");
+    return null;
+  }
+  const doc = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    toast(doc.error || `error ${res.status}`);
+    if (res.status === 409) refresh();
+    return null;
+  }
+  return doc;
+}
+
+// --- state and polling -------------------------------------------------------------
+
+async function refresh() {
+  const version = S.version;
+  const doc = await call("GET", "/api/state");
+  if (!doc) return;
+  S.state = doc;
+  S.images = doc.images;
+  const p = doc.progress;
+  $("target").textContent = p.target || "the target";
+  $("found").textContent = p.found;
+  $("labels").textContent = p.budget === null ? p.labels : `${p.labels} / ${p.budget}`;
+  $("labels-note").textContent = p.budget === null ? "labels spent" : "labels spent / budget";
+  $("epoch").textContent = `${p.epoch} / ${p.epochs}`;
+  $("seeds").textContent = p.seeds;
+  $("n-unsure").textContent = p.unsure;
+  drawCurve(p.curve);
+  showStatus(p);
+  if (S.view === "batch" && version !== S.version) {
+    schedule(200);  // an answer went out while this state was on its way: fetch a fresh one
+  } else if (S.view === "batch") {
+    const rounds = doc.rounds.join(",");
+    const fresh = rounds !== S.lastRounds;
+    S.lastRounds = rounds;
+    setItems(doc.batch, fresh);
+  }
+}
+
+function showStatus(p) {
+  const el = $("status");
+  el.className = "status " + p.status;
+  el.textContent = "";
+  const left = p.pending;
+  if (p.status === "searching") {
+    el.textContent = `ELSA is choosing the next batch (epoch ${Math.min(p.epoch + 1, p.epochs)} of ${p.epochs})… ` +
+      "Your answers are saved; unsure items can be revisited meanwhile.";
+  } else if (p.status === "error") {
+    el.textContent = p.message + " ";
+    const b = document.createElement("button");
+    b.textContent = "try again";
+    b.onclick = () => call("POST", "/api/retry", {}).then(refresh);
+    el.appendChild(b);
+  } else if (p.status === "done") {
+    el.textContent = `Finished: ${p.message}. ${p.found} positives found with ${p.labels} labels.`;
+    const b = document.createElement("button");
+    b.textContent = "continue for 5 more epochs";
+    b.onclick = () => call("POST", "/api/extend", { epochs: 5 }).then(refresh);
+    el.appendChild(b);
+  } else if (left > 0) {
+    el.textContent = `${left} item${left === 1 ? "" : "s"} to answer in this batch. ` +
+      "When they are answered, ELSA picks the next ones.";
+  } else {
+    el.textContent = "Waiting for the next batch…";
+  }
+  schedule(p.status === "searching" || (p.status === "labelling" && left === 0) ? 500 : 3000);
+}
+
+let pollTimer = null;
+function schedule(ms) {
+  clearTimeout(pollTimer);
+  pollTimer = setTimeout(refresh, ms);
+}
+
+function drawCurve(curve) {
+  const svg = $("curve");
+  const W = 220, H = 70, pad = 4;
+  const maxX = Math.max(1, ...curve.map((c) => c[0]));
+  const maxY = Math.max(1, ...curve.map((c) => c[1]));
+  const pts = curve.map(([x, y]) =>
+    `${(pad + (x / maxX) * (W - 2 * pad)).toFixed(1)},${(H - pad - (y / maxY) * (H - 2 * pad)).toFixed(1)}`);
+  svg.innerHTML =
+    `<polyline fill="none" stroke="#1a7f37" stroke-width="2" points="${pts.join(" ")}"/>` +
+    `<text x="${W - pad}" y="12" font-size="10" text-anchor="end" fill="#59636e">${maxY} found</text>` +
+    `<text x="${W - pad}" y="${H - 6}" font-size="10" text-anchor="end" fill="#59636e">${maxX} labels</text>`;
+}
+
+// --- the grid ------------------------------------------------------------------------
+
+function setItems(items, fresh) {
+  for (const it of items) if (S.inflight.has(it.id)) it.label = S.inflight.get(it.id);
+  const focusedId = S.items[S.focus] && S.items[S.focus].id;
+  S.items = items;
+  if (fresh) {
+    S.selected.clear();
+    S.focus = Math.max(0, items.findIndex((it) => !it.label));
+  } else {
+    const i = items.findIndex((it) => it.id === focusedId);
+    S.focus = i >= 0 ? i : Math.min(S.focus, Math.max(0, items.length - 1));
+  }
+  render();
+}
+
+function tileFor(it, i) {
+  const d = document.createElement("div");
+  d.className = "tile" + (it.label ? " " + it.label : "") + (i === S.focus ? " focus" : "") +
+    (S.selected.has(it.id) ? " selected" : "");
+  d.dataset.index = i;
+  d.dataset.id = it.id;
+  const img = S.images
+    ? `<img loading="lazy" src="/api/image/${it.id}" alt="${escapeHtml(it.name)}">`
+    : `<div class="noimg">no image</div>`;
+  const badge = it.label ? `<span class="badge">${{ positive: "yes", negative: "no", unsure: "?" }[it.label]}</span>` : "";
+  d.innerHTML = `${img}${badge}<div class="name" title="${escapeHtml(it.name)}">#${it.id} ${escapeHtml(it.name)}</div>` +
+    `<div class="buttons"><button data-l="positive" title="y">yes</button><button data-l="negative" title="n">no</button>` +
+    `<button data-l="unsure" title="u">?</button></div>`;
+  d.addEventListener("click", (ev) => {
+    S.focus = i;
+    const b = ev.target.closest("button");
+    if (b) answer(b.dataset.l);
+    else if (ev.shiftKey || ev.ctrlKey || ev.metaKey || S.view === "similar") toggleSelect();
+    else render();
+  });
+  d.addEventListener("dblclick", () => { S.focus = i; openViewer(); });
+  return d;
+}
+
+function render() {
+  const grid = $("grid");
+  grid.innerHTML = "";
+  if (!S.items.length) {
+    const e = document.createElement("div");
+    e.className = "empty";
+    e.textContent = { batch: "Nothing to label right now.", unsure: "No unsure items.", positives: "No positives yet.",
+      similar: "No unlabelled neighbours." }[S.view];
+    grid.appendChild(e);
+  }
+  S.items.forEach((it, i) => grid.appendChild(tileFor(it, i)));
+  const f = grid.children[S.focus];
+  if (f && f.classList.contains("tile")) f.scrollIntoView({ block: "nearest" });
+  $("bulk-seed").hidden = S.view !== "similar";
+  $("tab-similar").hidden = S.similarOf === null;
+}
+
+function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
+function columns() {
+  const cols = getComputedStyle($("grid")).gridTemplateColumns.split(" ").length;
+  return Math.max(1, cols);
+}
+
+function nextUnanswered(from) {
+  for (let k = 1; k <= S.items.length; k++) {
+    const j = (from + k) % S.items.length;
+    if (!S.items[j].label) return j;
+  }
+  return Math.min(from + 1, S.items.length - 1);
+}
+
+// --- actions -------------------------------------------------------------------------
+
+async function answer(label) {
+  const it = S.items[S.focus];
+  if (!it) return;
+  if (it.label === label) { S.focus = nextUnanswered(S.focus); render(); return; }
+  if (it.label && it.label !== "unsure") {
+    toast(`#${it.id} is already answered ${it.label}; press Backspace to undo your last answer`);
+    return;
+  }
+  const expect = it.label || null;
+  const before = it.label;
+  it.label = label;  // shown at once; put back if the server refuses
+  S.version++;
+  S.inflight.set(it.id, label);
+  const here = S.focus;
+  S.focus = nextUnanswered(S.focus);
+  render();
+  const res = await call("POST", "/api/answer", { item: it.id, label, expect });
+  S.inflight.delete(it.id);
+  S.version++;
+  if (res) {
+    it.event = res.event;
+    S.undo.push({ event: res.event, id: it.id });
+    schedule(S.view === "batch" && S.items.every((x) => x.label) ? 0 : 300);  // counters and curve
+  } else {
+    it.label = before;
+    S.focus = here;
+    render();
+  }
+}
+
+async function undo() {
+  const last = S.undo.pop();
+  if (!last) { toast("nothing of yours to undo in this tab"); return; }
+  S.version++;
+  const res = await call("POST", "/api/undo", { event: last.event });
+  if (!res) return;
+  const i = S.items.findIndex((x) => x.id === res.item);
+  if (i >= 0) { S.items[i].label = res.label; S.focus = i; }
+  toast(`undone: #${res.item} is now ${res.label || "unanswered"}`);
+  render();
+  refresh();
+}
+
+function toggleSelect() {
+  const it = S.items[S.focus];
+  if (!it) return;
+  if (S.selected.has(it.id)) S.selected.delete(it.id); else S.selected.add(it.id);
+  render();
+}
+
+function selectUnanswered() {
+  S.items.filter((x) => !x.label).forEach((x) => S.selected.add(x.id));
+  render();
+}
+
+async function bulkNegative() {
+  const ids = [...S.selected].filter((id) => { const it = S.items.find((x) => x.id === id); return it && !it.label; });
+  if (!ids.length) { toast("select unanswered items first (x, or shift+click; a selects all unanswered)"); return; }
+  S.version++;
+  const res = await call("POST", "/api/answer_many", { items: ids, label: "negative" });
+  if (!res) return;
+  for (const [id, ev] of Object.entries(res.events)) S.undo.push({ event: ev, id: Number(id) });
+  const n = Object.keys(res.conflicts).length;
+  if (n) toast(`${n} item(s) were answered elsewhere first and kept their answer`);
+  S.selected.clear();
+  await refresh();
+  if (S.view !== "batch") render();
+}
+
+async function moreLikeThis() {
+  const it = S.items[S.focus];
+  if (!it) return;
+  const res = await call("GET", `/api/similar/${it.id}?k=48`);
+  if (!res) return;
+  S.similarOf = it.id;
+  switchView("similar", res.items);
+  toast(`items most like #${it.id}: click the positives, then "add selected as seeds"`);
+}
+
+async function bulkSeeds() {
+  const ids = [...S.selected];
+  if (!ids.length) { toast("select the positives first"); return; }
+  const res = await call("POST", "/api/seeds", { items: ids });
+  if (!res) return;
+  toast(`${res.added.length} seed(s) added; they steer the next batch`);
+  S.selected.clear();
+  switchView("batch");
+}
+
+async function switchView(view, items) {
+  S.view = view;
+  document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t.dataset.view === view));
+  S.selected.clear();
+  if (view === "batch") { S.lastRounds = ""; await refresh(); return; }
+  if (view === "similar") { S.items = items || []; S.focus = 0; render(); return; }
+  const res = await call("GET", `/api/list/${view}`);
+  S.items = res ? res.items : [];
+  S.focus = 0;
+  render();
+}
+
+function openViewer() {
+  const it = S.items[S.focus];
+  if (!it || !S.images) return;
+  $("viewer-img").src = `/api/image/${it.id}?size=full`;
+  $("viewer-name").textContent = `#${it.id} ${it.name}`;
+  $("viewer").hidden = false;
+}
+
+document.querySelectorAll(".tab").forEach((t) => t.addEventListener("click", () => switchView(t.dataset.view,
+  t.dataset.view === "similar" ? S.items : undefined)));
+$("bulk-neg").addEventListener("click", bulkNegative);
+$("bulk-seed").addEventListener("click", bulkSeeds);
+$("viewer").addEventListener("click", () => { $("viewer").hidden = true; });
+$("seed-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const id = Number($("seed-id").value);
+  if (!Number.isInteger(id) || $("seed-id").value.trim() === "") { toast("type an item id (the # number on a tile)"); return; }
+  const res = await call("POST", "/api/seeds", { items: [id] });
+  if (res) { toast(res.added.length ? `#${id} added as a seed` : `#${id} was already positive`); $("seed-id").value = ""; refresh(); }
+});
+for (const fmt of ["csv", "jsonl", "txt"]) {
+  // Exports are downloads; with a token they need it in the header, so fetch them.
+  $(`exp-${fmt}`).addEventListener("click", async (ev) => {
+    if (!TOKEN) return;
+    ev.preventDefault();
+    const res = await fetch(`/api/export/${fmt}`, { headers: headers() });
+    const blob = await res.blob();
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = fmt === "txt" ? "positives.txt" : `labels.${fmt}`;
+    a.click();
+  });
+}
+
+document.addEventListener("keydown", (ev) => {
+  if (ev.target.tagName === "INPUT") return;
+  if (!$("viewer").hidden) {
+    if (ev.key === " " || ev.key === "Escape") { ev.preventDefault(); $("viewer").hidden = true; }
+    return;
+  }
+  if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  const n = S.items.length;
+  const move = (d) => { S.focus = Math.max(0, Math.min(n - 1, S.focus + d)); render(); };
+  switch (ev.key) {
+    case "y": answer("positive"); break;
+    case "n": answer("negative"); break;
+    case "u": answer("unsure"); break;
+    case "N": bulkNegative(); break;
+    case "Backspace": undo(); break;
+    case "ArrowRight": move(1); break;
+    case "ArrowLeft": move(-1); break;
+    case "ArrowDown": move(columns()); break;
+    case "ArrowUp": move(-columns()); break;
+    case " ": openViewer(); break;
+    case "x": toggleSelect(); break;
+    case "a": selectUnanswered(); break;
+    case "m": moreLikeThis(); break;
+    case "Escape": if (S.view !== "batch") switchView("batch"); break;
+    default: return;
+  }
+  ev.preventDefault();
+});
+
+refresh();

@@ -1,0 +1,81 @@
+"""``elsa label``: starting, reopening, exporting and serving a session from the command line."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from elsa.cli import main
+from elsa.session import Session
+
+
+@pytest.fixture
+def emb(tmp_path, blobs):
+    X, truth = blobs
+    np.save(tmp_path / "E.npy", X)
+    (tmp_path / "E.manifest.json").write_text(json.dumps({"items": [f"p{i}.jpg" for i in range(len(X))]}))
+    return tmp_path / "E.npy", truth
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--embeddings", "E.npy", "--seed-ids", "220"], 2, "seed ids [220] are outside the pool's rows 0..219"),
+    (["--embeddings", "E.npy", "--seed-items", "nope.jpg"], 2, "seed items ['nope.jpg'] are not items of the pool"),
+    (["--embeddings", "E.npy", "--resume"], 2, "not both"),
+    (["--seed-ids", "3"], 2, "are set when a session starts"),
+    ([], 2, "no session in"),
+    (["--embeddings", "E.npy", "--token", "short"], 2, "--token must be at least 16 characters"),
+    (["--embeddings", "missing.npy"], 1, "embeddings file not found"),
+    (["--embeddings", "E.npy", "--labels-from", "nope.csv"], 1, "label file"),
+])
+def test_label_errors_are_one_line(emb, tmp_path, capsys, args, code, message, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["label", "proj", *args]) == code
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_export_works_while_the_session_is_open(emb, tmp_path, capsys):
+    path, truth = emb
+    with Session.create(tmp_path / "proj", path, seed_ids=[200, 201]) as s:
+        s.answer(s.next_batch().ids[0], "n")
+        assert main(["label", str(tmp_path / "proj"), "--export", str(tmp_path / "pos.txt")]) == 0
+    assert (tmp_path / "pos.txt").read_text().split() == ["p200.jpg", "p201.jpg"]
+    assert main(["label", str(tmp_path / "proj"), "--export", str(tmp_path / "l.xml")]) == 2
+    assert "cannot tell the export format" in capsys.readouterr().err
+
+
+def test_label_serves_until_ctrl_c_and_resumes(emb, tmp_path):
+    import httpx
+
+    path, truth = emb
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    cmd = [sys.executable, "-m", "elsa", "label", str(tmp_path / "proj"), "--port", "0", "--quiet"]
+    proc = subprocess.Popen(cmd + ["--embeddings", str(path), "--seed-ids", "200,201", "--target", "blob six"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    url = None
+    for line in proc.stdout:
+        if "open http://" in line:
+            url = line.split("open ", 1)[1].strip()
+            break
+    assert url is not None and url.startswith("http://127.0.0.1:")
+    for _ in range(100):
+        state = httpx.get(url + "api/state").json()
+        if state["progress"]["pending"]:
+            break
+        time.sleep(0.1)
+    item = state["batch"][0]["id"]
+    r = httpx.post(url + "api/answer", json={"item": item, "label": "y"}, headers={"X-Elsa-Client": "t"})
+    assert r.status_code == 200
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "session saved: 1 positive(s) found with 1 label(s)" in out
+    with Session.open(tmp_path / "proj") as s:
+        assert s.item_labels([item])[item]["label"] == "positive"
+        assert s.settings["target"] == "blob six"

@@ -1,0 +1,309 @@
+"""Labelling sessions: the search driven by a person, durable in SQLite."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from elsa.exceptions import ConflictError, InputError, ParameterError, StorageError
+from elsa.oracle import SimulatedOracle
+from elsa.search import make_strategy
+from elsa.session import DB_NAME, Session
+from elsa.state import NEGATIVE, POSITIVE, UNSURE
+
+
+@pytest.fixture
+def pool(tmp_path):
+    """300 points in 8-d: 270 negatives in two blobs, 30 positives in a third; a manifest of names."""
+    rng = np.random.default_rng(7)
+    X = np.vstack([rng.normal(0, 1, (150, 8)), rng.normal(5, 1, (120, 8)), rng.normal(-5, 1, (30, 8))]).astype(np.float32)
+    truth = np.r_[np.zeros(270, bool), np.ones(30, bool)]
+    path = tmp_path / "emb.npy"
+    np.save(path, X)
+    (tmp_path / "emb.manifest.json").write_text(json.dumps({"items": [f"img/{i:03d}.png" for i in range(300)]}))
+    return path, X, truth
+
+
+def answer_all(session, truth, limit=None):
+    """Answer pending items from ground truth until the session finishes (or ``limit`` answers)."""
+    n = 0
+    while limit is None or n < limit:
+        batch = session.next_batch()
+        if not len(batch):
+            return n
+        for i in batch.ids:
+            if limit is not None and n >= limit:
+                return n
+            session.answer(i, bool(truth[i]))
+            n += 1
+    return n
+
+
+def rounds_of(session):
+    rows = session.store.query("SELECT round, kind, item FROM round_items JOIN rounds USING (round) ORDER BY round, pos")
+    out = {}
+    for rnd, kind, item in rows:
+        out.setdefault((rnd, kind), []).append(item)
+    return list(out.values())
+
+
+def test_nn_session_proposes_what_the_loop_asks(pool, tmp_path):
+    # The nn strategy draws no random numbers, so the person-driven session must ask for
+    # exactly the batches the batch loop gives its simulated oracle.
+    path, X, truth = pool
+    seeds = [270, 271]
+    loop = make_strategy("nn", epochs=4, a=10).run(X, seeds, SimulatedOracle(truth), random_state=0)
+    with Session.create(tmp_path / "s", path, seed_ids=seeds, strategy="nn", epochs=4, params={"a": 10}) as s:
+        answer_all(s, truth)
+        assert [list(r.ids) for r in loop.rounds] == rounds_of(s)
+        p = s.progress()
+        assert (p.queries, p.labels, p.found, p.seeds) == (loop.queries, loop.queries, int(truth[loop.queried_ids].sum()), 2)
+        assert p.status == "done" and p.message == "all epochs and the final search are done"
+        assert p.curve[-1] == (loop.queries, int(truth[loop.queried_ids].sum()))
+
+
+def test_elsa_session_finds_positives_and_names_items(pool, tmp_path):
+    path, X, truth = pool
+    with Session.create(tmp_path / "s", path, seed_ids=[270, 280], epochs=3, target="blob") as s:
+        batch = s.next_batch()
+        assert batch.names[0] == f"img/{batch.ids[0]:03d}.png" and batch.kind == "epoch"
+        answer_all(s, truth)
+        p = s.progress()
+        assert p.found == 28  # every positive but the two seeds
+        assert p.status == "done" and 1 <= p.epoch <= 3
+        assert set(s.positive_items()) == set(np.flatnonzero(truth))
+
+
+def test_kill_and_reopen_proposes_the_same_rounds(pool, tmp_path):
+    path, X, truth = pool
+    with Session.create(tmp_path / "a", path, seed_ids=[270], epochs=4, budget=150) as a:
+        answer_all(a, truth)
+        expected = rounds_of(a)
+    b = Session.create(tmp_path / "b", path, seed_ids=[270], epochs=4, budget=150)
+    answer_all(b, truth, limit=70)  # stops in the middle of a round
+    b.close()
+    with Session.open(tmp_path / "b") as b:
+        assert b.progress().labels == 70
+        answer_all(b, truth)
+        assert rounds_of(b) == expected
+        assert b.progress().queries == 150 and b.settings["stop_reason"] == "budget"
+
+
+def test_first_answer_wins_and_unsure_can_be_revisited(pool, tmp_path):
+    path, X, truth = pool
+    with Session.create(tmp_path / "s", path, seed_ids=[270]) as s:
+        item = int(s.next_batch().ids[0])
+        s.answer(item, "u", user="ann")
+        with pytest.raises(ConflictError, match="answered 'unsure' by ann") as err:
+            s.answer(item, "y", user="bob")
+        assert err.value.current == "unsure"
+        s.answer(item, "y", expect="unsure", user="bob")
+        assert s.item_labels([item])[item]["label"] == "positive"
+        out = s.answer_many([item, int(s.next_batch().ids[1])], "n")
+        assert list(out["conflicts"]) == [item] and out["conflicts"][item] == "positive"
+        assert len(out["events"]) == 1
+
+
+def test_undo_walks_back_through_an_items_answers(pool, tmp_path):
+    path, X, truth = pool
+    with Session.create(tmp_path / "s", path, seed_ids=[270]) as s:
+        batch = s.next_batch()
+        item = int(batch.ids[0])
+        e1 = s.answer(item, "unsure")
+        e2 = s.answer(item, "negative", expect="unsure")
+        assert s.undo(e2) == (item, "unsure")
+        with pytest.raises(ConflictError):
+            s.undo(e2)  # already taken back: no longer the item's current answer
+        assert s.undo() == (item, None)  # the latest answer: e1
+        assert item in s.pending().ids and s.labels()[item] == 0
+        with pytest.raises(InputError, match="nothing to undo"):
+            s.undo()  # seeds are not undone by a bare undo
+        events = s.store.query("SELECT label, undoes FROM events WHERE item = ? ORDER BY id", (item,))
+        assert events == [("unsure", None), ("negative", None), ("undo", e2), ("undo", e1)]
+
+
+def test_unsure_items_are_not_trained_on_nor_proposed_again(pool, tmp_path):
+    path, X, truth = pool
+    with Session.create(tmp_path / "s", path, seed_ids=[270], epochs=3) as s:
+        first = s.next_batch()
+        for i in first.ids:
+            s.answer(i, "unsure" if i % 2 else bool(truth[i]))
+        state = s._state()
+        odd = first.ids[first.ids % 2 == 1]
+        assert (state.answers[odd] == UNSURE).all() and not state.decided[odd].any()
+        second = s.next_batch()
+        assert not set(second.ids) & set(first.ids)
+        assert s.progress().unsure == odd.size
+        assert list(s.unsure_items()) == sorted(odd.tolist(), key=lambda i: list(first.ids).index(i))
+
+
+def test_seeds_added_later_join_the_frontier_and_are_not_charged(pool, tmp_path):
+    path, X, truth = pool
+    with Session.create(tmp_path / "s", path, seed_ids=[270], epochs=5) as s:
+        batch = s.next_batch()
+        for i in batch.ids:
+            s.answer(i, bool(truth[i]))
+        # the person says two items of another blob are positives too (truth aside)
+        new = [int(i) for i in np.flatnonzero(s.labels() == 0)[:2]]
+        assert s.add_seeds(new + [270]) == new  # 270 is already a seed
+        state = s._state()
+        last_round_positives = batch.ids[truth[batch.ids]]
+        assert set(state.frontier) == set(last_round_positives) | set(new)
+        assert state.queries == batch.ids.size  # seeds are not oracle queries
+        near = s.similar(new[0], k=3)
+        order = np.argsort(((X - X[new[0]]) ** 2).sum(1))
+        unlabelled = order[s.labels()[order] == 0]
+        assert list(near) == list(unlabelled[:3])
+        with pytest.raises(InputError, match="no item 300"):
+            s.add_seeds([300])
+
+
+def test_export_then_import_into_a_new_session(pool, tmp_path):
+    path, X, truth = pool
+    with Session.create(tmp_path / "a", path, seed_ids=[270], epochs=1) as a:
+        answer_all(a, truth, limit=40)
+        a.answer(5, "unsure")
+        n = a.export(tmp_path / "labels.csv")
+        a.export(tmp_path / "labels.jsonl")
+        a.export(tmp_path / "positives.txt")
+        labels = a.labels()
+    assert n == int((labels != 0).sum())
+    rows = (tmp_path / "labels.csv").read_text().splitlines()
+    assert rows[0] == "id,item,label,origin,user,at" and rows[1].startswith("270,img/270.png,positive,seed,")
+    positives = (tmp_path / "positives.txt").read_text().split()
+    assert positives == [f"img/{i:03d}.png" for i in np.flatnonzero(labels == POSITIVE)] or set(positives) == {
+        f"img/{i:03d}.png" for i in np.flatnonzero(labels == POSITIVE)}
+    with Session.create(tmp_path / "b", path, labels_from=tmp_path / "labels.jsonl") as b:
+        assert np.array_equal(b.labels(), labels)
+        assert b.progress().queries == 0  # imported labels are not this session's queries
+
+
+def test_import_errors_name_the_line(pool, tmp_path):
+    path, X, truth = pool
+    bad = tmp_path / "bad.csv"
+    bad.write_text("item,label\nimg/001.png,yes\nimg/999.png,no\n")
+    with pytest.raises(InputError, match=r"bad.csv, line 3: item 'img/999.png' is not in the session's pool"):
+        Session.create(tmp_path / "s", path, labels_from=bad)
+    bad.write_text("item,label\nimg/001.png,maybe\n")
+    with Session.create(tmp_path / "t", path) as s:
+        with pytest.raises(InputError, match="line 2: unknown label 'maybe'"):
+            s.import_labels(bad)
+        assert not s.labels().any()
+
+
+def test_a_full_disk_fails_one_answer_and_keeps_the_others(pool, tmp_path):
+    path, X, truth = pool
+    with Session.create(tmp_path / "s", path, seed_ids=[270]) as s:
+        todo = np.flatnonzero(s.labels() == 0)
+        pages = s.store.query("PRAGMA page_count")[0][0]
+        s.store.query(f"PRAGMA max_page_count = {pages}")  # the file may not grow: a full disk
+        saved = []
+        with pytest.raises(StorageError, match="the disk is full; every earlier answer is saved"):
+            for i in todo:
+                s.answer(i, "negative")
+                saved.append(int(i))
+        assert saved  # answers fit into the free space of the last page, until it ran out
+        assert set(np.flatnonzero(s.labels() == NEGATIVE)) == set(saved)
+        s.store.query("PRAGMA max_page_count = 1073741823")
+        s.answer(todo[len(saved)], "negative")  # space again: labelling goes on
+    with Session.open(tmp_path / "s") as s:
+        assert (s.labels() == NEGATIVE).sum() == len(saved) + 1
+
+
+def test_a_crash_in_the_search_keeps_answers_and_can_be_retried(pool, tmp_path):
+    path, X, truth = pool
+    with Session.create(tmp_path / "s", path, seed_ids=[270], epochs=3) as s:
+        s.start_background()
+        first = s.next_batch(timeout=30)
+        real = s.search.select_epoch
+
+        def broken(state, rng):
+            raise RuntimeError("sampler exploded")
+
+        s.search.select_epoch = broken
+        for i in first.ids:
+            s.answer(i, bool(truth[i]))
+        assert not len(s.next_batch(timeout=30))
+        assert s.status == "error" and "RuntimeError: sampler exploded" in s.message
+        assert (s.labels() != 0).sum() == first.ids.size + 1
+        s.search.select_epoch = real
+        s.retry()
+        assert len(s.next_batch(timeout=30)) and s.status == "labelling"
+
+
+def test_one_process_per_project_and_pool_must_not_change(pool, tmp_path):
+    path, X, truth = pool
+    s = Session.create(tmp_path / "s", path, seed_ids=[270])
+    with pytest.raises(InputError, match="already open"):
+        Session.open(tmp_path / "s")
+    with pytest.raises(InputError, match="already holds a session"):
+        Session.create(tmp_path / "s", path)
+    s.close()
+    np.save(path, X + 1)
+    with pytest.raises(InputError, match="changed since the session began"):
+        Session.open(tmp_path / "s")
+    with pytest.raises(InputError, match="no session in"):
+        Session.open(tmp_path / "nothing")
+
+
+def test_bad_arguments_are_named(pool, tmp_path):
+    path, X, truth = pool
+    with pytest.raises(ParameterError, match=r"seed ids \[300\] are outside"):
+        Session.create(tmp_path / "s", path, seed_ids=[300])
+    with pytest.raises(ParameterError, match="seed items \\['nope.png'\\]"):
+        Session.create(tmp_path / "s", path, seed_items=["nope.png"])
+    with pytest.raises(ParameterError, match="strategy"):
+        Session.create(tmp_path / "s", path, strategy="best")
+    assert not (tmp_path / "s" / DB_NAME).exists()
+    with Session.create(tmp_path / "s", path, seed_items=["img/270.png"]) as s:
+        assert list(s.positive_items()) == [270]
+        with pytest.raises(ParameterError, match="unknown label 'maybe'"):
+            s.answer(0, "maybe")
+        with pytest.raises(InputError, match="no item -1"):
+            s.answer(-1, "y")
+
+
+CRASH_SCRIPT = textwrap.dedent("""
+    import sys, numpy as np
+    from elsa.session import Session
+    folder, emb, truth = sys.argv[1], sys.argv[2], np.load(sys.argv[3])
+    s = Session.create(folder, emb, seed_ids=[270], epochs=4, budget=150)
+    while True:
+        for i in s.next_batch().ids:
+            event = s.answer(i, bool(truth[i]))
+            print(event, int(i), flush=True)
+""")
+
+
+def test_sigkill_mid_batch_loses_no_committed_answer(pool, tmp_path):
+    path, X, truth = pool
+    np.save(tmp_path / "truth.npy", truth)
+    script = tmp_path / "crash.py"
+    script.write_text(CRASH_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "s"), str(path), str(tmp_path / "truth.npy")],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    committed = []
+    for line in proc.stdout:
+        committed.append(tuple(int(t) for t in line.split()))
+        if len(committed) == 120:  # past the first round, in the middle of the second
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    with Session.open(tmp_path / "s") as s:
+        saved = s.item_labels([item for _, item in committed])
+        for event, item in committed:
+            assert saved[item]["event"] == event
+            assert saved[item]["label"] == ("positive" if truth[item] else "negative")
+        answer_all(s, truth)
+        resumed = rounds_of(s)
+    with Session.create(tmp_path / "ref", path, seed_ids=[270], epochs=4, budget=150) as ref:
+        answer_all(ref, truth)
+        assert resumed == rounds_of(ref)

@@ -1,0 +1,275 @@
+"""The labelling web app: API, safety, concurrency, and a real browser."""
+
+import json
+import os
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from elsa.session import Session
+from elsa.web.app import create_app
+from elsa.web.server import is_loopback
+
+httpx = pytest.importorskip("httpx")
+from starlette.testclient import TestClient  # noqa: E402
+
+PAGE = {"X-Elsa-Client": "test"}
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+@pytest.fixture
+def folder_pool(tmp_path):
+    """A folder of 60 small PNGs (40 dark, 20 bright) with its embeddings and manifest, like `elsa embed` writes."""
+    rng = np.random.default_rng(3)
+    images = tmp_path / "images"
+    (images / "sub").mkdir(parents=True)
+    names, X = [], []
+    for i in range(60):
+        bright = i >= 40
+        pixels = rng.integers(150, 255, (16, 16, 3)) if bright else rng.integers(0, 100, (16, 16, 3))
+        name = f"sub/{i:02d}.png" if i % 2 else f"{i:02d}.png"
+        Image.fromarray(pixels.astype(np.uint8)).save(images / name)
+        names.append(name)
+        X.append(np.r_[pixels.mean() / 255, rng.normal(0, 0.05, 3)])
+    np.save(tmp_path / "emb.npy", np.asarray(X, np.float32))
+    (tmp_path / "emb.manifest.json").write_text(json.dumps({"source": str(images), "items": names}))
+    (tmp_path / "secret.txt").write_text("not an image")
+    return tmp_path, np.arange(60) >= 40
+
+
+@pytest.fixture
+def session(folder_pool):
+    root, truth = folder_pool
+    s = Session.create(root / "project", root / "emb.npy", target="bright squares", seed_ids=[40, 41], epochs=3,
+                       params={"a": 5, "b": 5, "l": 5})
+    yield s, truth
+    s.close()
+
+
+def client(session, **kw):
+    return TestClient(create_app(session, **kw), base_url="http://127.0.0.1:8765")
+
+
+def test_state_answer_conflict_undo_and_export(session):
+    s, truth = session
+    c = client(s)
+    doc = c.get("/api/state").json()
+    assert doc["progress"]["target"] == "bright squares" and doc["progress"]["seeds"] == 2
+    s.advance()
+    doc = c.get("/api/state").json()
+    first = doc["batch"][0]
+    assert first["label"] is None and first["name"] == s.names[first["id"]]
+    r = c.post("/api/answer", json={"item": first["id"], "label": "y"}, headers={**PAGE, "X-Elsa-User": "ann"})
+    assert r.status_code == 200
+    event = r.json()["event"]
+    r = c.post("/api/answer", json={"item": first["id"], "label": "n"}, headers=PAGE)
+    assert r.status_code == 409 and r.json()["current"] == "positive" and "by ann" in r.json()["error"]
+    assert c.get("/api/state").json()["batch"][0]["label"] == "positive"
+    r = c.post("/api/answer_many", json={"items": [b["id"] for b in doc["batch"][:3]], "label": "n"}, headers=PAGE)
+    assert r.json()["conflicts"] == {str(first["id"]): "positive"} and len(r.json()["events"]) == 2
+    assert c.post("/api/undo", json={"event": event}, headers=PAGE).json() == {"item": first["id"], "label": None}
+    csv = c.get("/api/export/csv").text.splitlines()
+    assert csv[0] == "id,item,label,origin,user,at" and len(csv) == 1 + 2 + 2  # seeds + two negatives
+    assert c.get("/api/export/txt").text.split() == [s.names[40], s.names[41]]
+    assert c.get("/api/export/xml").status_code == 404
+    assert c.post("/api/answer", json={"item": 10_000, "label": "y"}, headers=PAGE).json()["error"].startswith("no item")
+    assert c.post("/api/answer", content=b"{not json", headers={**PAGE, "content-type": "application/json"}).status_code == 400
+
+
+def test_images_only_by_registered_id(session, folder_pool):
+    s, truth = session
+    c = client(s)
+    r = c.get("/api/image/41")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    big = c.get("/api/image/41?size=full")
+    assert Image.open(__import__("io").BytesIO(big.content)).size[0] > 16
+    # Nothing from the request reaches the filesystem: only integer ids route at all.
+    for raw in ["/api/image/../secret.txt", "/api/image/..%2F..%2Fsecret.txt", "/api/image//etc/passwd",
+                "/api/image/%2Fetc%2Fpasswd", "/api/image/41/../../secret.txt", "/static/../emb.npy",
+                "/static/%2e%2e/%2e%2e/secret.txt"]:
+        r = c.get(raw)
+        assert r.status_code == 404, raw
+        assert b"not an image" not in r.content and b"NUMPY" not in r.content
+    assert c.get("/api/image/60").status_code == 404
+    # The same paths straight to the ASGI app, past any client-side URL normalisation.
+    app = create_app(s)
+    for raw in ["/api/image/../../secret.txt", "/api/image/..%2Fsecret.txt", "/static/../../secret.txt",
+                "/api/image/" + str(folder_pool[0] / "secret.txt")]:
+        status, body = asgi_get(app, raw)
+        assert status == 404 and b"not an image" not in body, raw
+    # A manifest name that escapes the image folder is refused even though it is registered.
+    s.images.names = list(s.images.names)
+    s.images.names[5] = "../secret.txt"
+    r = c.get("/api/image/5")
+    assert r.status_code == 404 and "outside the image folder" in r.json()["error"]
+
+
+def asgi_get(app, raw_path: str) -> tuple[int, bytes]:
+    """A GET whose path reaches the app byte for byte."""
+    import asyncio
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": raw_path, "raw_path": raw_path.encode(), "root_path": "", "query_string": b"",
+             "headers": [(b"host", b"127.0.0.1:8765")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8765)}
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_loopback_guard_rejects_foreign_hosts_and_cross_site_posts(session):
+    s, _ = session
+    c = client(s)
+    assert c.get("/api/state", headers={"host": "attacker.example:8765"}).status_code == 421
+    assert c.post("/api/answer", json={"item": 1, "label": "y"}).status_code == 403  # no X-Elsa-Client
+    r = c.post("/api/answer", content="item=1&label=y", headers={**PAGE, "content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 403
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and not is_loopback("0.0.0.0")
+
+
+def test_token_is_checked_on_every_request(session):
+    s, _ = session
+    token = "t" * 24
+    c = TestClient(create_app(s, token=token, loopback_only=False), base_url="http://10.0.0.5:8765")
+    assert c.get("/api/state").status_code == 401
+    assert c.get("/").status_code == 401
+    assert c.get("/api/image/41").status_code == 401
+    assert c.get("/?token=wrong").status_code == 401
+    page = c.get(f"/?token={token}")  # the printed link: sets the cookie
+    assert page.status_code == 200 and "elsa_token" in page.headers["set-cookie"]
+    assert "HttpOnly" in page.headers["set-cookie"] and "SameSite=Strict" in page.headers["set-cookie"]
+    assert c.get("/api/state").status_code == 200  # the cookie is enough to read
+    r = c.post("/api/answer", json={"item": 1, "label": "n"})
+    assert r.status_code == 403 and "X-Elsa-Token header" in r.json()["error"]  # but not to change
+    assert c.post("/api/answer", json={"item": 1, "label": "n"}, headers={"X-Elsa-Token": token}).status_code == 200
+    c.cookies.clear()
+    assert c.get("/api/state", headers={"X-Elsa-Token": token}).status_code == 200
+    assert c.get("/api/state", headers={"X-Elsa-Token": token[:-1] + "x"}).status_code == 401
+
+
+class LiveServer:
+    """uvicorn serving a session on a free loopback port, in a thread."""
+
+    def __init__(self, session, **kw):
+        import uvicorn
+
+        self.config = uvicorn.Config(create_app(session, **kw), host="127.0.0.1", port=0, log_level="warning")
+        self.server = uvicorn.Server(self.config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        for _ in range(200):
+            if self.server.started:
+                break
+            time.sleep(0.05)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def test_two_tabs_answering_the_same_items_first_wins(session):
+    s, truth = session
+    batch = s.advance()
+    ids = [int(i) for i in batch.ids]
+    with LiveServer(s) as srv:
+        def tab(label):
+            out = {}
+            with httpx.Client(base_url=srv.url, headers=PAGE) as c:
+                for i in ids:
+                    out[i] = c.post("/api/answer", json={"item": i, "label": label}).status_code
+            return out
+
+        with ThreadPoolExecutor(2) as pool:
+            a, b = pool.map(tab, ["positive", "negative"])
+    for i in ids:
+        assert sorted([a[i], b[i]]) == [200, 409]
+        winner = "positive" if a[i] == 200 else "negative"
+        assert s.item_labels([i])[i]["label"] == winner
+    events = s.store.query("SELECT item, COUNT(*) FROM events WHERE origin = 'round' GROUP BY item")
+    assert sorted(events) == [(i, 1) for i in sorted(ids)]
+
+
+def test_load_from_concurrent_clients_loses_and_duplicates_nothing(folder_pool, tmp_path):
+    root, truth = folder_pool
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 4)).astype(np.float32)
+    np.save(tmp_path / "big.npy", X)
+    with Session.create(tmp_path / "load", tmp_path / "big.npy", strategy="random", params={"batch_size": 2500}) as s:
+        ids = [int(i) for i in s.advance().ids]
+        with LiveServer(s) as srv:
+            stop = time.monotonic() + 2.0
+            def client_loop(k):
+                mine, seen = [], np.random.default_rng(k)
+                with httpx.Client(base_url=srv.url, headers=PAGE) as c:
+                    while time.monotonic() < stop:
+                        i = int(seen.choice(ids))  # clients collide on purpose
+                        r = c.post("/api/answer", json={"item": i, "label": "n" if i % 3 else "y"})
+                        assert r.status_code in (200, 409), r.text
+                        if r.status_code == 200:
+                            mine.append((r.json()["event"], i))
+                return mine
+
+            with ThreadPoolExecutor(8) as pool:
+                accepted = [x for part in pool.map(client_loop, range(8)) for x in part]
+        rows = s.store.query("SELECT id, item, label FROM events")
+        assert len(accepted) > 50
+        assert sorted(accepted) == sorted((e, i) for e, i, _ in rows)  # every accepted answer saved, nothing else
+        assert len({i for _, i in accepted}) == len(accepted)  # no item answered twice
+        assert all(label == ("negative" if i % 3 else "positive") for _, i, label in rows)
+
+
+chromium = shutil.which("chromium") or (Path("/usr/bin/chromium").exists() and "/usr/bin/chromium")
+# .ci/run installs chromium and sets this, so there the browser test can fail but never skip.
+REQUIRE_BROWSER = bool(os.environ.get("ELSA_REQUIRE_BROWSER"))
+
+
+@pytest.mark.skipif(not chromium and not REQUIRE_BROWSER,
+                    reason="needs Debian's chromium (apt-get install chromium chromium-driver)")
+def test_browser_labels_with_the_keyboard_and_answers_survive_a_reload(session):
+    from playwright import sync_api
+
+    s, truth = session
+    s.start_background()
+    with LiveServer(s) as srv, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1100, "height": 800})
+        page.goto(srv.url)
+        page.wait_for_selector(".tile")
+        assert "bright squares" in page.inner_text("#target")
+        ids = [int(t) for t in page.eval_on_selector_all(".tile", "els => els.map(e => e.dataset.id)")]
+        keys = ["y" if truth[i] else "n" for i in ids[:4]]
+        for key in keys:
+            page.keyboard.press(key)
+        page.keyboard.press("u")
+        page.wait_for_function("document.querySelectorAll('.tile.unsure').length === 1")
+        page.keyboard.press("Backspace")  # takes back the unsure answer
+        page.wait_for_function("document.querySelectorAll('.tile.unsure').length === 0")
+        page.reload()
+        page.wait_for_selector(".tile")
+        page.wait_for_function(f"document.querySelectorAll('.tile.positive, .tile.negative').length === {len(keys)}")
+        shown = {int(e["id"]): e["cls"] for e in page.eval_on_selector_all(
+            ".tile", "els => els.map(e => ({id: e.dataset.id, cls: e.className}))")}
+        for i, key in zip(ids, keys):
+            assert ("positive" if key == "y" else "negative") in shown[i]
+            assert s.item_labels([i])[i]["label"] == ("positive" if key == "y" else "negative")
+        assert ids[4] not in s.item_labels([ids[4]])
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "label-page.png"), full_page=True)
+        browser.close()
