@@ -254,22 +254,32 @@ def test_browser_labels_with_the_keyboard_and_answers_survive_a_reload(session):
         page.wait_for_selector(".tile")
         assert "bright squares" in page.inner_text("#target")
         ids = [int(t) for t in page.eval_on_selector_all(".tile", "els => els.map(e => e.dataset.id)")]
-        keys = ["y" if truth[i] else "n" for i in ids[:4]]
-        for key in keys:
+        assert ids == list(s.pending().ids) and len(ids) >= 4
+        keys = ["y" if truth[i] else "n" for i in ids]
+        for key in keys[:-1]:  # all but the last item of the batch, in the order the focus moves
             page.keyboard.press(key)
-        page.keyboard.press("u")
+        page.keyboard.press("u")  # the last one: unsure, then taken back
         page.wait_for_function("document.querySelectorAll('.tile.unsure').length === 1")
-        page.keyboard.press("Backspace")  # takes back the unsure answer
+        page.keyboard.press("Backspace")
         page.wait_for_function("document.querySelectorAll('.tile.unsure').length === 0")
         page.reload()
         page.wait_for_selector(".tile")
-        page.wait_for_function(f"document.querySelectorAll('.tile.positive, .tile.negative').length === {len(keys)}")
+        page.wait_for_function(f"document.querySelectorAll('.tile.positive, .tile.negative').length === {len(ids) - 1}")
         shown = {int(e["id"]): e["cls"] for e in page.eval_on_selector_all(
             ".tile", "els => els.map(e => ({id: e.dataset.id, cls: e.className}))")}
-        for i, key in zip(ids, keys):
-            assert ("positive" if key == "y" else "negative") in shown[i]
-            assert s.item_labels([i])[i]["label"] == ("positive" if key == "y" else "negative")
-        assert ids[4] not in s.item_labels([ids[4]])
+        saved = s.item_labels(ids)
+        for i, key in zip(ids[:-1], keys):
+            want = "positive" if key == "y" else "negative"
+            assert want in shown[i] and saved[i]["label"] == want
+        assert ids[-1] not in saved and "focus" in shown[ids[-1]]  # the reload lands on the one left
+        assert page.inner_text("#labels") == str(len(ids) - 1)
+        # The last answer completes the batch: the next epoch runs in the background and
+        # the page shows its batch without being reloaded.
+        page.keyboard.press(keys[-1])
+        page.wait_for_function(f"!document.querySelector('.tile[data-id=\"{ids[0]}\"]')", timeout=30_000)
+        page.wait_for_selector(".tile")
+        assert page.inner_text("#epoch").startswith("2 /")
+        assert "to answer in this batch" in page.inner_text("#status")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "label-page.png"), full_page=True)
         browser.close()
