@@ -449,6 +449,9 @@ def cmd_label(args) -> int:
             session.set_budget(args.budget)
     try:
         p = session.progress()
+        if not session.images.available:
+            print("note: the pool has no manifest with image paths (write one with `elsa embed`); the page will "
+                  "show item names only", file=sys.stderr)
         if not session.positive_items().size and args.strategy not in ("usl", "latent", "random"):
             print("note: no seeds yet; ELSA starts from random items until the first positive "
                   "(add seeds on the page, or use --strategy usl)", file=sys.stderr)
