@@ -190,6 +190,7 @@ def test_import_errors_name_the_line(pool, tmp_path):
     bad.write_text("item,label\nimg/001.png,yes\nimg/999.png,no\n")
     with pytest.raises(InputError, match=r"bad.csv, line 3: item 'img/999.png' is not in the session's pool"):
         Session.create(tmp_path / "s", path, labels_from=bad)
+    assert not (tmp_path / "s" / DB_NAME).exists()  # checked before anything was written
     bad.write_text("item,label\nimg/001.png,maybe\n")
     with Session.create(tmp_path / "t", path) as s:
         with pytest.raises(InputError, match="line 2: unknown label 'maybe'"):

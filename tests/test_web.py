@@ -283,3 +283,26 @@ def test_browser_labels_with_the_keyboard_and_answers_survive_a_reload(session):
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "label-page.png"), full_page=True)
         browser.close()
+
+
+def test_more_like_this_seeds_lists_and_continuing(session):
+    s, truth = session
+    c = client(s)
+    near = c.get("/api/similar/40?k=3").json()["items"]
+    assert [n["id"] for n in near] == list(s.similar(40, k=3))
+    assert all(truth[n["id"]] for n in near)  # the bright images lie next to a bright one
+    assert c.post("/api/seeds", json={"items": [n["id"] for n in near]}, headers=PAGE).json()["added"] == [
+        n["id"] for n in near]
+    positives = [p["id"] for p in c.get("/api/list/positives").json()["items"]]
+    assert positives == [40, 41] + [n["id"] for n in near]
+    batch = s.advance()
+    c.post("/api/answer", json={"item": int(batch.ids[0]), "label": "u"}, headers=PAGE)
+    assert [u["id"] for u in c.get("/api/list/unsure").json()["items"]] == [int(batch.ids[0])]
+    assert c.get("/api/list/everything").status_code == 404
+    assert c.get("/api/similar/40?k=lots").status_code == 400
+    while len(s.advance()):
+        for i in s.pending().ids:
+            s.answer(i, bool(truth[i]))
+    assert c.get("/api/state").json()["progress"]["status"] == "done"
+    assert c.post("/api/extend", json={"epochs": 2}, headers=PAGE).json() == {"epochs": s.settings["epochs"]}
+    assert c.get("/api/state").json()["progress"]["status"] == "labelling" and len(s.advance())

@@ -174,7 +174,9 @@ class Session:
 
         ``manifest`` is the JSON written by ``elsa embed`` (default: ``<emb>.manifest.json``
         beside the array, if present); its item paths name the images shown. Seeds are
-        row ids (``seed_ids``) or item paths from the manifest (``seed_items``). ``labels_from`` is a CSV or JSONL file of labels to start from.
+        row ids (``seed_ids``) or item paths from the manifest (``seed_items``).
+        ``labels_from`` is a CSV or JSONL file of labels to start from. Everything is
+        checked before the session file is written.
         """
         folder = Path(folder)
         strategy = check_choice(strategy, "strategy", STRATEGIES)
@@ -198,6 +200,14 @@ class Session:
         bad = [i for i in seed_ids if not 0 <= i < X.shape[0]]
         if bad:
             raise ParameterError(f"seed ids {bad[:5]} are outside the pool's rows 0..{X.shape[0] - 1}")
+        imported = []
+        if labels_from is not None:  # read and checked before anything is written
+            from .transfer import read_labels
+
+            imported = read_labels(labels_from, names)
+            clash = [names[i] for i, label in imported if label != "positive" and i in set(seed_ids)]
+            if clash:
+                raise InputError(f"{labels_from}: seeds {clash[:3]} are labelled negative or unsure there")
         folder.mkdir(parents=True, exist_ok=True)
         if (folder / DB_NAME).exists():
             raise InputError(f"{folder} already holds a session; reopen it (elsa label --resume {folder}) "
@@ -216,13 +226,13 @@ class Session:
                 db.executemany("INSERT INTO items VALUES (?, ?)", enumerate(names))
                 for i in dict.fromkeys(seed_ids):
                     store.add_label(db, i, "positive", origin="seed", user=user or _default_user(), expect=None)
-            session = cls(folder, store, lock, user)
+                for i, label in imported:
+                    if i not in seed_ids:
+                        store.add_label(db, i, label, origin="import", user=user or _default_user(), expect=None)
+            return cls(folder, store, lock, user)
         except BaseException:
             lock.release()
             raise
-        if labels_from is not None:
-            session.import_labels(labels_from)
-        return session
 
     @classmethod
     def open(cls, folder, *, user: str | None = None) -> "Session":

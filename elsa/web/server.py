@@ -44,7 +44,7 @@ def serve(session, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, token: 
         token = secrets.token_urlsafe(24)
     port = _check_port(host, port)
     app = create_app(session, token=token, loopback_only=loopback)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    shown = socket.gethostname() if host in ("0.0.0.0", "::") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/" + (f"?token={token}" if token else "")
     session.start_background()
     log(f"labelling '{session.settings['target']}' in {session.folder}: open {url}")
