@@ -308,3 +308,22 @@ def test_sigkill_mid_batch_loses_no_committed_answer(pool, tmp_path):
     with Session.create(tmp_path / "ref", path, seed_ids=[270], epochs=4, budget=150) as ref:
         answer_all(ref, truth)
         assert resumed == rounds_of(ref)
+
+
+def test_demo_session_is_created_then_reopened(tmp_path):
+    from io import BytesIO
+
+    from PIL import Image
+
+    from elsa.session.demo import open_demo_session
+
+    said = []
+    with open_demo_session(tmp_path / "demo", progress=False, log=said.append) as s:
+        assert s.X.shape == (9091, 1280) and s.settings["target"] == "T-shirt/top"
+        assert s.positive_items().size == 5 and "91 of them" in said[0]
+        item = int(s.next_batch().ids[0])
+        data, media = s.images.encoded(item)
+        assert media == "image/png" and Image.open(BytesIO(data)).size == (140, 140)  # 28 px x 5, hard edges
+        s.answer(item, "n")
+    with open_demo_session(tmp_path / "demo", progress=False, log=said.append) as s:
+        assert said[-1].startswith("reopening") and s.labels()[item] == NEGATIVE
