@@ -33,14 +33,15 @@ def check_float(
     *,
     minimum: float | None = None,
     maximum: float | None = None,
+    exclusive_minimum: bool = False,
     exclusive_maximum: bool = False,
 ) -> float:
     """Return ``value`` as a finite float, or raise :class:`ParameterError` naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
         raise ParameterError(f"{name} must be a finite number, got {value!r}")
     value = float(value)
-    if minimum is not None and value < minimum:
-        raise ParameterError(f"{name} must be >= {minimum}, got {value}")
+    if minimum is not None and (value <= minimum if exclusive_minimum else value < minimum):
+        raise ParameterError(f"{name} must be {'>' if exclusive_minimum else '>='} {minimum}, got {value}")
     if maximum is not None:
         if exclusive_maximum and value >= maximum:
             raise ParameterError(f"{name} must be < {maximum}, got {value}")

@@ -64,6 +64,15 @@ def _float_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0.485,0.456,0.406; got {text!r}") from None
 
 
+def _stop_spec(text: str):
+    from .stopping import parse_stop
+
+    try:
+        return parse_stop(text)
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("--stop ", "")) from None
+
+
 def _id_list(text: str) -> list[int]:
     try:
         ids = [int(t) for t in text.replace(" ", "").split(",") if t]
@@ -124,8 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_nonneg_int, help="seed positives drawn at random (default 5)")
     p.add_argument("--seed-ids", type=_id_list, metavar="I,J,...", help="explicit seed row ids (instead of --seeds)")
     p.add_argument("--budget", type=_nonneg_int, help="total oracle queries allowed (default: no limit)")
-    p.add_argument("--epochs", type=_nonneg_int, default=10, help="epochs (default 10)")
+    p.add_argument("--epochs", type=_nonneg_int, help="epochs (default 10; with --stop, no limit)")
     p.add_argument("--strategy", choices=STRATEGIES, default="elsa", help="default elsa")
+    p.add_argument("--stop", type=_stop_spec, metavar="RULE",
+                   help="budget:N (stop after N labels), recall:R@C (stop once recall R is certified with "
+                        "confidence C, from an audit sample hidden from the search), or knee (the knee heuristic)")
+    p.add_argument("--audit-positives", type=_pos_int, metavar="N",
+                   help="recall:R@C: positives the audit sample is drawn until (default: the fewest that can certify)")
+    p.add_argument("--audit-share", type=_probability, default=0.0, metavar="F",
+                   help="after every oracle call, also label this share of its size of random audit items for an "
+                        "unbiased recall estimate (default 0)")
     p.add_argument("--noise", type=_probability, default=0.0, metavar="P", help="flip each answer with probability P")
     p.add_argument("--repeats", type=_pos_int, default=1, metavar="R", help="independent runs (default 1)")
     p.add_argument("--random-state", type=_nonneg_int, default=0, metavar="S", help="default 0")
@@ -200,6 +217,14 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--epochs", type=_nonneg_int, help="epochs before the final search (default 10; on --resume, "
                                                        "a larger value continues a finished session)")
     lb.add_argument("--budget", type=_nonneg_int, help="labels allowed (default: no limit); on --resume, changes it")
+    lb.add_argument("--stop", type=_stop_spec, metavar="RULE",
+                    help="budget:N, recall:R@C (stop once recall R is certified with confidence C; random checks "
+                         "are mixed into the batches) or knee; with a rule, epochs are unlimited by default")
+    lb.add_argument("--audit-share", type=_probability, metavar="F",
+                    help="random checks added to each batch, as a share of its size, for an unbiased recall "
+                         "estimate (default 0.1 with recall:R@C, else 0)")
+    lb.add_argument("--audit-positives", type=_pos_int, metavar="N",
+                    help="recall:R@C: the random positives the certificate rests on (default: the fewest that can certify)")
     lb.add_argument("--random-state", type=_nonneg_int, default=0, metavar="S", help="default 0")
     lb.add_argument("--resume", action="store_true", help="reopen the session in PROJECT where it stopped")
     lb.add_argument("--export", metavar="FILE", help="write the labels (.csv, .jsonl, or .txt for the positives) and exit")
@@ -256,8 +281,10 @@ def cmd_simulate(args) -> int:
     try:
         doc = simulate(
             X, y, args.target, strategy=args.strategy, n_seeds=5 if args.seeds is None else args.seeds, seed_ids=args.seed_ids,
-            repeats=args.repeats, budget=args.budget, epochs=args.epochs, noise=args.noise,
-            random_state=args.random_state, params=params, on_round=on_round,
+            repeats=args.repeats, budget=args.budget, noise=args.noise,
+            epochs=args.epochs if args.epochs is not None else (None if args.stop is not None else 10),
+            random_state=args.random_state, params=params, on_round=on_round, stop=args.stop,
+            audit_positives=args.audit_positives, audit_share=args.audit_share,
         )
         if bar is not None:
             bar.update(bar.total - bar.n)
@@ -278,6 +305,7 @@ def format_summary(doc: dict) -> str:
         f"strategy {doc['strategy']}: class {p['target']}, {total} positives in a pool of {p['pool_size']} "
         f"(d = {p['dim']}), {runs[0]['n_seeds']} seeds, {len(runs)} run(s)"
         + (f", budget {p['budget']}" if p["budget"] is not None else "")
+        + (f", stop {p['stop']}" if p.get("stop") else "")
         + (f", oracle noise {p['noise']}" if p["noise"] else ""),
         f"{'run':>4} {'queries':>8} {'found':>6} {'discovery':>10} {'efficiency':>11} {'seconds':>8}  stop",
     ]
@@ -287,6 +315,11 @@ def format_summary(doc: dict) -> str:
             f"{i:>4} {r['queries']:>8} {r['found']:>6} {r['discovery_rate']:>10.3f} "
             f"{eff:>11.3f} {r['seconds']:>8.2f}  {r['stop_reason']}"
         )
+        for est in r.get("estimate", {}).values():
+            lines.append(f"{'':>5}{_describe(est)}; true recall {r['discovery_rate']:.2f}")
+        if r.get("audit_labels"):
+            lines.append(f"{'':>5}audit: {r['audit_labels']} random item(s) labelled; "
+                         f"{r['labels_total']} distinct labels in all")
     if len(runs) > 1:
         med = {k: s[k]["median"] for k in s}
         lines.append(
@@ -294,6 +327,12 @@ def format_summary(doc: dict) -> str:
             f"{med['labelling_efficiency']:>11.3f} {med['seconds']:>8.2f}"
         )
     return "\n".join(lines)
+
+
+def _describe(est: dict) -> str:
+    from .stopping import RecallEstimate
+
+    return RecallEstimate(**est).describe()
 
 
 def _builtin_images(path: str):
@@ -422,7 +461,8 @@ def cmd_label(args) -> int:
     if creating and args.resume:
         raise ParameterError("give --embeddings to start a session, or --resume to reopen one, not both")
     if not creating and (args.seed_ids or args.seed_items or args.labels_from or params or args.target
-                         or args.strategy != "elsa"):
+                         or args.strategy != "elsa" or args.stop or args.audit_share is not None
+                         or args.audit_positives):
         raise ParameterError("seeds, target, strategy and its parameters are set when a session starts "
                              "(with --embeddings); a reopened session keeps its own")
     if args.project is None and not creating:
@@ -436,8 +476,11 @@ def cmd_label(args) -> int:
         session = Session.create(
             args.project, args.embeddings, manifest=args.manifest, target=args.target, seed_ids=seeds,
             seed_items=[t for t in (args.seed_items or "").split(",") if t],
-            strategy=args.strategy, epochs=10 if args.epochs is None else args.epochs, budget=args.budget,
+            strategy=args.strategy, budget=args.budget,
+            epochs=args.epochs if args.epochs is not None else (None if args.stop is not None else 10),
             params=params, random_state=args.random_state, user=args.user, labels_from=args.labels_from,
+            stop=None if args.stop is None else str(args.stop), audit_share=args.audit_share,
+            audit_positives=args.audit_positives,
         )
     else:
         if not (Path(args.project) / DB_NAME).exists():
@@ -456,6 +499,8 @@ def cmd_label(args) -> int:
             print("note: no seeds yet; ELSA starts from random items until the first positive "
                   "(add seeds on the page, or use --strategy usl)", file=sys.stderr)
         print(f"{p.found} positive(s) found with {p.labels} label(s) so far; {p.pending} item(s) waiting")
+        if p.estimate:
+            print(_describe(p.estimate))
         from .web.server import serve
 
         serve(session, host=args.host, port=args.port, token=args.token, open_browser=args.open)
@@ -464,6 +509,8 @@ def cmd_label(args) -> int:
         session.close()
     print(f"session saved: {p.found} positive(s) found with {p.labels} label(s). Export with "
           f"`elsa label {session.folder} --export labels.csv`")
+    if p.estimate:
+        print(_describe(p.estimate))
     return 0
 
 

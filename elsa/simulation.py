@@ -63,6 +63,11 @@ def simulate(
     params: dict | None = None,
     found_at: tuple[int, ...] = (),
     on_round: Callable[[int, Round, SearchState], None] | None = None,
+    stop=None,
+    audit_positives: int | None = None,
+    audit_share: float = 0.0,
+    level: float = 0.9,
+    trace: bool = False,
 ) -> dict:
     """Run ``repeats`` simulated searches for class ``target`` and summarise them.
 
@@ -72,9 +77,40 @@ def simulate(
     fit, in the same priority order, so the count equals that run's ``found`` (while the
     loop is still in its epochs: a final search is sized by the remaining budget).
 
+    Stopping and estimates (:mod:`elsa.stopping`):
+
+    * ``stop``: ``"budget:N"``, ``"recall:R@C"`` or ``"knee"`` (or a parsed
+      :class:`~elsa.stopping.StopSpec`). ``epochs=None`` means no epoch limit, so the
+      rule (or the budget, or running out of candidates) ends the run.
+    * ``recall:R@C`` draws an audit sample before the search, hidden from it, until it
+      holds ``audit_positives`` positives (default: the fewest that can certify R at C).
+    * ``audit_share``: after every oracle call, also label this share of its size of
+      uniformly random audit items (hidden from the search) for the audit estimate.
+    * Every run reports the search's true recall and, at its end, the Quant estimate
+      (when the strategy has a head) and the audit estimate (when there is an audit),
+      with intervals at ``level``; ``trace=True`` adds them after every oracle call.
+
     Returns the JSON document ``elsa simulate`` writes:
     ``{"strategy", "params", "runs": [...], "summary": {...}}``.
     """
+    from .stopping import AuditSample, BudgetStop, CertifiedStop, KneeStop, StopSpec, min_target_positives, parse_stop
+
+    spec = parse_stop(stop) if isinstance(stop, str) else stop
+    if spec is not None and not isinstance(spec, StopSpec):
+        raise ParameterError(f"stop must be a string such as 'recall:0.9@0.95' or a StopSpec, got {stop!r}")
+    audit_share = check_float(audit_share, "audit_share", minimum=0.0, maximum=1.0)
+    level = check_float(level, "level", minimum=0.0, maximum=1.0, exclusive_minimum=True, exclusive_maximum=True)
+    if spec is not None and spec.kind == "budget":
+        budget = spec.budget if budget is None else min(budget, spec.budget)
+    n_targets = None
+    if spec is not None and spec.kind == "recall":
+        least = min_target_positives(spec.target, spec.confidence)
+        n_targets = least if audit_positives is None else check_int(audit_positives, "audit_positives", minimum=1)
+        if n_targets < least:
+            raise ParameterError(f"--audit-positives {n_targets} cannot certify recall {spec.target:g} at "
+                                 f"{spec.confidence:g}; it needs at least {least}")
+    elif audit_positives is not None:
+        raise ParameterError("audit_positives only applies to --stop recall:R@C")
     X = check_embeddings(X)
     labels = check_class_labels(labels, X.shape[0])
     repeats = check_int(repeats, "repeats", minimum=1)
@@ -95,16 +131,33 @@ def simulate(
         if n_seeds > total:
             raise ParameterError(f"asked for {n_seeds} seeds but class {target} has only {total} member(s)")
     params = dict(params or {})
-    search = make_strategy(strategy, epochs=epochs, budget=budget, **params)
+    epochs_limit = NO_EPOCH_LIMIT if epochs is None else epochs
+    search = make_strategy(strategy, epochs=epochs_limit, budget=budget, **params)
     index = ExactIndex(X)
     runs = []
     for r, child in enumerate(np.random.SeedSequence(random_state).spawn(repeats)):
-        seed_rng, search_rng, noise_rng = (np.random.default_rng(s) for s in child.spawn(3))
+        # Spawning a fourth child leaves the first three (and so every earlier result) unchanged.
+        seed_rng, search_rng, noise_rng, audit_rng = (np.random.default_rng(s) for s in child.spawn(4))
         seeds = seed_ids if seed_ids is not None else draw_seeds(truth, n_seeds, seed_rng)
         oracle = NoisyOracle(truth, noise, noise_rng) if noise > 0 else SimulatedOracle(truth)
-        callback = (lambda rnd, st, r=r: on_round(r, rnd, st)) if on_round is not None else None
+        audit = AuditSample(X.shape[0], audit_rng) if (n_targets or audit_share > 0) else None
+        rule = None
+        if spec is not None and spec.kind == "recall":
+            audit.extend_until(n_targets, oracle)
+            rule = CertifiedStop(spec.target, spec.confidence, audit, n_targets)
+        elif spec is not None and spec.kind == "knee":
+            rule = KneeStop()
+        elif spec is not None:
+            rule = BudgetStop(spec.budget)
+        monitor = _Monitor(truth, seeds, audit, audit_share, oracle, level, trace)
+
+        def callback(rnd, st, r=r, monitor=monitor):
+            monitor(rnd, st)
+            if on_round is not None:
+                on_round(r, rnd, st)
+
         t0 = time.perf_counter()
-        result = search.run(X, seeds, oracle, random_state=search_rng, index=index, callback=callback)
+        result = search.run(X, seeds, oracle, random_state=search_rng, index=index, callback=callback, stop=rule)
         seconds = time.perf_counter() - t0
         queried = result.queried_ids
         found = int(truth[queried].sum())
@@ -127,6 +180,10 @@ def simulate(
         if found_at:
             hits = np.cumsum(truth[queried])
             run["found_at"] = {str(b): int(hits[min(b, hits.size) - 1]) if hits.size and b > 0 else 0 for b in found_at}
+        run.update(monitor.report(result))
+        if isinstance(rule, CertifiedStop):
+            run["certificate"] = {"target": rule.target, "confidence": rule.confidence, "n": rule.n, "j": rule.j,
+                                  "found_targets": rule.found_targets(monitor.state)}
         if noise > 0:
             run["found_reported"] = int(result.answers.sum())
             run["false_positives"] = int((result.answers & ~truth[queried]).sum())
@@ -142,6 +199,9 @@ def simulate(
             **strategy_params(strategy, **params),
             "epochs": epochs,
             "budget": budget,
+            "stop": None if spec is None else str(spec),
+            "audit_positives": n_targets,
+            "audit_share": audit_share,
             "target": int(target),
             "n_seeds": None if seed_ids is not None else n_seeds,
             "seed_ids": None if seed_ids is None else [int(i) for i in seed_ids],
@@ -154,6 +214,52 @@ def simulate(
         "runs": runs,
         "summary": summary,
     }
+
+
+NO_EPOCH_LIMIT = 10**9  # epochs=None: the loop runs until a rule, the budget or the candidates end it
+
+
+class _Monitor:
+    """Grows the estimate's audit after every oracle call and records the run's estimates."""
+
+    def __init__(self, truth, seeds, audit, share, oracle, level, trace):
+        self.truth, self.audit, self.share, self.oracle = truth, audit, share, oracle
+        self.level, self.trace = level, trace
+        self.total = int(truth.sum())
+        self.points: list[dict] = []
+        self.state = None
+
+    def estimates(self, state) -> dict:
+        from .stopping import audit_estimate, quant_estimate
+
+        found = int((state.answers == 1).sum())
+        out = {}
+        if state.scores is not None:
+            out["quant"] = quant_estimate((state.scores + 1.0) / 2.0, state.labelled, found, level=self.level).as_dict()
+        if self.audit is not None and self.audit.size:
+            out["audit"] = audit_estimate(self.audit.ids, self.audit.labels, state.labelled, found,
+                                          level=self.level).as_dict()
+        return out
+
+    def __call__(self, rnd, state) -> None:
+        self.state = state
+        if self.audit is not None and self.share > 0:
+            self.audit.extend(int(np.ceil(self.share * rnd.ids.size)), self.oracle)
+        if self.trace:
+            known = int(self.truth[state.answers == 1].sum())
+            self.points.append({"queries": int(state.queries), "recall": known / self.total,
+                                **self.estimates(state)})
+
+    def report(self, result) -> dict:
+        out: dict = {"audit_labels": 0 if self.audit is None else self.audit.size}
+        queried = result.queried_ids
+        labelled = set(queried.tolist()) | (set(self.audit.ids.tolist()) if self.audit is not None else set())
+        out["labels_total"] = len(labelled)  # distinct items a person labelled: the search's and the audit's
+        if self.state is not None:
+            out["estimate"] = self.estimates(self.state)
+        if self.trace:
+            out["trace"] = self.points
+        return out
 
 
 def _phase_seconds(rounds) -> dict[str, float]:

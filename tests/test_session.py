@@ -327,3 +327,47 @@ def test_demo_session_is_created_then_reopened(tmp_path):
         s.answer(item, "n")
     with open_demo_session(tmp_path / "demo", progress=False, log=said.append) as s:
         assert said[-1].startswith("reopening") and s.labels()[item] == NEGATIVE
+
+
+def test_audit_items_are_hidden_from_the_search_and_certify_recall(pool, tmp_path):
+    path, X, truth = pool
+    with Session.create(tmp_path / "s", path, seed_ids=[270], stop="recall:0.8@0.9", audit_share=1.0, epochs=None,
+                        params={"a": 10, "b": 10, "l": 10}) as s:
+        assert s.settings["audit_positives"] == 11 and s.settings["epochs"] > 1000
+        batch = s.next_batch()
+        order = s._audit_order()
+        rounds, shown = s.shown_rounds()
+        audit = [i for i, src in shown if src == "audit"]
+        drawn = s.store.query("SELECT COUNT(*) FROM audit")[0][0]
+        proposed = {r[0] for r in s.store.query("SELECT item FROM round_items")}
+        assert drawn == len(proposed)  # audit share 1.0: as many audit items as the round has
+        assert audit == [int(i) for i in order[:drawn] if int(i) not in proposed]
+        assert list(batch.ids) == [i for i, _ in shown]  # the search's items first, then the audit's
+        for i in batch.ids:
+            s.answer(i, bool(truth[i]))
+        hidden = [i for i in audit if i not in s.store.query("SELECT item FROM round_items")]
+        visible = s.labels(search_view=True)
+        assert all(visible[i] == 0 for i in hidden) and all(s.labels()[i] != 0 for i in hidden)
+        cert = s.certificate()
+        assert cert["n"] == 11 and cert["j"] == 11 and cert["in_sample"] == int(truth[audit].sum())
+        s.next_batch()  # the next round retrains the head: Quant's estimate comes with it
+        est = s.estimate()
+        assert set(est) == {"audit", "quant"} and 0 < est["audit"]["recall"] <= 1
+        answer_all(s, truth)
+        p = s.progress()
+        assert s.settings["stop_reason"] == "recall 0.8 certified at 90 %" and p.status == "done"
+        assert p.certificate["certified"] and p.certificate["found"] >= 11
+        known = set(np.flatnonzero(s.labels(search_view=True) == POSITIVE))
+        assert len(known & set(np.flatnonzero(truth))) / truth.sum() >= 0.8  # true recall at the stop
+        assert p.audit > 0 and p.estimate["method"] == "audit"
+
+
+def test_sessions_in_the_first_format_are_updated_on_opening(pool, tmp_path):
+    path, X, truth = pool
+    with Session.create(tmp_path / "s", path, seed_ids=[270]) as s:
+        s.answer(s.next_batch().ids[0], "n")
+        s.store.query("DROP TABLE audit")
+        s.store.query("UPDATE meta SET value = '1' WHERE key = 'schema'")
+    with Session.open(tmp_path / "s") as s:
+        assert s.store.meta()["schema"] == 2 and (s.labels() == NEGATIVE).sum() == 1
+        assert s.progress().audit == 0 and s.certificate() is None

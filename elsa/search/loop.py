@@ -155,12 +155,15 @@ class ActiveSearch:
         random_state=None,
         index: Index | None = None,
         callback: Callable[[Round, SearchState], None] | None = None,
+        stop=None,
     ) -> SearchResult:
         """Search ``X`` from ``seed_ids`` (known positives), asking ``oracle.label(ids)``.
 
         ``random_state`` (an int, a numpy Generator or None) drives every random choice,
         so a fixed value gives the same run. ``callback(round, state)`` is called after
-        every oracle call.
+        every oracle call. ``stop`` (an :class:`elsa.stopping.StopRule`) is asked after
+        every epoch's oracle call; when it gives a reason, the run ends there, without
+        the final search, and ``stop_reason`` is that reason.
         """
         X = check_embeddings(X)
         seed_ids = check_ids(seed_ids, X.shape[0], "seed_ids")
@@ -183,6 +186,11 @@ class ActiveSearch:
                 result.stop_reason = "no candidates"
                 break
             self._ask(oracle, batch, "epoch", sources, timings, state, result, rng, callback)
+            reason = stop.check(state, result) if stop is not None else None
+            if reason:
+                result.stop_reason = reason
+                result.seconds = time.perf_counter() - started
+                return result
         if self.final is not None and state.budget_left != 0:
             batch, sources, timings = self.select_final(state, rng)
             if batch.size:

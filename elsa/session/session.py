@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import math
 import logging
 import threading
 import time
@@ -45,11 +46,12 @@ from pathlib import Path
 import numpy as np
 
 from .._io import file_digest, load_npy
-from .._validation import check_choice, check_embeddings, check_int
+from .._validation import check_choice, check_embeddings, check_float, check_int
 from ..exceptions import ConflictError, ElsaError, InputError, ParameterError
 from ..index import ExactIndex
 from ..search import STRATEGIES, make_strategy, strategy_params
 from ..state import NEGATIVE, POSITIVE, UNLABELLED, UNSURE, SearchState
+from ..stopping import audit_estimate, knee_reached, min_target_positives, parse_stop, qbcb_threshold, quant_estimate
 from .images import ItemImages, image_source
 from .store import DB_NAME, LABELS, SessionLock, Store
 
@@ -98,7 +100,7 @@ class Progress:
     target: str
     strategy: str
     epoch: int
-    epochs: int
+    epochs: int | None  # None: no limit (a stopping rule ends the session)
     budget: int | None
     queries: int  # items proposed by the search (charged to the budget)
     labels: int  # of those, answered
@@ -109,6 +111,10 @@ class Progress:
     status: str  # labelling | searching | done | error
     message: str
     curve: list[tuple[int, int]] = field(default_factory=list)  # (answers, positives) along the session
+    stop: str | None = None  # the stopping rule, as given
+    audit: int = 0  # audit items answered (random checks, hidden from the search)
+    estimate: dict | None = None  # the recall estimate shown (RecallEstimate.as_dict())
+    certificate: dict | None = None  # recall:R@C: target positives found, needed, in the target set
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -163,12 +169,15 @@ class Session:
         seed_ids=(),
         seed_items=(),
         strategy: str = "elsa",
-        epochs: int = 10,
+        epochs: int | None = 10,
         budget: int | None = None,
         params: dict | None = None,
         random_state: int = 0,
         user: str | None = None,
         labels_from=None,
+        stop: str | None = None,
+        audit_share: float | None = None,
+        audit_positives: int | None = None,
     ) -> "Session":
         """Start a session in ``folder`` (created if needed) over the pool in ``embeddings`` (.npy).
 
@@ -177,11 +186,32 @@ class Session:
         row ids (``seed_ids``) or item paths from the manifest (``seed_items``).
         ``labels_from`` is a CSV or JSONL file of labels to start from. Everything is
         checked before the session file is written.
+
+        ``stop``: ``budget:N``, ``recall:R@C`` or ``knee`` (:mod:`elsa.stopping`); with a
+        rule, ``epochs=None`` (no limit) lets the rule end the session. ``audit_share``:
+        random audit items added to each round, as a share of its size (default 0.1 with
+        ``recall:R@C``, which needs them, else 0); they are hidden from the search and give
+        the unbiased recall estimate. ``audit_positives``: the certificate's target set
+        (default: the fewest that can certify).
         """
         folder = Path(folder)
         strategy = check_choice(strategy, "strategy", STRATEGIES)
-        epochs = check_int(epochs, "epochs", minimum=0)
+        epochs = NO_EPOCH_LIMIT if epochs is None else check_int(epochs, "epochs", minimum=0)
         budget = None if budget is None else check_int(budget, "budget", minimum=0)
+        spec = None if stop is None else parse_stop(stop)
+        if spec is not None and spec.kind == "budget":
+            budget = spec.budget if budget is None else min(budget, spec.budget)
+        if audit_share is None:
+            audit_share = 0.1 if spec is not None and spec.kind == "recall" else 0.0
+        audit_share = check_float(audit_share, "audit_share", minimum=0.0, maximum=1.0)
+        if spec is not None and spec.kind == "recall":
+            least = min_target_positives(spec.target, spec.confidence)
+            audit_positives = least if audit_positives is None else check_int(audit_positives, "audit_positives",
+                                                                                minimum=least)
+            if audit_share == 0:
+                raise ParameterError("recall:R@C needs audit items: give an audit share above 0")
+        elif audit_positives is not None:
+            raise ParameterError("audit_positives only applies to a recall:R@C stop")
         random_state = check_int(random_state, "random_state", minimum=0)
         params = strategy_params(strategy, **(params or {}))
         emb_path = Path(embeddings).resolve()
@@ -220,6 +250,8 @@ class Session:
                 "manifest": str(man_path) if man_path else None, "images": image_source(man),
                 "target": target, "strategy": strategy, "params": params, "epochs": epochs, "budget": budget,
                 "random_state": random_state, "created": time.time(), "stop_reason": None,
+                "stop": None if spec is None else str(spec), "audit_share": audit_share,
+                "audit_positives": audit_positives,
             }
             with store.transaction("create the session") as db:
                 store.set_meta(db, meta)
@@ -265,10 +297,18 @@ class Session:
 
     # --- the state, rebuilt from the session file ----------------------------------------
 
-    def labels(self) -> np.ndarray:
-        """(n,) int8 of current labels: +1 positive, -1 negative, 2 unsure, 0 unlabelled."""
+    def labels(self, *, search_view: bool = False) -> np.ndarray:
+        """(n,) int8 of current labels: +1 positive, -1 negative, 2 unsure, 0 unlabelled.
+
+        ``search_view``: only what the search may see: audit answers stay hidden until the
+        search proposes the item itself.
+        """
         out = np.zeros(self.X.shape[0], np.int8)
-        rows = self.store.query("SELECT item, label FROM labels")
+        sql = "SELECT item, label FROM labels"
+        if search_view:
+            sql = ("SELECT l.item, l.label FROM labels l JOIN events e ON e.id = l.event "
+                   "WHERE e.origin != 'audit' OR l.item IN (SELECT item FROM round_items)")
+        rows = self.store.query(sql)
         if rows:
             ids, labs = zip(*rows)
             out[list(ids)] = [_CODES[lab] for lab in labs]
@@ -276,7 +316,7 @@ class Session:
 
     def _state(self) -> SearchState:
         with self.store.lock:
-            answers = self.labels()
+            answers = self.labels(search_view=True)
             proposed = np.array([r[0] for r in self.store.query("SELECT item FROM round_items")], np.int64)
             rounds = self.store.query("SELECT round, epoch, after_event FROM rounds ORDER BY round DESC LIMIT 1")
             epochs_done = self.store.query("SELECT COUNT(*) FROM rounds WHERE kind = 'epoch'")[0][0]
@@ -298,11 +338,15 @@ class Session:
             budget_left=None if budget is None else max(0, budget - int(proposed.size)),
         )
 
+    _QUEUE = ("SELECT item, round, k, pos FROM (SELECT item, round, 0 AS k, pos FROM round_items "
+              "UNION ALL SELECT item, round, 1 AS k, pos FROM audit WHERE item NOT IN (SELECT item FROM round_items)) q "
+              "WHERE item NOT IN (SELECT item FROM labels)")
+
     def pending(self) -> Batch:
-        """Proposed items still without an answer."""
+        """Items waiting for an answer: the search's proposals, then the round's audit items."""
         rows = self.store.query(
-            "SELECT ri.item, ri.round, r.kind FROM round_items ri JOIN rounds r ON r.round = ri.round "
-            "LEFT JOIN labels l ON l.item = ri.item WHERE l.item IS NULL ORDER BY ri.round, ri.pos"
+            f"SELECT q.item, q.round, r.kind FROM ({self._QUEUE}) q JOIN rounds r ON r.round = q.round "
+            "ORDER BY q.round, q.k, q.pos"
         )
         ids = np.array([r[0] for r in rows], np.int64)
         return Batch(ids, [self.names[i] for i in ids], np.array([r[1] for r in rows], np.int64),
@@ -319,8 +363,21 @@ class Session:
             raise
 
     def _count_pending(self) -> int:
-        return int(self.store.query(
-            "SELECT COUNT(*) FROM round_items ri LEFT JOIN labels l ON l.item = ri.item WHERE l.item IS NULL")[0][0])
+        return int(self.store.query(f"SELECT COUNT(*) FROM ({self._QUEUE})")[0][0])
+
+    def shown_rounds(self) -> tuple[list[int], list[tuple[int, str]]]:
+        """What a labelling page shows: the rounds with items waiting (else the last round), and
+        their items in order as ``(item, source)``, the search's first, then the audit's."""
+        rounds = [r[0] for r in self.store.query(f"SELECT DISTINCT round FROM ({self._QUEUE}) ORDER BY round")]
+        if not rounds:
+            rounds = [r[0] for r in self.store.query("SELECT MAX(round) FROM rounds") if r[0] is not None]
+        items: list[tuple[int, str]] = []
+        for rnd in rounds:
+            items += self.store.query(
+                "SELECT item, source FROM (SELECT item, source, 0 AS k, pos FROM round_items WHERE round = ? "
+                "UNION ALL SELECT item, 'audit', 1, pos FROM audit WHERE round = ? "
+                "AND item NOT IN (SELECT item FROM round_items)) ORDER BY k, pos", (rnd, rnd))
+        return rounds, items
 
     def finished(self) -> bool:
         """True once the search has nothing more to propose (epochs and final search done,
@@ -355,9 +412,16 @@ class Session:
         timings = {}
         if state.budget_left == 0:
             return self._stop("budget")
+        reason = self._rule_reason(state)
+        if reason:
+            return self._stop(reason)
         done_epochs = state.epoch
+        quant = None
         if self.search.scorer is not None:
             timings.update(self.search.update_scores(state, _rng(rs, done_epochs, _FIT)))
+            if state.scores is not None:
+                quant = quant_estimate((state.scores + 1.0) / 2.0, state.labelled,
+                                       int((state.answers == POSITIVE).sum())).as_dict()
         kind, batch, sources = "epoch", np.zeros(0, np.int64), {}
         if done_epochs < meta["epochs"] and not meta.get("no_candidates"):
             state.epoch = done_epochs + 1
@@ -370,26 +434,146 @@ class Session:
                 "SELECT COUNT(*) FROM rounds WHERE kind = 'final' AND round > "
                 "(SELECT COALESCE(MAX(round), 0) FROM rounds WHERE kind = 'epoch')")[0][0]
             if final_done:
-                return self._stop("epochs")
+                return self._finish("epochs", state, after)
             kind = "final"
             batch, sources, t = self.search.select_final(state, _rng(rs, state.epoch + 1, _SELECT))
             timings.update(t)
             if batch.size == 0:
-                return self._stop("no candidates" if meta.get("no_candidates") else "epochs")
+                return self._finish("no candidates" if meta.get("no_candidates") else "epochs", state, after)
         owner = np.concatenate([np.full(c, name, dtype=object) for name, c in sources.items()]) if sources else []
         with self._write("save the next round") as db:
-            taken = {r[0] for r in db.execute("SELECT item FROM labels UNION SELECT item FROM round_items")}
+            # Items labelled while this round was computed are dropped; audit items the search
+            # proposes are kept: their answers, hidden until now, become the search's (no one
+            # labels them twice, and they are not pending).
+            taken = {r[0] for r in db.execute(
+                "SELECT l.item FROM labels l JOIN events e ON e.id = l.event WHERE e.origin != 'audit' "
+                "UNION SELECT item FROM round_items")}
             keep = [(int(i), str(o)) for i, o in zip(batch, owner) if int(i) not in taken]
             if not keep:  # everything was labelled while this round was computed: compute afresh
                 return
+            answered = {r[0] for r in db.execute(
+                f"SELECT item FROM labels WHERE item IN ({','.join('?' * len(keep))})", [i for i, _ in keep])}
             cur = db.execute(
                 "INSERT INTO rounds (kind, epoch, created, after_event, sources, seconds) VALUES (?, ?, ?, ?, ?, ?)",
                 (kind, state.epoch, time.time(), after, json.dumps(sources), json.dumps(timings)),
             )
             db.executemany("INSERT INTO round_items VALUES (?, ?, ?, ?)",
                            [(cur.lastrowid, pos, i, o) for pos, (i, o) in enumerate(keep)])
-            self._n_pending += len(keep)
+            self._n_pending += len(keep) - len(answered)
+            self._draw_audit(db, cur.lastrowid, len(keep))
+            if quant is not None:
+                self.store.set_meta(db, {"quant": quant})
+                self.settings["quant"] = quant
         log.info("round (%s, epoch %s): %d items %s", kind, state.epoch, len(keep), sources)
+
+    # --- audit, estimates and stopping rules -------------------------------------------
+
+    def _audit_order(self) -> np.ndarray:
+        if getattr(self, "_order", None) is None:
+            self._order = np.random.default_rng([self.settings["random_state"], 0, _AUDIT]).permutation(len(self.names))
+        return self._order
+
+    def _draw_audit(self, db, round_id: int, round_size: int, *, size: int | None = None) -> None:
+        """Add ``audit_share`` of the round's size of audit items to it (or ``size`` items);
+        none once a recall certificate's target set is complete."""
+        share = self.settings.get("audit_share") or 0.0
+        if share <= 0 and size is None:
+            return
+        n_targets = self.settings.get("audit_positives")
+        if n_targets:
+            have = db.execute("SELECT COUNT(*) FROM audit a JOIN labels l ON l.item = a.item "
+                              "WHERE l.label = 'positive'").fetchone()[0]
+            if have >= n_targets:
+                return
+        drawn = db.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+        new = self._audit_order()[drawn : drawn + (size if size is not None else int(math.ceil(share * round_size)))]
+        db.executemany("INSERT INTO audit (pos, item, round) VALUES (?, ?, ?)",
+                       [(drawn + k, int(i), round_id) for k, i in enumerate(new)])
+        labelled = {r[0] for r in db.execute(
+            f"SELECT item FROM labels WHERE item IN ({','.join('?' * len(new))})", [int(i) for i in new])} if len(new) else set()
+        proposed = {r[0] for r in db.execute(
+            f"SELECT item FROM round_items WHERE item IN ({','.join('?' * len(new))})", [int(i) for i in new])} if len(new) else set()
+        self._n_pending += sum(1 for i in new if int(i) not in labelled and int(i) not in proposed)
+
+    def _audit_answers(self) -> tuple[np.ndarray, np.ndarray]:
+        """Audit items answered positive or negative, in audit order, and their answers."""
+        rows = self.store.query("SELECT a.item, l.label FROM audit a JOIN labels l ON l.item = a.item "
+                                "WHERE l.label IN ('positive', 'negative') ORDER BY a.pos")
+        return np.array([r[0] for r in rows], np.int64), np.array([r[1] == "positive" for r in rows], bool)
+
+    def certificate(self, answers=None) -> dict | None:
+        """For a ``recall:R@C`` stop: the target set so far and how many of it the search found."""
+        spec = self._spec()
+        if spec is None or spec.kind != "recall":
+            return None
+        n = self.settings["audit_positives"]
+        ids, labels = self._audit_answers()
+        targets = ids[labels][:n]
+        answers = self.labels(search_view=True) if answers is None else answers
+        found = int((answers[targets] == POSITIVE).sum())
+        j = qbcb_threshold(n, spec.target, spec.confidence)
+        return {"target": spec.target, "confidence": spec.confidence, "n": n, "j": j, "in_sample": int(targets.size),
+                "found": found, "certified": bool(targets.size >= n and found >= j)}
+
+    def estimate(self) -> dict:
+        """The recall estimates available now: ``audit`` (from the audit items) and ``quant``
+        (from the head's probabilities at the last round), as :class:`RecallEstimate` dicts."""
+        answers = self.labels(search_view=True)
+        found = int((answers == POSITIVE).sum())
+        out = {}
+        ids, labels = self._audit_answers()
+        if ids.size:
+            out["audit"] = audit_estimate(ids, labels, answers != 0, found).as_dict()
+        if self.settings.get("quant"):
+            out["quant"] = self.settings["quant"]
+        return out
+
+    def _spec(self):
+        return parse_stop(self.settings["stop"]) if self.settings.get("stop") else None
+
+    def search_curve(self) -> list[tuple[int, int]]:
+        """(queries, positives found) after each round the person has finished answering."""
+        rows = self.store.query(
+            "SELECT ri.round, COUNT(*), SUM(l.label = 'positive'), COUNT(l.item) FROM round_items ri "
+            "LEFT JOIN labels l ON l.item = ri.item GROUP BY ri.round ORDER BY ri.round")
+        curve, q, f = [(0, 0)], 0, 0
+        for _, size, pos, answered in rows:
+            if answered < size:
+                break
+            q, f = q + size, f + (pos or 0)
+            curve.append((q, f))
+        return curve
+
+    def _rule_reason(self, state) -> str | None:
+        spec = self._spec()
+        if spec is None:
+            return None
+        if spec.kind == "knee" and knee_reached(self.search_curve()):
+            return "knee"
+        if spec.kind == "recall":
+            c = self.certificate(state.answers)
+            if c["certified"]:
+                return f"recall {spec.target:g} certified at {100 * spec.confidence:g} %"
+        return None
+
+    AUDIT_ROUND = 50  # random checks per round once the search has nothing left to propose
+
+    def _finish(self, reason: str, state, after: int) -> None:
+        """The search has nothing more to propose. A recall certificate whose target set is
+        still incomplete gets rounds of audit items alone until it is complete (or the pool
+        runs out); then the rule decides, and failing it the session stops for ``reason``."""
+        c = self.certificate(state.answers)
+        drawn = self.store.query("SELECT COUNT(*) FROM audit")[0][0]
+        if c is None or c["in_sample"] >= c["n"] or drawn >= len(self.names):
+            if c is not None and not c["certified"]:
+                reason += (f"; recall {c['target']:g} not certified: the search found {c['found']} of the "
+                           f"{c['in_sample']} audit positives, {c['j']} were needed")
+            return self._stop(reason)
+        with self._write("save the audit round") as db:
+            cur = db.execute(
+                "INSERT INTO rounds (kind, epoch, created, after_event, sources, seconds) VALUES "
+                "('audit', ?, ?, ?, '{}', '{}')", (state.epoch, time.time(), after))
+            self._draw_audit(db, cur.lastrowid, 0, size=self.AUDIT_ROUND)
 
     def _stop(self, reason: str) -> None:
         self._set_meta({"stop_reason": reason})
@@ -465,7 +649,7 @@ class Session:
         with self._write("save the answer") as db:
             origin = self._origin(db, item)
             event = self.store.add_label(db, item, label, origin=origin, user=user or self.user, expect=expect)
-            self._n_pending -= origin == "round" and expect is None
+            self._n_pending -= origin in ("round", "audit") and expect is None
         self._after_answer()
         return event
 
@@ -488,14 +672,17 @@ class Session:
                 except ConflictError as exc:
                     conflicts[item] = exc.current
                 else:
-                    self._n_pending -= origin == "round" and expect is None
+                    self._n_pending -= origin in ("round", "audit") and expect is None
         self._after_answer()
         return {"events": events, "conflicts": conflicts}
 
     @staticmethod
     def _origin(db, item: int) -> str:
-        proposed = db.execute("SELECT 1 FROM round_items WHERE item = ?", (item,)).fetchone()
-        return "round" if proposed else "extra"
+        if db.execute("SELECT 1 FROM round_items WHERE item = ?", (item,)).fetchone():
+            return "round"
+        if db.execute("SELECT 1 FROM audit WHERE item = ?", (item,)).fetchone():
+            return "audit"
+        return "extra"
 
     def undo(self, event: int | None = None, *, user: str | None = None) -> tuple[int, str | None]:
         """Take back answer ``event`` (default: the latest answer not yet taken back).
@@ -526,7 +713,7 @@ class Session:
                 if now is not None and now[0] == "positive":
                     continue
                 self.store.add_label(db, item, "positive", origin="seed", user=user or self.user, expect=None)
-                self._n_pending -= self._origin(db, item) == "round" and now is None
+                self._n_pending -= self._origin(db, item) in ("round", "audit") and now is None
                 added.append(item)
         self._after_answer()
         return added
@@ -549,7 +736,7 @@ class Session:
         if self.status == "searching":
             return
         if self.finished():
-            self.status, self.message = "done", _STOP_MESSAGES.get(self.settings["stop_reason"], "")
+            self.status, self.message = "done", _STOP_MESSAGES.get(self.settings["stop_reason"], self.settings["stop_reason"])
         elif self.status != "error":
             self.status, self.message = "labelling", ""
 
@@ -571,11 +758,18 @@ class Session:
         epoch = self.store.query("SELECT COUNT(*) FROM rounds WHERE kind = 'epoch'")[0][0]
         return Progress(
             target=self.settings["target"], strategy=self.settings["strategy"], epoch=int(epoch),
-            epochs=self.settings["epochs"], budget=self.settings["budget"], queries=int(queries),
+            epochs=None if self.settings["epochs"] >= NO_EPOCH_LIMIT else self.settings["epochs"], budget=self.settings["budget"], queries=int(queries),
             labels=int(labels.size), found=int(found[-1]) if labels.size else 0,
             seeds=int(counts.get("seed", 0) + counts.get("import", 0) + counts.get("extra", 0)),
             unsure=int(unsure), pending=self._n_pending, status=self.status, message=self.message, curve=curve,
+            stop=self.settings.get("stop"), audit=len(self._audit_answers()[0]), estimate=self._shown_estimate(),
+            certificate=self.certificate(),
         )
+
+    def _shown_estimate(self) -> dict | None:
+        """The audit estimate when there is an audit (unbiased), else Quant's (no extra labels)."""
+        est = self.estimate()
+        return est.get("audit") or est.get("quant")
 
     def unsure_items(self) -> np.ndarray:
         return np.array([r[0] for r in self.store.query(
@@ -662,7 +856,11 @@ class Session:
         return export_labels(self.store, self.names, path, fmt)
 
 
+_AUDIT = 3  # the audit order's stream: random_state, round 0, purpose 3
+NO_EPOCH_LIMIT = 10**9
+
 _STOP_MESSAGES = {
+    "knee": "the knee rule says the search has stopped finding positives",
     "budget": "the label budget is spent",
     "epochs": "all epochs and the final search are done",
     "no candidates": "the search has nothing left to propose",

@@ -11,7 +11,10 @@ Tables
                  them; an item is proposed at most once (``UNIQUE(item)``).
 ``events``       append-only label events: ``positive``, ``negative``, ``unsure``, or
                  ``undo`` (which names the event it takes back), with who, when and
-                 where the answer came from (``seed``, ``round``, ``import``).
+                 where the answer came from (``seed``, ``round``, ``audit``, ``extra``,
+                 ``import``).
+``audit``        the audit sample drawn so far (random items in a fixed order, hidden from
+                 the search; see :mod:`elsa.stopping`), with the round they were shown in.
 ``labels``       the current label of every labelled item and the event that set it,
                  written in the same transaction as the event; it is what makes "first
                  answer wins" one indexed lookup.
@@ -36,7 +39,7 @@ from pathlib import Path
 
 from ..exceptions import ConflictError, InputError, StorageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the audit table
 DB_NAME = "elsa-session.sqlite"
 LOCK_NAME = "elsa-session.lock"
 LABELS = ("positive", "negative", "unsure")
@@ -58,7 +61,11 @@ CREATE TABLE events (
 );
 CREATE INDEX events_item ON events(item);
 CREATE TABLE labels (item INTEGER PRIMARY KEY, label TEXT NOT NULL, event INTEGER NOT NULL);
+CREATE TABLE audit (pos INTEGER PRIMARY KEY, item INTEGER NOT NULL UNIQUE, round INTEGER NOT NULL);
 """
+_MIGRATIONS = {  # from format N to N + 1
+    1: ["CREATE TABLE audit (pos INTEGER PRIMARY KEY, item INTEGER NOT NULL UNIQUE, round INTEGER NOT NULL)"],
+}
 
 
 def _storage_error(exc: sqlite3.Error, path: Path, doing: str) -> StorageError:
@@ -122,6 +129,12 @@ class Store:
                         self._db.execute(statement)
                     self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (json.dumps(SCHEMA_VERSION),))
             version = self.meta().get("schema")
+            while version in _MIGRATIONS:
+                with self.transaction(f"update the session file from format {version}"):
+                    for statement in _MIGRATIONS[version]:
+                        self._db.execute(statement)
+                    version += 1
+                    self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (json.dumps(version),))
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{self.path} is not a readable ELSA session file: {exc}") from None
         if version != SCHEMA_VERSION:

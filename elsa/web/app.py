@@ -126,22 +126,12 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
         return [{"id": int(i), "name": session.names[int(i)], **labels.get(int(i), {"label": None})} for i in items]
 
     def state_doc() -> dict:
-        progress = session.progress().as_dict()
-        rounds = session.store.query(
-            "SELECT DISTINCT ri.round FROM round_items ri LEFT JOIN labels l ON l.item = ri.item WHERE l.item IS NULL"
-        )
-        shown = [r[0] for r in rounds] or [r[0] for r in session.store.query("SELECT MAX(round) FROM rounds") if r[0]]
-        items = []
-        for rnd in sorted(shown):
-            items += [r[0] for r in session.store.query(
-                "SELECT item FROM round_items WHERE round = ? ORDER BY pos", (rnd,))]
-        return {
-            "progress": progress,
-            "batch": item_view(items),
-            "rounds": shown,
-            "images": session.images.available,
-            "estimate": None,  # recall estimate: filled in once the stopping rules exist
-        }
+        rounds, items = session.shown_rounds()
+        view = item_view([i for i, _ in items])
+        for entry, (_, source) in zip(view, items):
+            entry["source"] = source
+        return {"progress": session.progress().as_dict(), "batch": view, "rounds": rounds,
+                "images": session.images.available}
 
     def api(handler):
         async def endpoint(request: Request):

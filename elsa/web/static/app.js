@@ -66,9 +66,20 @@ async function refresh() {
   $("found").textContent = p.found;
   $("labels").textContent = p.budget === null ? p.labels : `${p.labels} / ${p.budget}`;
   $("labels-note").textContent = p.budget === null ? "labels spent" : "labels spent / budget";
-  $("epoch").textContent = `${p.epoch} / ${p.epochs}`;
+  $("epoch").textContent = p.epochs === null ? `${p.epoch}` : `${p.epoch} / ${p.epochs}`;
   $("seeds").textContent = p.seeds;
   $("n-unsure").textContent = p.unsure;
+  const e = p.estimate;
+  if (e && e.recall !== null && !Number.isNaN(e.recall)) {
+    // A point estimate from a handful of random checks says little: show it once the interval is useful.
+    const wide = e.recall_high - e.recall_low > 0.5;
+    $("recall").textContent = wide ? "?" : e.recall.toFixed(2);
+    $("recall-note").textContent = `recall, ${Math.round(100 * e.level)} %: ${e.recall_low.toFixed(2)}–` +
+      `${e.recall_high.toFixed(2)} (${e.method}${wide ? ", too few checks yet" : ""})`;
+  } else {
+    $("recall").textContent = "–";
+    $("recall-note").textContent = "recall (estimate)";
+  }
   drawCurve(p.curve);
   showStatus(p);
   if (S.view === "batch" && version !== S.version) {
@@ -87,7 +98,8 @@ function showStatus(p) {
   el.textContent = "";
   const left = p.pending;
   if (p.status === "searching") {
-    el.textContent = `ELSA is choosing the next batch (epoch ${Math.min(p.epoch + 1, p.epochs)} of ${p.epochs})… ` +
+    const of = p.epochs === null ? "" : ` of ${p.epochs}`;
+    el.textContent = `ELSA is choosing the next batch (epoch ${p.epochs === null ? p.epoch + 1 : Math.min(p.epoch + 1, p.epochs)}${of})… ` +
       "Your answers are saved; unsure items can be revisited meanwhile.";
   } else if (p.status === "error") {
     el.textContent = p.message + " ";
@@ -106,6 +118,17 @@ function showStatus(p) {
       "When they are answered, ELSA picks the next ones.";
   } else {
     el.textContent = "Waiting for the next batch…";
+  }
+  const c = p.certificate;
+  if (c) {
+    const line = document.createElement("span");
+    line.className = "cert";
+    line.textContent = c.in_sample < c.n
+      ? `Certifying recall ${c.target} at ${Math.round(100 * c.confidence)} %: ${c.in_sample} of the ${c.n} random ` +
+        "positives needed are in the audit so far (random checks are mixed into each batch)."
+      : `Certifying recall ${c.target} at ${Math.round(100 * c.confidence)} %: the search has found ${c.found} of ` +
+        `${c.n} audit positives; it stops, certified, at ${c.j}.`;
+    el.appendChild(line);
   }
   schedule(p.status === "searching" || (p.status === "labelling" && left === 0) ? 500 : 3000);
 }
@@ -154,8 +177,9 @@ function tileFor(it, i) {
   const img = S.images
     ? `<img loading="lazy" src="/api/image/${it.id}" alt="${escapeHtml(it.name)}">`
     : `<div class="noimg">no image</div>`;
+  const tag = it.source === "audit" ? `<span class="tag" title="a random item, to estimate how many positives remain">random check</span>` : "";
   const badge = it.label ? `<span class="badge">${{ positive: "yes", negative: "no", unsure: "?" }[it.label]}</span>` : "";
-  d.innerHTML = `${img}${badge}<div class="name" title="${escapeHtml(it.name)}">#${it.id} ${escapeHtml(it.name)}</div>` +
+  d.innerHTML = `${img}${tag}${badge}<div class="name" title="${escapeHtml(it.name)}">#${it.id} ${escapeHtml(it.name)}</div>` +
     `<div class="buttons"><button data-l="positive" title="y">yes</button><button data-l="negative" title="n">no</button>` +
     `<button data-l="unsure" title="u">?</button></div>`;
   d.addEventListener("click", (ev) => {

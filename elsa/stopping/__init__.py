@@ -1,0 +1,21 @@
+"""Recall estimates and stopping rules: how many positives remain, and when to stop."""
+
+from .audit import AuditSample
+from .estimates import RecallEstimate, audit_estimate, clopper_pearson, quant_estimate
+from .rules import (
+    BudgetStop,
+    CertifiedStop,
+    KneeStop,
+    StopRule,
+    StopSpec,
+    knee_reached,
+    min_target_positives,
+    parse_stop,
+    qbcb_threshold,
+)
+
+__all__ = [
+    "AuditSample", "BudgetStop", "CertifiedStop", "KneeStop", "RecallEstimate", "StopRule", "StopSpec",
+    "audit_estimate", "clopper_pearson", "knee_reached", "min_target_positives", "parse_stop", "qbcb_threshold",
+    "quant_estimate",
+]

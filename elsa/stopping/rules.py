@@ -1,0 +1,163 @@
+"""When to stop: a fixed budget, a certified recall target, or the knee of the gain curve.
+
+A rule is asked after every oracle call, ``rule.check(state, result)``, and returns the
+reason to stop or None. :func:`parse_stop` reads the command line's ``--stop``:
+
+* ``budget:N``: stop after ``N`` labels (the search's queries).
+* ``recall:R@C``: the certified stop of Lewis, Yang and Frieder ("Certifying One-Phase
+  Technology-Assisted Reviews", CIKM 2021, QBCB). An audit sample hidden from the search
+  is drawn until it holds ``n`` positives (the target set); the search stops once it has
+  found ``j`` of them, ``j`` the smallest count with ``P(Binomial(n, R) >= j) <= 1 - C``,
+  i.e. ``BinomCDF(j - 1; n, R) >= C``. If the search's recall were below ``R`` when it
+  stops, the target positives it had found would be a draw from ``Binomial(n, <R)``
+  reaching ``j``, which happens with probability at most ``1 - C``: so the true recall is
+  at least ``R`` with confidence ``C``. ``n`` defaults to the smallest value for which a
+  ``j <= n`` exists (29 for ``recall:0.9@0.95``), the cheapest audit.
+* ``knee``: Cormack and Grossman's knee method ("Engineering Quality and Reliability in
+  Technology-Assisted Review", SIGIR 2016), in the form of Yang et al.'s TARexp: with
+  ``found(x)`` the positives found after ``x`` labels, the slope ratio at a candidate
+  knee ``k`` (any earlier oracle call) is ``(found(k) / k) / ((found(x) - found(k) + 1) /
+  (x - k))``; stop when the largest ratio reaches ``156 - min(found(x), 150)``. A
+  heuristic: no guarantee.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import binom
+
+from .._validation import check_float, check_int
+from ..exceptions import ParameterError
+from ..state import POSITIVE
+
+
+def qbcb_threshold(n: int, target: float, confidence: float) -> int | None:
+    """The smallest ``j`` with ``P(Binomial(n, target) >= j) <= 1 - confidence``; None when no ``j <= n`` works."""
+    n = check_int(n, "target-set positives", minimum=1)
+    j = np.arange(n + 1)
+    ok = binom.sf(j - 1, n, target) <= 1.0 - confidence + 1e-12
+    return int(j[ok][0]) if ok.any() else None
+
+
+def min_target_positives(target: float, confidence: float) -> int:
+    """The smallest target set that can certify ``target`` recall at ``confidence`` (all of it found)."""
+    # Finding all n of n certifies when target**n <= 1 - confidence.
+    n = int(np.ceil(np.log(1.0 - confidence) / np.log(target) - 1e-9))
+    while qbcb_threshold(max(n, 1), target, confidence) is None:
+        n += 1
+    return max(n, 1)
+
+
+class StopRule(ABC):
+    name = "rule"
+
+    @abstractmethod
+    def check(self, state, result) -> str | None:
+        """The reason to stop now, or None."""
+
+
+@dataclass
+class BudgetStop(StopRule):
+    budget: int
+    name = "budget"
+
+    def check(self, state, result) -> str | None:
+        return "budget" if state.queries >= self.budget else None
+
+
+class KneeStop(StopRule):
+    name = "knee"
+
+    def check(self, state, result) -> str | None:
+        return "knee" if knee_reached(result.curve()) else None
+
+
+def knee_reached(curve) -> bool:
+    """The knee rule on a gain curve ``[(labels, found), ...]`` starting at (0, 0)."""
+    pts = np.asarray(curve, np.float64)
+    if pts.shape[0] < 3:
+        return False
+    x, y = pts[1:-1, 0], pts[1:-1, 1]
+    xn, yn = pts[-1]
+    keep = (x > 0) & (x < xn)
+    if not keep.any():
+        return False
+    rho = (y[keep] / x[keep]) / ((yn - y[keep] + 1.0) / (xn - x[keep]))
+    return bool(rho.max() >= 156 - min(yn, 150))
+
+
+class CertifiedStop(StopRule):
+    """QBCB: stop once the search has found ``j`` of the audit's ``n`` target positives.
+
+    ``audit`` must already hold its ``n`` positives (:meth:`AuditSample.extend_until`).
+    """
+
+    name = "certified"
+
+    def __init__(self, target: float, confidence: float, audit, n: int):
+        self.target = check_float(target, "target recall", minimum=0.0, maximum=1.0, exclusive_minimum=True,
+                                  exclusive_maximum=True)
+        self.confidence = check_float(confidence, "confidence", minimum=0.0, maximum=1.0, exclusive_minimum=True,
+                                      exclusive_maximum=True)
+        self.audit = audit
+        self.targets = audit.positive_ids[:n]
+        self.n = int(self.targets.size)
+        self.j = qbcb_threshold(self.n, self.target, self.confidence) if self.n else None
+        if self.j is None:
+            raise ParameterError(
+                f"a target set of {self.n} positive(s) cannot certify recall {self.target} at {self.confidence}: "
+                f"it needs at least {min_target_positives(self.target, self.confidence)}")
+
+    def found_targets(self, state) -> int:
+        return int((state.answers[self.targets] == POSITIVE).sum())
+
+    def check(self, state, result) -> str | None:
+        if self.found_targets(state) >= self.j:
+            return f"recall {self.target:g} certified at {100 * self.confidence:g} %"
+        return None
+
+
+@dataclass(frozen=True)
+class StopSpec:
+    """A parsed ``--stop``: kind ``budget`` (``budget``), ``recall`` (``target``, ``confidence``) or ``knee``."""
+
+    kind: str
+    budget: int | None = None
+    target: float | None = None
+    confidence: float | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "budget":
+            return f"budget:{self.budget}"
+        if self.kind == "recall":
+            return f"recall:{self.target:g}@{self.confidence:g}"
+        return "knee"
+
+
+_RECALL = re.compile(r"^recall:([0-9.]+)@([0-9.]+)$")
+
+
+def parse_stop(text: str) -> StopSpec:
+    """``budget:N``, ``recall:R@C`` (R and C in (0, 1)) or ``knee``."""
+    text = str(text).strip().lower()
+    if text == "knee":
+        return StopSpec("knee")
+    if text.startswith("budget:"):
+        value = text.split(":", 1)[1]
+        if not value.isdigit() or int(value) < 1:
+            raise ParameterError(f"--stop budget:N needs a whole number of labels >= 1, got {value!r}")
+        return StopSpec("budget", budget=int(value))
+    m = _RECALL.match(text)
+    if m:
+        try:
+            target, confidence = float(m.group(1)), float(m.group(2))
+        except ValueError:
+            target = confidence = -1.0
+        if not (0 < target < 1 and 0 < confidence < 1):
+            raise ParameterError(f"--stop recall:R@C needs R and C between 0 and 1 (exclusive), got {text!r}")
+        return StopSpec("recall", target=target, confidence=confidence)
+    raise ParameterError(f"unknown --stop {text!r}; use budget:N, recall:R@C (e.g. recall:0.9@0.95) or knee")
