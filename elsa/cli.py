@@ -70,7 +70,7 @@ def _stop_spec(text: str):
     try:
         return parse_stop(text)
     except ParameterError as exc:
-        raise argparse.ArgumentTypeError(str(exc).replace("--stop ", "")) from None
+        raise argparse.ArgumentTypeError(str(exc).replace("--stop ", "rule ")) from None
 
 
 def _id_list(text: str) -> list[int]:

@@ -66,6 +66,7 @@ def test_nn_session_proposes_what_the_loop_asks(pool, tmp_path):
         assert (p.queries, p.labels, p.found, p.seeds) == (loop.queries, loop.queries, int(truth[loop.queried_ids].sum()), 2)
         assert p.status == "done" and p.message == "all epochs and the final search are done"
         assert p.curve[-1] == (loop.queries, int(truth[loop.queried_ids].sum()))
+        assert s.search_curve() == loop.curve(truth)  # what the knee rule reads
 
 
 def test_elsa_session_finds_positives_and_names_items(pool, tmp_path):

@@ -171,3 +171,24 @@ def test_parse_stop_errors(text, message):
     with pytest.raises(ParameterError, match=message):
         parse_stop(text)
     assert str(parse_stop("recall:0.9@0.95")) == "recall:0.9@0.95" and parse_stop("budget:10").budget == 10
+
+
+def test_cli_simulate_with_a_stop_rule(tmp_path, blobs, capsys):
+    from elsa.cli import main
+
+    X, truth = blobs
+    np.save(tmp_path / "E.npy", X)
+    np.save(tmp_path / "L.npy", truth.astype(int))
+    args = ["simulate", "--embeddings", str(tmp_path / "E.npy"), "--labels", str(tmp_path / "L.npy"), "--target", "1",
+            "--quiet", "--a", "5", "--b", "5", "--l", "5"]
+    assert main(args + ["--stop", "recall:0.8@0.9", "--output", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    assert "stop recall:0.8@0.9" in out and "recall 0.8 certified at 90 %" in out
+    assert "audit: recall" in out and "quant (a heuristic" in out and "distinct labels in all" in out
+    with pytest.raises(SystemExit) as exit_:
+        main(args + ["--stop", "soon"])
+    assert exit_.value.code == 2 and "argument --stop: unknown rule 'soon'" in capsys.readouterr().err
+    assert main(args + ["--audit-positives", "5"]) == 2
+    assert "audit_positives only applies" in capsys.readouterr().err
+    assert main(args + ["--stop", "recall:0.9@0.95", "--audit-positives", "5"]) == 2
+    assert "it needs at least 29" in capsys.readouterr().err

@@ -52,6 +52,9 @@ class RecallEstimate:
     def describe(self) -> str:
         if math.isnan(self.recall):
             return f"{self.method}: no estimate yet"
+        if self.method == "quant":  # its interval is far too narrow in practice (benchmarks/stopping.py)
+            return (f"quant (a heuristic from the head's probabilities, no guarantee): recall about "
+                    f"{self.recall:.2f}, about {self.remaining:.0f} positive(s) left")
         return (f"{self.method}: recall {self.recall:.2f} ({100 * self.level:.0f} % interval {self.recall_low:.2f}-"
                 f"{self.recall_high:.2f}), about {self.remaining:.0f} positive(s) left "
                 f"({self.remaining_low:.0f}-{self.remaining_high:.0f})")

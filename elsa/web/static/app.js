@@ -73,9 +73,14 @@ async function refresh() {
   if (e && e.recall !== null && !Number.isNaN(e.recall)) {
     // A point estimate from a handful of random checks says little: show it once the interval is useful.
     const wide = e.recall_high - e.recall_low > 0.5;
-    $("recall").textContent = wide ? "?" : e.recall.toFixed(2);
-    $("recall-note").textContent = `recall, ${Math.round(100 * e.level)} %: ${e.recall_low.toFixed(2)}–` +
-      `${e.recall_high.toFixed(2)} (${e.method}${wide ? ", too few checks yet" : ""})`;
+    if (e.method === "quant") {  // a heuristic: its interval is far too narrow, so none is shown
+      $("recall").textContent = "≈" + e.recall.toFixed(2);
+      $("recall-note").textContent = "recall, heuristic (no random checks)";
+    } else {
+      $("recall").textContent = wide ? "?" : e.recall.toFixed(2);
+      $("recall-note").textContent = `recall, ${Math.round(100 * e.level)} %: ${e.recall_low.toFixed(2)}–` +
+        `${e.recall_high.toFixed(2)} (random checks${wide ? "; too few yet" : ""})`;
+    }
   } else {
     $("recall").textContent = "–";
     $("recall-note").textContent = "recall (estimate)";
