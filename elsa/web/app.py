@@ -229,7 +229,7 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
     @api
     async def retry(request):
         await body(request)
-        session.retry()
+        await run_in_threadpool(session.retry)
         return JSONResponse({"status": session.status})
 
     @api
@@ -238,7 +238,7 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
         epochs = doc.get("epochs", 5)
         if not isinstance(epochs, int):
             raise InputError(f"'epochs' must be a whole number, got {epochs!r}")
-        session.extend(epochs)
+        await run_in_threadpool(session.extend, epochs)
         return JSONResponse({"epochs": session.settings["epochs"]})
 
     async def page(request):
