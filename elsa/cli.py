@@ -13,6 +13,7 @@ from pathlib import Path
 from . import __version__
 from ._io import check_writable, load_npy, save_npy, write_json
 from .exceptions import ElsaError, ParameterError
+from .index import BACKENDS as INDEX_BACKENDS
 from .search import DEFAULTS, STRATEGIES
 from .samplers.confidence import FinalSearch
 from .samplers.latent import DISTRIBUTIONS
@@ -143,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--audit-share", type=_probability, default=0.0, metavar="F",
                    help="after every oracle call, also label this share of its size of random audit items for an "
                         "unbiased recall estimate (default 0)")
+    p.add_argument("--index", choices=INDEX_BACKENDS, default="auto",
+                   help="search backend: exact, or faiss's ivf, ivfpq or hnsw (needs the faiss extra); auto (the "
+                        "default) is exact up to 2 million rows")
+    p.add_argument("--index-recall", action="store_true",
+                   help="report an approximate backend's recall@50 against the exact search on 200 of your rows")
     p.add_argument("--noise", type=_probability, default=0.0, metavar="P", help="flip each answer with probability P")
     p.add_argument("--repeats", type=_pos_int, default=1, metavar="R", help="independent runs (default 1)")
     p.add_argument("--random-state", type=_nonneg_int, default=0, metavar="S", help="default 0")
@@ -226,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--audit-positives", type=_pos_int, metavar="N",
                     help="recall:R@C: the random positives the certificate rests on (default: the fewest that can certify)")
     lb.add_argument("--random-state", type=_nonneg_int, default=0, metavar="S", help="default 0")
+    lb.add_argument("--index", choices=INDEX_BACKENDS, default="auto",
+                    help="search backend (default auto: exact up to 2 million rows, then faiss)")
     lb.add_argument("--resume", action="store_true", help="reopen the session in PROJECT where it stopped")
     lb.add_argument("--export", metavar="FILE", help="write the labels (.csv, .jsonl, or .txt for the positives) and exit")
     lb.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other needs a token)")
@@ -285,6 +293,7 @@ def cmd_simulate(args) -> int:
             epochs=args.epochs if args.epochs is not None else (None if args.stop is not None else 10),
             random_state=args.random_state, params=params, on_round=on_round, stop=args.stop,
             audit_positives=args.audit_positives, audit_share=args.audit_share,
+            index=args.index, index_recall=args.index_recall,
         )
         if bar is not None:
             bar.update(bar.total - bar.n)
@@ -306,6 +315,8 @@ def format_summary(doc: dict) -> str:
         f"(d = {p['dim']}), {runs[0]['n_seeds']} seeds, {len(runs)} run(s)"
         + (f", budget {p['budget']}" if p["budget"] is not None else "")
         + (f", stop {p['stop']}" if p.get("stop") else "")
+        + (f", index {p['index']}" if p.get("index", "exact") != "exact" else "")
+        + (f" (recall@50 against exact search {p['index_recall']:.3f})" if p.get("index_recall") is not None else "")
         + (f", oracle noise {p['noise']}" if p["noise"] else ""),
         f"{'run':>4} {'queries':>8} {'found':>6} {'discovery':>10} {'efficiency':>11} {'seconds':>8}  stop",
     ]
@@ -480,7 +491,7 @@ def cmd_label(args) -> int:
             epochs=args.epochs if args.epochs is not None else (None if args.stop is not None else 10),
             params=params, random_state=args.random_state, user=args.user, labels_from=args.labels_from,
             stop=None if args.stop is None else str(args.stop), audit_share=args.audit_share,
-            audit_positives=args.audit_positives,
+            audit_positives=args.audit_positives, index=args.index,
         )
     else:
         if not (Path(args.project) / DB_NAME).exists():

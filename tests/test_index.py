@@ -45,6 +45,17 @@ def test_ties_broken_by_smaller_id():
     assert I.tolist() == [0, 1, 2]
     _, I = idx.search(np.array([[0.0]], np.float32), 3)
     assert I.tolist() == [[0, 1, 2]]
+    # Inside one block, four rows tie at distance 1 across the k-th place: the smaller ids win.
+    _, I = ExactIndex(X).search(np.array([[0.0], [0.0]], np.float32), 3)
+    assert I.tolist() == [[0, 1, 2], [0, 1, 2]]
+    rng = np.random.default_rng(5)
+    Xr = rng.integers(0, 3, size=(500, 2)).astype(np.float32)  # many exact ties
+    Q = rng.integers(0, 3, size=(7, 2)).astype(np.float32)
+    for chunk in (64, 4096):
+        D, I = ExactIndex(Xr, chunk_rows=chunk).search(Q, 25)
+        ref = brute(Xr, Q).T
+        want = np.array([np.lexsort((np.arange(500), row))[:25] for row in ref])
+        np.testing.assert_array_equal(I, want)
 
 
 def test_query_ids_exclude_only_the_query_itself():

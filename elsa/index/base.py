@@ -13,10 +13,17 @@ import numpy as np
 
 
 class Index(ABC):
-    """A searchable pool of ``n`` vectors of dimension ``dim``."""
+    """A searchable pool ``X`` of ``n`` vectors of dimension ``dim``."""
 
-    n: int
-    dim: int
+    X: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self.X.shape[1]
 
     @abstractmethod
     def search(self, queries, k: int, *, exclude=None, query_ids=None) -> tuple[np.ndarray, np.ndarray]:

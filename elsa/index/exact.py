@@ -31,16 +31,25 @@ def _take_smallest(dist: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarra
     return dist[order], ids[order]
 
 
-def _take_smallest_per_group(group, dist, ids, k: int):
-    """For each group (query), its ``k`` smallest (distance, id) pairs; all arrays flat.
-
-    Returns the kept triples sorted by group, then distance, then id.
-    """
-    order = np.lexsort((ids, dist, group))
-    group, dist, ids = group[order], dist[order], ids[order]
-    rank = np.arange(group.size) - np.searchsorted(group, group, side="left")
-    keep = rank < k
-    return group[keep], dist[keep], ids[keep]
+def _block_best(d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` smallest entries of a block and their column ids (``-1`` for inf),
+    ties at the boundary broken by the smaller column, so the result is exact."""
+    m, rows = d.shape
+    if rows <= k:
+        cols = np.broadcast_to(np.arange(rows), (m, rows))
+        pad = k - rows
+        return (np.pad(d, ((0, 0), (0, pad)), constant_values=np.inf),
+                np.pad(np.where(np.isfinite(d), cols, -1), ((0, 0), (0, pad)), constant_values=-1))
+    idx = np.argpartition(d, k - 1, axis=1)[:, :k]
+    vals = np.take_along_axis(d, idx, 1)
+    kth = vals.max(axis=1)
+    # argpartition picks arbitrarily among entries equal to the k-th value; redo those rows.
+    tied = np.flatnonzero(np.isfinite(kth) & ((d <= kth[:, None]).sum(axis=1) > k))
+    for r in tied:
+        cand = np.flatnonzero(d[r] <= kth[r])
+        keep = cand[np.lexsort((cand, d[r, cand]))[:k]]
+        idx[r], vals[r] = keep, d[r, keep]
+    return vals, np.where(np.isfinite(vals), idx, -1)
 
 
 class ExactIndex(Index):
@@ -63,14 +72,6 @@ class ExactIndex(Index):
             block = self.X[start:stop]
             self.sq_norms[start:stop] = np.einsum("ij,ij->i", block, block)
 
-    @property
-    def n(self) -> int:
-        return self.X.shape[0]
-
-    @property
-    def dim(self) -> int:
-        return self.X.shape[1]
-
     def _blocks(self):
         for start in range(0, self.X.shape[0], self.chunk_rows):
             yield start, min(start + self.chunk_rows, self.X.shape[0])
@@ -91,12 +92,17 @@ class ExactIndex(Index):
             raise InputError(f"exclude must be a boolean mask of shape ({self.n},), got {exclude.shape}")
         return np.where(exclude, np.float32(np.inf), self.sq_norms)
 
-    def _block_distances(self, start, stop, Q, q_norms, norms) -> np.ndarray:
-        """Squared distances of pool rows ``start:stop`` to every query, shape (rows, m)."""
-        d = self.X[start:stop] @ Q.T
-        d *= -2.0
-        d += norms[start:stop, None]
-        d += q_norms[None, :]
+    def _block_distances(self, start, stop, Qm2, q_norms, norms) -> np.ndarray:
+        """Squared distances of every query to pool rows ``start:stop``, shape (m, rows).
+
+        ``(-2 q) . x + ||x||^2 + ||q||^2``, in that order, clamped at 0: the same
+        floating-point values whatever the block size or the caller (the product with
+        ``-2 q`` is exactly ``-2`` times the product with ``q``), so rankings and ties
+        never depend on how the pool is cut.
+        """
+        d = Qm2 @ self.X[start:stop].T
+        d += norms[None, start:stop]
+        d += q_norms[:, None]
         np.maximum(d, 0.0, out=d)  # rounding can make a tiny distance negative
         return d
 
@@ -110,29 +116,44 @@ class ExactIndex(Index):
                 raise InputError(f"query_ids must have one id per query ({m}), got shape {query_ids.shape}")
         q_norms = np.einsum("ij,ij->i", Q, Q)
         norms = self._norms(exclude)
-        best_q = np.empty(0, np.int64)
-        best_d = np.empty(0, np.float32)
-        best_i = np.empty(0, np.int64)
+        Qm2 = -2.0 * Q
+        # A running (m, k) best list and each query's current k-th distance: in a block,
+        # only entries at or below it can enter, and after the first blocks there are few,
+        # so a block costs its matrix product and one comparison, not a selection.
+        best_d = np.full((m, k), np.inf, dtype=np.float32)
+        best_i = np.full((m, k), -1, dtype=np.int64)
+        kth = np.full(m, np.inf, dtype=np.float32)
         for start, stop in self._blocks():
-            d = self._block_distances(start, stop, Q, q_norms, norms).T  # (m, rows)
+            d = self._block_distances(start, stop, Qm2, q_norms, norms)  # (m, rows)
             if query_ids is not None:
                 inside = (query_ids >= start) & (query_ids < stop)
                 d[np.flatnonzero(inside), query_ids[inside] - start] = np.inf
-            kk = min(k, stop - start)
-            kth = np.partition(d, kk - 1, axis=1)[:, kk - 1 : kk]
-            qi, ci = np.nonzero((d <= kth) & np.isfinite(d))
-            best_q, best_d, best_i = _take_smallest_per_group(
-                np.concatenate([best_q, qi]),
-                np.concatenate([best_d, d[qi, ci]]),
-                np.concatenate([best_i, ci + start]),
-                k,
-            )
-        D = np.full((m, k), np.inf, dtype=np.float32)
-        I = np.full((m, k), -1, dtype=np.int64)
-        rank = np.arange(best_q.size) - np.searchsorted(best_q, best_q, side="left")
-        D[best_q, rank] = best_d
-        I[best_q, rank] = best_i
-        return D, I
+            if np.isinf(kth).any():  # some query has fewer than k so far: take the block's k best
+                blk_d, blk_i = _block_best(d, k)
+                qi = np.repeat(np.arange(m), k)
+                cd, ci = blk_d.ravel(), blk_i.ravel()
+                ok = ci >= 0
+                qi, cd, ci = qi[ok], cd[ok], ci[ok] + start
+            else:
+                qi, cj = np.nonzero(d <= kth[:, None])
+                if qi.size == 0:
+                    continue
+                cd, ci = d[qi, cj], cj.astype(np.int64) + start
+            have = best_i >= 0
+            group = np.concatenate([np.broadcast_to(np.arange(m)[:, None], (m, k))[have], qi])
+            dist = np.concatenate([best_d[have], cd])
+            ids = np.concatenate([best_i[have], ci])
+            order = np.lexsort((ids, dist, group))
+            group, dist, ids = group[order], dist[order], ids[order]
+            rank = np.arange(group.size) - np.searchsorted(group, group, side="left")
+            keep = rank < k
+            best_d = np.full((m, k), np.inf, dtype=np.float32)
+            best_i = np.full((m, k), -1, dtype=np.int64)
+            best_d[group[keep], rank[keep]] = dist[keep]
+            best_i[group[keep], rank[keep]] = ids[keep]
+            kth = best_d[:, k - 1]
+        best_i[~np.isfinite(best_d)] = -1
+        return best_d, best_i
 
     def search_set(self, queries, k: int, *, exclude=None) -> tuple[np.ndarray, np.ndarray]:
         Q = self._queries(queries)
@@ -141,15 +162,20 @@ class ExactIndex(Index):
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         q_norms = np.einsum("ij,ij->i", Q, Q)
         norms = self._norms(exclude)
+        Qm2 = -2.0 * Q
         best_d = np.empty(0, np.float32)
         best_i = np.empty(0, np.int64)
+        kth = np.inf
         for start, stop in self._blocks():
-            dmin = self._block_distances(start, stop, Q, q_norms, norms).min(axis=1)
-            rows = np.arange(start, stop, dtype=np.int64)
-            keep = np.isfinite(dmin)
-            best_d, best_i = _take_smallest(
-                np.concatenate([best_d, dmin[keep]]), np.concatenate([best_i, rows[keep]]), k
-            )
+            dmin = self._block_distances(start, stop, Qm2, q_norms, norms).min(axis=0)
+            keep = np.flatnonzero(dmin <= kth)  # inf rows (excluded) never pass once k are held
+            if keep.size == 0:
+                continue
+            keep = keep[np.isfinite(dmin[keep])]
+            best_d, best_i = _take_smallest(np.concatenate([best_d, dmin[keep]]),
+                                            np.concatenate([best_i, keep.astype(np.int64) + start]), k)
+            if best_d.size == k:
+                kth = best_d[-1]
         return best_d, best_i
 
     def distance_to_set(self, queries) -> np.ndarray:
@@ -158,6 +184,11 @@ class ExactIndex(Index):
         if Q.shape[0] == 0:
             return out
         q_norms = np.einsum("ij,ij->i", Q, Q)
+        Qm2 = -2.0 * Q
         for start, stop in self._blocks():
-            out[start:stop] = self._block_distances(start, stop, Q, q_norms, self.sq_norms).min(axis=1)
+            out[start:stop] = self._block_distances(start, stop, Qm2, q_norms, self.sq_norms).min(axis=0)
+        return out
+        q_norms = np.einsum("ij,ij->i", Q, Q)
+        for start, stop in self._blocks():
+            out[start:stop] = self._block_distances(start, stop, Q, q_norms, self.sq_norms).min(axis=0)
         return out

@@ -48,7 +48,7 @@ import numpy as np
 from .._io import file_digest, load_npy
 from .._validation import check_choice, check_embeddings, check_float, check_int
 from ..exceptions import ConflictError, ElsaError, InputError, ParameterError
-from ..index import ExactIndex
+from ..index import BACKENDS, make_index
 from ..search import STRATEGIES, make_strategy, strategy_params
 from ..state import NEGATIVE, POSITIVE, UNLABELLED, UNSURE, SearchState
 from ..stopping import audit_estimate, knee_reached, min_target_positives, parse_stop, qbcb_threshold, quant_estimate
@@ -144,7 +144,7 @@ class Session:
         if len(self.names) != self.X.shape[0]:
             raise InputError(f"session file lists {len(self.names)} items but the pool has {self.X.shape[0]} rows")
         self.images = ItemImages(meta.get("images", {"kind": "none"}), self.names)
-        self.index = ExactIndex(self.X)
+        self.index = make_index(self.X, meta.get("index", "auto"))
         self.search = make_strategy(meta["strategy"], epochs=meta["epochs"], budget=meta["budget"], **meta["params"])
         state = self._state()
         self.search.prepare(state, _rng(meta["random_state"], 0, _PREPARE))
@@ -178,6 +178,7 @@ class Session:
         stop: str | None = None,
         audit_share: float | None = None,
         audit_positives: int | None = None,
+        index: str = "auto",
     ) -> "Session":
         """Start a session in ``folder`` (created if needed) over the pool in ``embeddings`` (.npy).
 
@@ -196,6 +197,7 @@ class Session:
         """
         folder = Path(folder)
         strategy = check_choice(strategy, "strategy", STRATEGIES)
+        index = check_choice(index, "index backend", BACKENDS)
         epochs = NO_EPOCH_LIMIT if epochs is None else check_int(epochs, "epochs", minimum=0)
         budget = None if budget is None else check_int(budget, "budget", minimum=0)
         spec = None if stop is None else parse_stop(stop)
@@ -251,7 +253,7 @@ class Session:
                 "target": target, "strategy": strategy, "params": params, "epochs": epochs, "budget": budget,
                 "random_state": random_state, "created": time.time(), "stop_reason": None,
                 "stop": None if spec is None else str(spec), "audit_share": audit_share,
-                "audit_positives": audit_positives,
+                "audit_positives": audit_positives, "index": index,
             }
             with store.transaction("create the session") as db:
                 store.set_meta(db, meta)
