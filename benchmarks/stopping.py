@@ -56,7 +56,7 @@ from elsa.embeddings import embed_array  # noqa: E402
 from elsa.oracle import SimulatedOracle  # noqa: E402
 from elsa.search import make_strategy  # noqa: E402
 from elsa.simulation import NO_EPOCH_LIMIT, draw_seeds, make_rare  # noqa: E402
-from elsa.stopping import audit_estimate, knee_reached, min_target_positives, qbcb_threshold, quant_estimate  # noqa: E402
+from elsa.stopping import audit_estimate, knee_reached, min_target_positives, qbcb_threshold, quant_from_state  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 CACHE = ROOT / "benchmarks" / ".cache" / "stopping"
@@ -79,11 +79,8 @@ def trajectory(X, labels, target, fraction, repeat, cap) -> dict:
     quant = []
 
     def on_round(rnd, state):
-        if state.scores is None:
-            quant.append((math.nan, math.nan, math.nan))
-        else:
-            e = quant_estimate((state.scores + 1.0) / 2.0, state.labelled, int((state.answers == 1).sum()), level=LEVEL)
-            quant.append((e.recall, e.recall_low, e.recall_high))
+        e = quant_from_state(state, level=LEVEL)
+        quant.append((math.nan, math.nan, math.nan) if e is None else (e.recall, e.recall_low, e.recall_high))
 
     t0 = time.perf_counter()
     result = make_strategy("elsa", epochs=NO_EPOCH_LIMIT, budget=cap).run(

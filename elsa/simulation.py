@@ -159,7 +159,7 @@ def simulate(
             rule = KneeStop()
         elif spec is not None:
             rule = BudgetStop(spec.budget)
-        monitor = _Monitor(truth, seeds, audit, audit_share, oracle, level, trace)
+        monitor = _Monitor(truth, audit, audit_share, oracle, level, trace)
 
         def callback(rnd, st, r=r, monitor=monitor):
             monitor(rnd, st)
@@ -234,7 +234,7 @@ NO_EPOCH_LIMIT = 10**9  # epochs=None: the loop runs until a rule, the budget or
 class _Monitor:
     """Grows the estimate's audit after every oracle call and records the run's estimates."""
 
-    def __init__(self, truth, seeds, audit, share, oracle, level, trace):
+    def __init__(self, truth, audit, share, oracle, level, trace):
         self.truth, self.audit, self.share, self.oracle = truth, audit, share, oracle
         self.level, self.trace = level, trace
         self.total = int(truth.sum())
@@ -242,12 +242,13 @@ class _Monitor:
         self.state = None
 
     def estimates(self, state) -> dict:
-        from .stopping import audit_estimate, quant_estimate
+        from .stopping import audit_estimate, quant_from_state
 
         found = int((state.answers == 1).sum())
         out = {}
-        if state.scores is not None:
-            out["quant"] = quant_estimate((state.scores + 1.0) / 2.0, state.labelled, found, level=self.level).as_dict()
+        quant = quant_from_state(state, level=self.level)
+        if quant is not None:
+            out["quant"] = quant.as_dict()
         if self.audit is not None and self.audit.size:
             out["audit"] = audit_estimate(self.audit.ids, self.audit.labels, state.labelled, found,
                                           level=self.level).as_dict()

@@ -103,21 +103,25 @@ class FaissIndex(Index):
         self._faiss = faiss
 
     def _params(self, exclude):
+        """faiss search parameters, and the bitmap the selector reads (the caller keeps it
+        alive until the search returns; it is not stored, so concurrent searches are safe)."""
         faiss = self._faiss
-        sel = None
+        sel = bitmap = None
         if exclude is not None:
             exclude = np.asarray(exclude, dtype=bool)
             if exclude.shape != (self.n,):
                 raise InputError(f"exclude must be a boolean mask of shape ({self.n},), got {exclude.shape}")
-            self._bitmap = np.packbits(~exclude, bitorder="little")  # kept alive while faiss reads it
-            sel = faiss.IDSelectorBitmap(self.n, faiss.swig_ptr(self._bitmap))
+            bitmap = np.packbits(~exclude, bitorder="little")
+            sel = faiss.IDSelectorBitmap(self.n, faiss.swig_ptr(bitmap))
         if self.kind == "hnsw":
-            return faiss.SearchParametersHNSW(sel=sel, efSearch=self.ef_search)
-        return faiss.SearchParametersIVF(sel=sel, nprobe=self.nprobe)
+            return faiss.SearchParametersHNSW(sel=sel, efSearch=self.ef_search), bitmap
+        return faiss.SearchParametersIVF(sel=sel, nprobe=self.nprobe), bitmap
 
     def _knn(self, Q: np.ndarray, k: int, exclude) -> tuple[np.ndarray, np.ndarray]:
         fetch = k * self.rerank if self.kind == "ivfpq" else k
-        D, I = self._index.search(Q, min(fetch, self.n), params=self._params(exclude))
+        params, bitmap = self._params(exclude)
+        D, I = self._index.search(Q, min(fetch, self.n), params=params)
+        del bitmap  # read by faiss until here
         if self.kind == "ivfpq":  # exact distances for the candidates, then the best k
             D = _exact_distances(self.X, Q, I)
             order = np.lexsort((np.where(I < 0, np.iinfo(np.int64).max, I), D), axis=1)[:, :k]

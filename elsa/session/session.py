@@ -51,7 +51,7 @@ from ..exceptions import ConflictError, ElsaError, InputError, ParameterError
 from ..index import BACKENDS, make_index
 from ..search import STRATEGIES, make_strategy, strategy_params
 from ..state import NEGATIVE, POSITIVE, UNLABELLED, UNSURE, SearchState
-from ..stopping import audit_estimate, knee_reached, min_target_positives, parse_stop, qbcb_threshold, quant_estimate
+from ..stopping import audit_estimate, knee_reached, min_target_positives, parse_stop, qbcb_threshold, quant_from_state
 from .images import ItemImages, image_source
 from .store import DB_NAME, LABELS, SessionLock, Store
 
@@ -421,9 +421,8 @@ class Session:
         quant = None
         if self.search.scorer is not None:
             timings.update(self.search.update_scores(state, _rng(rs, done_epochs, _FIT)))
-            if state.scores is not None:
-                quant = quant_estimate((state.scores + 1.0) / 2.0, state.labelled,
-                                       int((state.answers == POSITIVE).sum())).as_dict()
+            estimate = quant_from_state(state)
+            quant = None if estimate is None else estimate.as_dict()
         kind, batch, sources = "epoch", np.zeros(0, np.int64), {}
         if done_epochs < meta["epochs"] and not meta.get("no_candidates"):
             state.epoch = done_epochs + 1
@@ -491,11 +490,12 @@ class Session:
         new = self._audit_order()[drawn : drawn + (size if size is not None else int(math.ceil(share * round_size)))]
         db.executemany("INSERT INTO audit (pos, item, round) VALUES (?, ?, ?)",
                        [(drawn + k, int(i), round_id) for k, i in enumerate(new)])
-        labelled = {r[0] for r in db.execute(
-            f"SELECT item FROM labels WHERE item IN ({','.join('?' * len(new))})", [int(i) for i in new])} if len(new) else set()
-        proposed = {r[0] for r in db.execute(
-            f"SELECT item FROM round_items WHERE item IN ({','.join('?' * len(new))})", [int(i) for i in new])} if len(new) else set()
-        self._n_pending += sum(1 for i in new if int(i) not in labelled and int(i) not in proposed)
+        if len(new):  # the new audit items nobody has answered or been asked yet are pending
+            marks = ",".join("?" * len(new))
+            known = {r[0] for r in db.execute(f"SELECT item FROM labels WHERE item IN ({marks}) UNION "
+                                              f"SELECT item FROM round_items WHERE item IN ({marks})",
+                                              [int(i) for i in new] * 2)}
+            self._n_pending += sum(1 for i in new if int(i) not in known)
 
     def _audit_answers(self) -> tuple[np.ndarray, np.ndarray]:
         """Audit items answered positive or negative, in audit order, and their answers."""
@@ -503,13 +503,16 @@ class Session:
                                 "WHERE l.label IN ('positive', 'negative') ORDER BY a.pos")
         return np.array([r[0] for r in rows], np.int64), np.array([r[1] == "positive" for r in rows], bool)
 
-    def certificate(self, answers=None) -> dict | None:
-        """For a ``recall:R@C`` stop: the target set so far and how many of it the search found."""
+    def certificate(self, answers=None, audit=None) -> dict | None:
+        """For a ``recall:R@C`` stop: the target set so far and how many of it the search found.
+
+        ``answers`` (the search's view of the labels) and ``audit`` (:meth:`_audit_answers`)
+        are read from the session file unless given."""
         spec = self._spec()
         if spec is None or spec.kind != "recall":
             return None
         n = self.settings["audit_positives"]
-        ids, labels = self._audit_answers()
+        ids, labels = self._audit_answers() if audit is None else audit
         targets = ids[labels][:n]
         answers = self.labels(search_view=True) if answers is None else answers
         found = int((answers[targets] == POSITIVE).sum())
@@ -517,13 +520,13 @@ class Session:
         return {"target": spec.target, "confidence": spec.confidence, "n": n, "j": j, "in_sample": int(targets.size),
                 "found": found, "certified": bool(targets.size >= n and found >= j)}
 
-    def estimate(self) -> dict:
+    def estimate(self, answers=None, audit=None) -> dict:
         """The recall estimates available now: ``audit`` (from the audit items) and ``quant``
         (from the head's probabilities at the last round), as :class:`RecallEstimate` dicts."""
-        answers = self.labels(search_view=True)
+        answers = self.labels(search_view=True) if answers is None else answers
         found = int((answers == POSITIVE).sum())
         out = {}
-        ids, labels = self._audit_answers()
+        ids, labels = self._audit_answers() if audit is None else audit
         if ids.size:
             out["audit"] = audit_estimate(ids, labels, answers != 0, found).as_dict()
         if self.settings.get("quant"):
@@ -756,6 +759,8 @@ class Session:
             "SELECT e.origin, COUNT(*) FROM labels l JOIN events e ON e.id = l.event "
             "WHERE l.label = 'positive' GROUP BY e.origin"))
         unsure = self.store.query("SELECT COUNT(*) FROM labels WHERE label = 'unsure'")[0][0]
+        answers, audit = self.labels(search_view=True), self._audit_answers()
+        estimates = self.estimate(answers, audit)
         queries = self.store.query("SELECT COUNT(*) FROM round_items")[0][0]
         epoch = self.store.query("SELECT COUNT(*) FROM rounds WHERE kind = 'epoch'")[0][0]
         return Progress(
@@ -764,14 +769,10 @@ class Session:
             labels=int(labels.size), found=int(found[-1]) if labels.size else 0,
             seeds=int(counts.get("seed", 0) + counts.get("import", 0) + counts.get("extra", 0)),
             unsure=int(unsure), pending=self._n_pending, status=self.status, message=self.message, curve=curve,
-            stop=self.settings.get("stop"), audit=len(self._audit_answers()[0]), estimate=self._shown_estimate(),
-            certificate=self.certificate(),
+            stop=self.settings.get("stop"), audit=len(audit[0]),
+            estimate=estimates.get("audit") or estimates.get("quant"),  # the unbiased one when there is an audit
+            certificate=self.certificate(answers, audit),
         )
-
-    def _shown_estimate(self) -> dict | None:
-        """The audit estimate when there is an audit (unbiased), else Quant's (no extra labels)."""
-        est = self.estimate()
-        return est.get("audit") or est.get("quant")
 
     def unsure_items(self) -> np.ndarray:
         return np.array([r[0] for r in self.store.query(

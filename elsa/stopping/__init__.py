@@ -1,7 +1,7 @@
 """Recall estimates and stopping rules: how many positives remain, and when to stop."""
 
 from .audit import AuditSample
-from .estimates import RecallEstimate, audit_estimate, clopper_pearson, quant_estimate
+from .estimates import RecallEstimate, audit_estimate, clopper_pearson, quant_estimate, quant_from_state
 from .rules import (
     BudgetStop,
     CertifiedStop,
@@ -17,5 +17,5 @@ from .rules import (
 __all__ = [
     "AuditSample", "BudgetStop", "CertifiedStop", "KneeStop", "RecallEstimate", "StopRule", "StopSpec",
     "audit_estimate", "clopper_pearson", "knee_reached", "min_target_positives", "parse_stop", "qbcb_threshold",
-    "quant_estimate",
+    "quant_estimate", "quant_from_state",
 ]

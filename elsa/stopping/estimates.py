@@ -28,6 +28,7 @@ import numpy as np
 from scipy.stats import beta, norm
 
 from .._validation import check_float
+from ..state import POSITIVE
 
 
 @dataclass(frozen=True)
@@ -117,3 +118,12 @@ def quant_estimate(probabilities, searched, found: int, *, level: float = 0.9) -
     r_half = z * math.sqrt(unknown_var)
     return RecallEstimate("quant", found, unknown_ps, max(0.0, unknown_ps - r_half), unknown_ps + r_half, recall,
                           max(0.0, recall - half), min(1.0, recall + half), level)
+
+
+def quant_from_state(state, *, level: float = 0.9) -> RecallEstimate | None:
+    """Quant's estimate for a search state: its head's scores (confidence in [-1, 1]) as
+    probabilities, what it has labelled, and the positives it knows; None without scores."""
+    if state.scores is None:
+        return None
+    found = int((state.answers == POSITIVE).sum())
+    return quant_estimate((state.scores + 1.0) / 2.0, state.labelled, found, level=level)
