@@ -11,6 +11,8 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from ..exceptions import InputError
+
 
 class Index(ABC):
     """A searchable pool ``X`` of ``n`` vectors of dimension ``dim``."""
@@ -24,6 +26,25 @@ class Index(ABC):
     @property
     def dim(self) -> int:
         return self.X.shape[1]
+
+    def _check_exclude(self, exclude) -> np.ndarray | None:
+        """``exclude`` as a boolean mask over the pool (None stays None)."""
+        if exclude is None:
+            return None
+        exclude = np.asarray(exclude, dtype=bool)
+        if exclude.shape != (self.n,):
+            raise InputError(f"exclude must be a boolean mask of shape ({self.n},), got {exclude.shape}")
+        return exclude
+
+    @staticmethod
+    def _check_query_ids(query_ids, m: int) -> np.ndarray | None:
+        """``query_ids`` as one int64 id per query (None stays None)."""
+        if query_ids is None:
+            return None
+        query_ids = np.asarray(query_ids, dtype=np.int64)
+        if query_ids.shape != (m,):
+            raise InputError(f"query_ids must have one id per query ({m}), got shape {query_ids.shape}")
+        return query_ids
 
     @abstractmethod
     def search(self, queries, k: int, *, exclude=None, query_ids=None) -> tuple[np.ndarray, np.ndarray]:

@@ -85,11 +85,9 @@ class ExactIndex(Index):
         return np.ascontiguousarray(Q)
 
     def _norms(self, exclude) -> np.ndarray:
+        exclude = self._check_exclude(exclude)
         if exclude is None:
             return self.sq_norms
-        exclude = np.asarray(exclude, dtype=bool)
-        if exclude.shape != (self.n,):
-            raise InputError(f"exclude must be a boolean mask of shape ({self.n},), got {exclude.shape}")
         return np.where(exclude, np.float32(np.inf), self.sq_norms)
 
     def _block_distances(self, start, stop, Qm2, q_norms, norms) -> np.ndarray:
@@ -110,10 +108,7 @@ class ExactIndex(Index):
         Q = self._queries(queries)
         k = check_int(k, "k", minimum=1)
         m = Q.shape[0]
-        if query_ids is not None:
-            query_ids = np.asarray(query_ids, dtype=np.int64)
-            if query_ids.shape != (m,):
-                raise InputError(f"query_ids must have one id per query ({m}), got shape {query_ids.shape}")
+        query_ids = self._check_query_ids(query_ids, m)
         q_norms = np.einsum("ij,ij->i", Q, Q)
         norms = self._norms(exclude)
         Qm2 = -2.0 * Q

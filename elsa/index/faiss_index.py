@@ -107,10 +107,8 @@ class FaissIndex(Index):
         alive until the search returns; it is not stored, so concurrent searches are safe)."""
         faiss = self._faiss
         sel = bitmap = None
+        exclude = self._check_exclude(exclude)
         if exclude is not None:
-            exclude = np.asarray(exclude, dtype=bool)
-            if exclude.shape != (self.n,):
-                raise InputError(f"exclude must be a boolean mask of shape ({self.n},), got {exclude.shape}")
             bitmap = np.packbits(~exclude, bitorder="little")
             sel = faiss.IDSelectorBitmap(self.n, faiss.swig_ptr(bitmap))
         if self.kind == "hnsw":
@@ -139,9 +137,7 @@ class FaissIndex(Index):
         if query_ids is None:
             D, I = self._knn(Q, k, exclude)
         else:
-            query_ids = np.asarray(query_ids, dtype=np.int64)
-            if query_ids.shape != (m,):
-                raise InputError(f"query_ids must have one id per query ({m}), got shape {query_ids.shape}")
+            query_ids = self._check_query_ids(query_ids, m)
             D, I = self._knn(Q, k + 1, exclude)
             own = I == query_ids[:, None]
             D = np.where(own, np.inf, D)

@@ -25,7 +25,6 @@ import hashlib
 import io
 import json
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
