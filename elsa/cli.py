@@ -145,8 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="after every oracle call, also label this share of its size of random audit items for an "
                         "unbiased recall estimate (default 0)")
     p.add_argument("--index", choices=INDEX_BACKENDS, default="auto",
-                   help="search backend: exact, or faiss's ivf, ivfpq or hnsw (needs the faiss extra); auto (the "
-                        "default) is exact up to 2 million rows")
+                   help="search backend: exact, faiss's ivf, ivfpq or hnsw (the faiss extra), or ray (the pool in "
+                        "shards on a Ray cluster: RAY_ADDRESS, else a local one; the ray extra); auto (the default) is "
+                        "exact up to 2 million rows")
+    p.add_argument("--shards", type=_pos_int, metavar="N",
+                   help="with --index ray: shards of the pool, one actor each (default: one per CPU of the cluster)")
     p.add_argument("--index-recall", action="store_true",
                    help="report an approximate backend's recall@50 against the exact search on 200 of your rows")
     p.add_argument("--noise", type=_probability, default=0.0, metavar="P", help="flip each answer with probability P")
@@ -233,7 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="recall:R@C: the random positives the certificate rests on (default: the fewest that can certify)")
     lb.add_argument("--random-state", type=_nonneg_int, default=0, metavar="S", help="default 0")
     lb.add_argument("--index", choices=INDEX_BACKENDS, default="auto",
-                    help="search backend (default auto: exact up to 2 million rows, then faiss)")
+                    help="search backend (default auto: exact up to 2 million rows, then faiss; ray: the pool in "
+                         "shards on a Ray cluster, RAY_ADDRESS or a local one)")
+    lb.add_argument("--shards", type=_pos_int, metavar="N",
+                    help="with --index ray: shards of the pool (default: one per CPU of the cluster)")
     lb.add_argument("--resume", action="store_true", help="reopen the session in PROJECT where it stopped")
     lb.add_argument("--export", metavar="FILE", help="write the labels (.csv, .jsonl, or .txt for the positives) and exit")
     lb.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other needs a token)")
@@ -276,6 +282,15 @@ def _progress_callback(enabled: bool, repeats: int):
     return on_round, bar
 
 
+def _index_options(args) -> dict:
+    """The backend options the command line gives (``--shards``, for ``--index ray``)."""
+    if args.shards is None:
+        return {}
+    if args.index != "ray":
+        raise ParameterError("--shards applies only to --index ray")
+    return {"shards": args.shards}
+
+
 def cmd_simulate(args) -> int:
     if args.seed_ids is not None and args.seeds is not None:
         raise ParameterError("give either --seeds or --seed-ids, not both")
@@ -293,7 +308,7 @@ def cmd_simulate(args) -> int:
             epochs=args.epochs if args.epochs is not None else (None if args.stop is not None else 10),
             random_state=args.random_state, params=params, on_round=on_round, stop=args.stop,
             audit_positives=args.audit_positives, audit_share=args.audit_share,
-            index=args.index, index_recall=args.index_recall,
+            index=args.index, index_recall=args.index_recall, index_options=_index_options(args),
         )
         if bar is not None:
             bar.update(bar.total - bar.n)
@@ -491,7 +506,7 @@ def cmd_label(args) -> int:
             epochs=args.epochs if args.epochs is not None else (None if args.stop is not None else 10),
             params=params, random_state=args.random_state, user=args.user, labels_from=args.labels_from,
             stop=None if args.stop is None else str(args.stop), audit_share=args.audit_share,
-            audit_positives=args.audit_positives, index=args.index,
+            audit_positives=args.audit_positives, index=args.index, index_options=_index_options(args),
         )
     else:
         if not (Path(args.project) / DB_NAME).exists():

@@ -70,6 +70,7 @@ def simulate(
     trace: bool = False,
     index: str = "auto",
     index_recall: bool = False,
+    index_options: dict | None = None,
 ) -> dict:
     """Run ``repeats`` simulated searches for class ``target`` and summarise them.
 
@@ -93,8 +94,9 @@ def simulate(
       with intervals at ``level``; ``trace=True`` adds them after every oracle call.
 
     ``index``: the search backend (:func:`elsa.index.make_index`: ``auto``, ``exact``,
-    ``ivf``, ``ivfpq``, ``hnsw``). ``index_recall``: also measure an approximate
-    backend's recall@50 against the exact search on 200 pool rows (``params["index_recall"]``).
+    ``ivf``, ``ivfpq``, ``hnsw``, ``ray``), built with ``index_options`` (``shards`` for
+    ``ray``, say). ``index_recall``: also measure a faiss backend's recall@50 against the
+    exact search on 200 pool rows (``params["index_recall"]``).
 
     Returns the JSON document ``elsa simulate`` writes:
     ``{"strategy", "params", "runs": [...], "summary": {...}}``.
@@ -139,10 +141,10 @@ def simulate(
     params = dict(params or {})
     epochs_limit = NO_EPOCH_LIMIT if epochs is None else epochs
     search = make_strategy(strategy, epochs=epochs_limit, budget=budget, **params)
-    backend = make_index(X, index, random_state=random_state)
-    backend_name = getattr(backend, "kind", "exact")
+    backend = make_index(X, index, random_state=random_state, **(index_options or {}))
+    backend_name = backend.name
     measured_recall = None
-    if index_recall and backend_name != "exact":
+    if index_recall and hasattr(backend, "recall_against_exact"):
         measured_recall = backend.recall_against_exact(random_state=random_state)
     runs = []
     for r, child in enumerate(np.random.SeedSequence(random_state).spawn(repeats)):

@@ -55,7 +55,7 @@ class HeadScorer(Scorer):
         t0 = time.perf_counter()
         self.head.fit(state.X[labelled], y, random_state=int(rng.integers(2**31 - 1)))
         t1 = time.perf_counter()
-        scores = self.head.confidence(state.X)
+        scores = state.index.map(self.head.confidence)  # where the pool lives (shards, for a cluster)
         self.last_seconds = {"head_fit": t1 - t0, "head_score": time.perf_counter() - t1}
         return scores
 

@@ -18,6 +18,7 @@ class Index(ABC):
     """A searchable pool ``X`` of ``n`` vectors of dimension ``dim``."""
 
     X: np.ndarray
+    name = "index"  # the backend's name, as make_index takes it
 
     @property
     def n(self) -> int:
@@ -45,6 +46,24 @@ class Index(ABC):
         if query_ids.shape != (m,):
             raise InputError(f"query_ids must have one id per query ({m}), got shape {query_ids.shape}")
         return query_ids
+
+    def _queries(self, queries) -> np.ndarray:
+        """``queries`` as a C-contiguous float32 ``(m, dim)`` array (one vector may be 1-d)."""
+        Q = np.asarray(queries, dtype=np.float32)
+        if Q.ndim == 1:
+            Q = Q[None, :]
+        if Q.ndim != 2 or Q.shape[1] != self.dim:
+            raise InputError(f"queries must have shape (m, {self.dim}), got {np.shape(queries)}")
+        return np.ascontiguousarray(Q)
+
+    def map(self, fn) -> np.ndarray:
+        """``fn`` applied to the pool's rows, as one array in row order.
+
+        ``fn`` takes an ``(rows, dim)`` block and returns one value per row (the head's
+        scores, say). Here it is ``fn(X)`` on the whole pool (``fn`` chunks its own
+        work); a sharded index runs it where each shard lives, so only ``fn`` travels.
+        """
+        return np.asarray(fn(self.X))
 
     @abstractmethod
     def search(self, queries, k: int, *, exclude=None, query_ids=None) -> tuple[np.ndarray, np.ndarray]:

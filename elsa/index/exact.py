@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_embeddings, check_int
-from ..exceptions import InputError
 from .base import Index
 
 _DEFAULT_CHUNK_ROWS = 4096
@@ -64,6 +63,8 @@ class ExactIndex(Index):
         Pool rows per matrix-product block.
     """
 
+    name = "exact"
+
     def __init__(self, X, *, chunk_rows: int = _DEFAULT_CHUNK_ROWS):
         self.X = check_embeddings(X)
         self.chunk_rows = check_int(chunk_rows, "chunk_rows", minimum=1)
@@ -75,14 +76,6 @@ class ExactIndex(Index):
     def _blocks(self):
         for start in range(0, self.X.shape[0], self.chunk_rows):
             yield start, min(start + self.chunk_rows, self.X.shape[0])
-
-    def _queries(self, queries) -> np.ndarray:
-        Q = np.asarray(queries, dtype=np.float32)
-        if Q.ndim == 1:
-            Q = Q[None, :]
-        if Q.ndim != 2 or Q.shape[1] != self.dim:
-            raise InputError(f"queries must have shape (m, {self.dim}), got {np.shape(queries)}")
-        return np.ascontiguousarray(Q)
 
     def _norms(self, exclude) -> np.ndarray:
         exclude = self._check_exclude(exclude)
@@ -182,8 +175,4 @@ class ExactIndex(Index):
         Qm2 = -2.0 * Q
         for start, stop in self._blocks():
             out[start:stop] = self._block_distances(start, stop, Qm2, q_norms, self.sq_norms).min(axis=0)
-        return out
-        q_norms = np.einsum("ij,ij->i", Q, Q)
-        for start, stop in self._blocks():
-            out[start:stop] = self._block_distances(start, stop, Q, q_norms, self.sq_norms).min(axis=0)
         return out

@@ -102,6 +102,10 @@ class FaissIndex(Index):
         self._index = index
         self._faiss = faiss
 
+    @property
+    def name(self) -> str:
+        return self.kind
+
     def _params(self, exclude):
         """faiss search parameters, and the bitmap the selector reads (the caller keeps it
         alive until the search returns; it is not stored, so concurrent searches are safe)."""
@@ -126,9 +130,6 @@ class FaissIndex(Index):
             D, I = np.take_along_axis(D, order, 1), np.take_along_axis(I, order, 1)
         D = np.where(I < 0, np.inf, np.maximum(D, 0.0)).astype(np.float32)
         return D, I.astype(np.int64)
-
-    def _queries(self, queries) -> np.ndarray:
-        return self.exact._queries(queries)
 
     def search(self, queries, k: int, *, exclude=None, query_ids=None) -> tuple[np.ndarray, np.ndarray]:
         Q = self._queries(queries)

@@ -10,7 +10,9 @@
   plus exact re-ranking);
 * ``exact`` whatever the size when faiss is not installed (with a note on stderr).
 
-Any backend can be named instead: ``exact``, ``ivf``, ``ivfpq`` or ``hnsw``.
+Any backend can be named instead: ``exact``, ``ivf``, ``ivfpq`` or ``hnsw``, or ``ray``:
+the pool's shards held by Ray actors on a cluster (:mod:`elsa.index.ray_backend`), never
+picked automatically.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .._validation import check_choice, check_embeddings
 from .base import Index
 from .exact import ExactIndex
 
-BACKENDS = ("auto", "exact", "ivf", "ivfpq", "hnsw")
+BACKENDS = ("auto", "exact", "ivf", "ivfpq", "hnsw", "ray")
 EXACT_MAX_ROWS = 2_000_000
 
 
@@ -60,9 +62,11 @@ def choose_backend(n: int, d: int, *, memory: int | None = None, faiss_installed
 
 
 def make_index(X, backend: str = "auto", *, random_state=0, **options) -> Index:
-    """An index over ``X``: ``backend`` is ``auto`` or one of ``exact``, ``ivf``, ``ivfpq``, ``hnsw``.
+    """An index over ``X``: ``backend`` is ``auto`` or one of ``exact``, ``ivf``, ``ivfpq``, ``hnsw``, ``ray``.
 
-    ``random_state`` and ``options`` go to :class:`~elsa.index.faiss_index.FaissIndex`.
+    ``options`` go to the backend's class (:class:`ExactIndex`,
+    :class:`~elsa.index.faiss_index.FaissIndex`, :class:`~elsa.index.ray_backend.RayIndex`);
+    ``random_state`` seeds faiss's training, in one process or in each shard.
     """
     backend = check_choice(backend, "index backend", BACKENDS)
     X = check_embeddings(X)
@@ -72,7 +76,11 @@ def make_index(X, backend: str = "auto", *, random_state=0, **options) -> Index:
             print(f"note: {X.shape[0]:,} rows: install faiss (pip install 'elsa-search[faiss]') for an approximate "
                   "index; searching exactly", file=sys.stderr)
     if backend == "exact":
-        return ExactIndex(X)
+        return ExactIndex(X, **options)
+    if backend == "ray":
+        from .ray_backend import RayIndex
+
+        return RayIndex(X, random_state=random_state, **options)
     from .faiss_index import FaissIndex
 
     return FaissIndex(X, backend, random_state=random_state, **options)

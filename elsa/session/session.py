@@ -144,7 +144,7 @@ class Session:
         if len(self.names) != self.X.shape[0]:
             raise InputError(f"session file lists {len(self.names)} items but the pool has {self.X.shape[0]} rows")
         self.images = ItemImages(meta.get("images", {"kind": "none"}), self.names)
-        self.index = make_index(self.X, meta.get("index", "auto"))
+        self.index = make_index(self.X, meta.get("index", "auto"), **meta.get("index_options", {}))
         self.search = make_strategy(meta["strategy"], epochs=meta["epochs"], budget=meta["budget"], **meta["params"])
         state = self._state()
         self.search.prepare(state, _rng(meta["random_state"], 0, _PREPARE))
@@ -179,6 +179,7 @@ class Session:
         audit_share: float | None = None,
         audit_positives: int | None = None,
         index: str = "auto",
+        index_options: dict | None = None,
     ) -> "Session":
         """Start a session in ``folder`` (created if needed) over the pool in ``embeddings`` (.npy).
 
@@ -193,7 +194,9 @@ class Session:
         random audit items added to each round, as a share of its size (default 0.1 with
         ``recall:R@C``, which needs them, else 0); they are hidden from the search and give
         the unbiased recall estimate. ``audit_positives``: the certificate's target set
-        (default: the fewest that can certify).
+        (default: the fewest that can certify). ``index`` and ``index_options``: the search
+        backend (:func:`elsa.index.make_index`; ``ray`` with ``{"shards": N}`` runs on a
+        cluster), kept in the session and used again on reopening.
         """
         folder = Path(folder)
         strategy = check_choice(strategy, "strategy", STRATEGIES)
@@ -253,7 +256,7 @@ class Session:
                 "target": target, "strategy": strategy, "params": params, "epochs": epochs, "budget": budget,
                 "random_state": random_state, "created": time.time(), "stop_reason": None,
                 "stop": None if spec is None else str(spec), "audit_share": audit_share,
-                "audit_positives": audit_positives, "index": index,
+                "audit_positives": audit_positives, "index": index, "index_options": dict(index_options or {}),
             }
             with store.transaction("create the session") as db:
                 store.set_meta(db, meta)
@@ -288,6 +291,8 @@ class Session:
             self._wake.notify_all()
         if self._worker is not None:
             self._worker.join(timeout=60)
+        if hasattr(self.index, "close"):  # a cluster backend's actors
+            self.index.close()
         self.store.close()
         self._lock.release()
 

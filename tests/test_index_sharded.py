@@ -1,0 +1,189 @@
+"""The sharded index (in one process, and on a local two-worker Ray cluster) against the exact one."""
+
+import builtins
+import json
+
+import numpy as np
+import pytest
+
+from elsa.cli import main
+from elsa.exceptions import ElsaError, MissingDependencyError
+from elsa.head.mlp import MLPHead
+from elsa.index import ExactIndex, make_index
+from elsa.index.sharded import LocalShardedIndex, merge_knn, merge_set, shard_bounds
+from elsa.session import Session
+from elsa.simulation import simulate
+
+
+def test_shard_bounds_are_aligned_and_cover_the_pool():
+    assert shard_bounds(10_000, 3, align=1000) == [(0, 3000), (3000, 7000), (7000, 10_000)]
+    assert shard_bounds(500, 2, align=4096) == [(0, 500)]  # too small for two aligned shards
+    assert shard_bounds(8192, 4, align=4096) == [(0, 4096), (4096, 8192)]
+    assert shard_bounds(1, 1, align=4096) == [(0, 1)]
+
+
+def test_merges_keep_the_k_smallest_with_ties_to_the_smaller_id():
+    a = (np.array([[1.0, 3.0, np.inf]], np.float32), np.array([[4, 6, -1]]))
+    b = (np.array([[1.0, 2.0, 5.0]], np.float32), np.array([[2, 9, 11]]))
+    D, I = merge_knn([a, b], 4)
+    assert I.tolist() == [[2, 4, 9, 6]] and D.tolist() == [[1.0, 1.0, 2.0, 3.0]]
+    D, I = merge_knn([a, (np.full((1, 3), np.inf, np.float32), np.full((1, 3), -1))], 4)
+    assert I.tolist() == [[4, 6, -1, -1]]
+    D, I = merge_set([(np.array([0.5, 2.0], np.float32), np.array([7, 1])), (np.array([0.5], np.float32), np.array([3]))], 2)
+    assert I.tolist() == [3, 7] and D.tolist() == [0.5, 0.5]
+
+
+@pytest.fixture(scope="module")
+def pool():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 16)).astype(np.float32)
+    X[100:110] = X[5]  # exact ties across ...
+    X[2600:2605] = X[5]  # ... a shard boundary
+    exclude = np.zeros(5000, bool)
+    exclude[rng.choice(5000, 300, replace=False)] = True
+    exclude[5] = False
+    return X, exclude
+
+
+def _same_answers(ref, idx, X, exclude):
+    qid = np.array([5, 7, 2599, 4000, 4999])
+    Q = X[qid]
+    for a, b in [(ref.search(Q, 20, exclude=exclude, query_ids=qid), idx.search(Q, 20, exclude=exclude, query_ids=qid)),
+                 (ref.search(Q, 7), idx.search(Q, 7)),
+                 (ref.search_set(Q, 50, exclude=exclude), idx.search_set(Q, 50, exclude=exclude))]:
+        np.testing.assert_array_equal(a[1], b[1])
+        np.testing.assert_array_equal(a[0], b[0])  # bitwise: the shards compute the same blocks
+    np.testing.assert_array_equal(ref.distance_to_set(Q), idx.distance_to_set(Q))
+    head = MLPHead(hidden=8).fit(X[:200], np.arange(200) % 3 == 0, random_state=0)
+    np.testing.assert_array_equal(idx.map(head.confidence), head.confidence(X))
+
+
+def test_local_shards_answer_exactly_as_one_exact_index(pool):
+    X, exclude = pool
+    idx = LocalShardedIndex(X, 3, chunk_rows=256)
+    assert idx.bounds == [(0, 1792), (1792, 3328), (3328, 5000)]
+    _same_answers(ExactIndex(X, chunk_rows=256), idx, X, exclude)
+    # Fewer eligible rows than k: padded as the exact index pads.
+    almost_all = np.ones(5000, bool)
+    almost_all[[10, 4000]] = False
+    D, I = idx.search(X[:1], 4, exclude=almost_all)
+    assert I.tolist()[0][2:] == [-1, -1] and np.isinf(D[0, 2:]).all()
+    assert sorted(idx.search_set(X[:2], 5, exclude=almost_all)[1].tolist()) == [10, 4000]
+
+
+def test_missing_ray_names_the_extra(monkeypatch):
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray":
+            raise ImportError("no ray")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    with pytest.raises(MissingDependencyError, match=r"elsa-search\[ray\]"):
+        make_index(np.zeros((10, 2), np.float32), "ray")
+
+
+# --- a local Ray cluster of two worker CPUs ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray = pytest.importorskip("ray")  # in the test extra; skipped only where it was left out by hand
+    from elsa.index.ray_backend import connect
+
+    connect(num_cpus=2)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_shards_answer_exactly_as_one_exact_index(ray_cluster, pool, tmp_path):
+    from elsa.index.ray_backend import RayIndex
+
+    X, exclude = pool
+    ref = ExactIndex(X, chunk_rows=256)
+    idx = RayIndex(X, shards=2, chunk_rows=256)  # in memory: shards go through the object store
+    try:
+        assert idx.bounds == [(0, 2560), (2560, 5000)] and not idx.in_place
+        _same_answers(ref, idx, X, exclude)
+    finally:
+        idx.close()
+    np.save(tmp_path / "pool.npy", X)
+    Xm = np.load(tmp_path / "pool.npy", mmap_mode="r")
+    idx = RayIndex(Xm, shards=2, chunk_rows=256)  # memory-mapped: each actor maps its own rows
+    try:
+        assert idx.in_place
+        _same_answers(ref, idx, X, exclude)
+    finally:
+        idx.close()
+
+
+def test_ray_refuses_more_shards_than_free_cpus_with_a_message(ray_cluster, pool):
+    from elsa.index.ray_backend import RayIndex
+
+    X, _ = pool
+    held = RayIndex(X, shards=2, chunk_rows=256)
+    try:
+        with pytest.raises(ElsaError, match="did not start 2 shard actors"):
+            RayIndex(X, shards=2, chunk_rows=256, ready_timeout=3)
+    finally:
+        held.close()
+
+
+@pytest.fixture(scope="module")
+def clustered():
+    """10,000 x 16 in 40 clusters (two default-sized shards); class 0 is three clusters."""
+    rng = np.random.default_rng(3)
+    centres = rng.normal(scale=6.0, size=(40, 16))
+    which = rng.integers(0, 40, size=10_000)
+    X = (centres[which] + rng.normal(size=(10_000, 16))).astype(np.float32)
+    return X, (which < 3).astype(int)
+
+
+def test_elsa_on_a_ray_cluster_equals_elsa_in_one_process(ray_cluster, clustered, tmp_path):
+    X, labels = clustered
+    a = simulate(X, labels, 1, index="exact", random_state=4, epochs=4)
+    b = simulate(X, labels, 1, index="ray", random_state=4, epochs=4, index_options={"shards": 2})
+    assert b["params"]["index"] == "ray"
+    assert a["runs"][0]["curve"] == b["runs"][0]["curve"]
+    assert a["runs"][0]["found"] > 20
+    # The command line, in this process, joins the same cluster.
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", labels)
+    out = tmp_path / "r.json"
+    assert main(["simulate", "--embeddings", str(tmp_path / "X.npy"), "--labels", str(tmp_path / "y.npy"),
+                 "--target", "1", "--index", "ray", "--shards", "2", "--epochs", "4", "--random-state", "4",
+                 "--quiet", "--output", str(out)]) == 0
+    assert json.loads(out.read_text())["runs"][0]["curve"] == a["runs"][0]["curve"]
+
+
+def test_a_labelling_session_on_a_ray_cluster_proposes_the_same_rounds(ray_cluster, clustered, tmp_path):
+    X, labels = clustered
+    np.save(tmp_path / "X.npy", X)
+    seeds = np.flatnonzero(labels)[:5].tolist()
+    batches = []
+    for name, index, options in [("one", "exact", None), ("ray", "ray", {"shards": 2})]:
+        s = Session.create(tmp_path / name, tmp_path / "X.npy", target="class 1", seed_ids=seeds, epochs=3,
+                           index=index, index_options=options)
+        rounds = []
+        for _ in range(3):
+            batch = s.next_batch()
+            rounds.append(batch.ids.tolist())
+            s.answer_many(batch.ids[labels[batch.ids] == 1], "positive")
+            s.answer_many(batch.ids[labels[batch.ids] == 0], "negative")
+        batches.append(rounds)
+        s.close()
+    assert batches[0] == batches[1]
+    reopened = Session.open(tmp_path / "ray")  # the backend and its shards are part of the session
+    try:
+        assert reopened.index.name == "ray" and len(reopened.index.bounds) == 2
+    finally:
+        reopened.close()
+
+
+def test_shards_without_ray_backend_is_a_usage_error(capsys, tmp_path):
+    np.save(tmp_path / "X.npy", np.zeros((10, 2), np.float32))
+    np.save(tmp_path / "y.npy", np.zeros(10, int))
+    code = main(["simulate", "--embeddings", str(tmp_path / "X.npy"), "--labels", str(tmp_path / "y.npy"),
+                 "--target", "1", "--shards", "2"])
+    assert code == 2 and "--shards applies only to --index ray" in capsys.readouterr().err
