@@ -182,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per-channel std in [0, 1] pixel units for a user's model (default ImageNet's)")
     e.add_argument("--batch-size", type=_pos_int, default=128, help="images per inference call (default 128)")
     e.add_argument("--workers", type=_pos_int, default=2, help="image decoding threads (default 2)")
+    e.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local (this process, the default) or ray: tasks of --task-size images on a Ray cluster "
+                        "(RAY_ADDRESS, else a local one; the ray extra; the folder must be readable at the same path "
+                        "on every node). Vectors are cached here either way, so an interrupted run resumes")
+    e.add_argument("--task-size", type=_pos_int, metavar="N", help="with --engine ray: images per task (default 512)")
     e.add_argument("--device", default="auto", help="torch models: cpu, cuda or auto (default)")
     e.add_argument("--allow-pickle", action="store_true",
                    help="allow a torch model saved with torch.save(module); loading it runs code from the file")
@@ -391,6 +396,10 @@ def cmd_embed(args) -> int:
     manifest_path = stem.with_name(stem.name + ".manifest.json")
     labels = None
     options = dict(out=out, progress=not args.quiet, use_cache=not args.no_cache, workers=args.workers)
+    if args.task_size is not None and args.engine != "ray":
+        raise ParameterError("--task-size applies only to --engine ray")
+    if args.engine == "ray" and args.path.startswith("builtin:"):
+        raise ParameterError("--engine ray embeds image folders; the built-in dataset is embedded locally")
     try:
         if args.path.startswith("builtin:"):
             images, labels = _builtin_images(args.path)
@@ -398,7 +407,8 @@ def cmd_embed(args) -> int:
                               names=[f"fashion-mnist/test/{i}" for i in range(images.shape[0])], **options)
             source = "builtin:fashion-mnist (test split)"
         else:
-            emb = embed_folder(args.path, encoder, **options)
+            emb = embed_folder(args.path, encoder, engine=args.engine,
+                               engine_options={"task_size": args.task_size} if args.task_size else None, **options)
             source = str(Path(args.path).resolve())
     except KeyboardInterrupt:
         hint = "; finished images are cached: run the same command to resume" if not args.no_cache else ""

@@ -12,6 +12,17 @@ def _isolated_cache(tmp_path_factory):
     mp.undo()
 
 
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A local Ray cluster of two worker CPUs, started once for the tests that need one."""
+    ray = pytest.importorskip("ray")  # in the test extra; skipped only where it was left out by hand
+    from elsa.index.ray_backend import connect
+
+    connect(num_cpus=2)
+    yield ray
+    ray.shutdown()
+
+
 @pytest.fixture
 def blobs():
     """Two well-separated Gaussian blobs in 8-d: 200 negatives around 0, 20 positives around 6."""

@@ -212,3 +212,24 @@ def test_an_unusable_cache_only_costs_speed(tmp_path, monkeypatch):
     again = embed_array(images, OnnxImageEncoder(image_size=32), progress=False)
     assert first.n_computed == 2 and again.n_computed == 2  # nothing persisted, nothing failed
     np.testing.assert_array_equal(first.vectors, again.vectors)
+
+
+def test_a_folder_embedded_on_a_ray_cluster_equals_the_local_run(folder, ray_cluster, tmp_path):
+    local = embed_folder(folder, progress=False, use_cache=False)
+    remote = embed_folder(folder, progress=False, use_cache=False, engine="ray", engine_options={"task_size": 2})
+    assert remote.items == local.items and [s.path for s in remote.skipped] == ["b/broken.png"]
+    assert remote.n_computed == 6
+    np.testing.assert_allclose(remote.vectors, local.vectors, rtol=1e-5, atol=1e-5)
+    # Resumable as a local run: a second run takes every vector from the cache.
+    cached = embed_folder(folder, progress=False, engine="ray")
+    again = embed_folder(folder, progress=False, engine="ray")
+    assert cached.n_computed == 6 and again.from_cache
+
+
+def test_engine_ray_is_for_folders(tmp_path):
+    with pytest.raises(ParameterError, match="ray engine embeds image folders"):
+        embed_array(np.zeros((2, 8, 8), np.uint8), engine="ray")
+    from elsa.cli import main
+
+    assert main(["embed", "builtin:fashion-mnist", "--engine", "ray", "--out", str(tmp_path / "e.npy")]) == 2
+    assert main(["embed", str(tmp_path), "--task-size", "4", "--out", str(tmp_path / "e.npy")]) == 2

@@ -87,16 +87,6 @@ def test_missing_ray_names_the_extra(monkeypatch):
 # --- a local Ray cluster of two worker CPUs ---------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    ray = pytest.importorskip("ray")  # in the test extra; skipped only where it was left out by hand
-    from elsa.index.ray_backend import connect
-
-    connect(num_cpus=2)
-    yield ray
-    ray.shutdown()
-
-
 def test_ray_shards_answer_exactly_as_one_exact_index(ray_cluster, pool, tmp_path):
     from elsa.index.ray_backend import RayIndex
 

@@ -126,10 +126,13 @@ class OnnxImageEncoder(ImageEncoder):
         ImageNet's ``(0.485, 0.456, 0.406)`` / ``(0.229, 0.224, 0.225)`` for a user's model.
     threads : int or None
         onnxruntime intra-op threads; ``None`` uses every core.
+    device : ``cpu`` (default) or ``cuda``: run on the GPU when this onnxruntime offers
+        the CUDA provider (``onnxruntime-gpu``), else on the CPU.
     """
 
     def __init__(self, image_size: int | None = None, batch_size: int = 128, model_path=None,
-                 threads: int | None = None, mean=None, std=None):
+                 threads: int | None = None, mean=None, std=None, device: str = "cpu"):
+        self.device = device
         self.builtin = model_path is None
         self.model_path = builtin_model_path() if self.builtin else Path(model_path)
         if not self.model_path.is_file():
@@ -164,10 +167,18 @@ class OnnxImageEncoder(ImageEncoder):
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        providers = ["CPUExecutionProvider"]
+        if self.device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
         try:
-            return ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
+            return ort.InferenceSession(str(self.model_path), options, providers=providers)
         except Exception as exc:  # onnxruntime raises its own exception types
             raise InputError(f"cannot load ONNX model {self.model_path}: {exc}") from exc
+
+    def __getstate__(self):  # an onnxruntime session does not pickle; a copy opens its own
+        state = dict(self.__dict__)
+        state.pop("_session", None)
+        return state
 
     def _weights_digest(self) -> str:
         return file_digest(self.model_path)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections import deque
@@ -24,8 +25,8 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._validation import check_images, check_int
-from ..exceptions import EmptyPoolError
+from .._validation import check_choice, check_images, check_int
+from ..exceptions import EmptyPoolError, ParameterError
 from .cache import FileHashes, VectorStore, cache_dir
 from .encoder import ImageEncoder, OnnxImageEncoder
 from .images import Skipped, find_images, open_rgb
@@ -33,6 +34,7 @@ from .images import Skipped, find_images, open_rgb
 __all__ = ["Embeddings", "cache_dir", "embed_array", "embed_folder", "embed_items"]
 
 ASSEMBLE_ROWS = 8192
+ENGINES = ("local", "ray")
 
 
 @dataclass
@@ -119,13 +121,19 @@ def _assemble(keys: list[str], store: VectorStore, out: Path | None) -> np.ndarr
 
 def embed_items(names: Sequence[str], keys: Sequence[str | None], loaders: Sequence[Callable], encoder: ImageEncoder,
                 *, out=None, use_cache: bool = True, progress: bool = True, desc: str = "embedding",
-                shard_size: int = 4096, workers: int = 2, unreadable: dict[int, str] | None = None) -> Embeddings:
+                shard_size: int = 4096, workers: int = 2, unreadable: dict[int, str] | None = None,
+                engine: str = "local", engine_options: dict | None = None) -> Embeddings:
     """Embed items given by name, content key and a loader returning a PIL image or uint8 array.
 
     A ``None`` key marks an item that could not be read (reason in ``unreadable``).
     Loaders raise ``ValueError`` with a readable reason for an image they cannot decode;
     such items are skipped and reported. ``out`` writes the array to that ``.npy`` file.
+    ``engine="ray"`` embeds on a Ray cluster (:mod:`.distributed`; ``engine_options``
+    such as ``task_size`` go there); the loaders are then pickled to the workers.
     """
+    engine = check_choice(engine, "engine", ENGINES)
+    if engine_options and engine != "ray":
+        raise ParameterError("engine_options apply to engine='ray' only")
     shard_size = check_int(shard_size, "shard_size", minimum=1)
     workers = check_int(workers, "workers", minimum=1)
     unreadable = unreadable or {}
@@ -139,8 +147,14 @@ def embed_items(names: Sequence[str], keys: Sequence[str | None], loaders: Seque
                 first[k] = i
         todo = list(first.values())
         if todo:
-            _embed_missing(todo, keys, loaders, encoder, store, shard_size=shard_size, workers=workers, desc=desc,
-                           progress=progress)
+            if engine == "ray":
+                from .distributed import embed_missing_on_ray
+
+                embed_missing_on_ray(todo, keys, loaders, encoder, store, shard_size=shard_size, desc=desc,
+                                     progress=progress, **(engine_options or {}))
+            else:
+                _embed_missing(todo, keys, loaders, encoder, store, shard_size=shard_size, workers=workers,
+                               desc=desc, progress=progress)
             present, failed = store.known(unique)
         kept = [i for i, k in enumerate(keys) if k is not None and k in present]
         skipped = [Skipped(names[i], unreadable.get(i) if k is None else failed[k])
@@ -158,7 +172,9 @@ def embed_items(names: Sequence[str], keys: Sequence[str | None], loaders: Seque
 def embed_array(images: np.ndarray, encoder: ImageEncoder | None = None, *, out=None, progress: bool = True,
                 use_cache: bool = True, desc: str = "embedding", names: Sequence[str] | None = None,
                 **kwargs) -> Embeddings:
-    """Embed uint8 images ``(n, H, W)`` (greyscale) or ``(n, H, W, 3)`` (RGB)."""
+    """Embed uint8 images ``(n, H, W)`` (greyscale) or ``(n, H, W, 3)`` (RGB), in this process."""
+    if kwargs.get("engine", "local") != "local":
+        raise ParameterError("an in-memory array is embedded in this process; the ray engine embeds image folders")
     encoder = encoder or OnnxImageEncoder()
     images = check_images(images)
     shape = str(images.shape[1:]).encode()
@@ -191,7 +207,7 @@ def embed_folder(root, encoder: ImageEncoder | None = None, *, out=None, progres
                 unreadable[i] = "cannot read file (permission denied or removed)"
     finally:
         hashes.close()
-    loaders = [lambda p=p: open_rgb(p) for p in paths]
+    loaders = [functools.partial(open_rgb, p) for p in paths]  # picklable: a cluster's tasks get paths only
     try:
         return embed_items(names, keys, loaders, encoder, out=out, use_cache=use_cache, progress=progress,
                            desc=f"embedding {root.name or root}", unreadable=unreadable, **kwargs)
