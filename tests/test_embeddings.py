@@ -214,7 +214,8 @@ def test_an_unusable_cache_only_costs_speed(tmp_path, monkeypatch):
     np.testing.assert_array_equal(first.vectors, again.vectors)
 
 
-def test_a_folder_embedded_on_a_ray_cluster_equals_the_local_run(folder, ray_cluster, tmp_path):
+def test_a_folder_embedded_on_a_ray_cluster_equals_the_local_run(folder, ray_cluster, tmp_path, monkeypatch):
+    monkeypatch.setenv("ELSA_CACHE_DIR", str(tmp_path / "cache"))  # the driver writes it; the workers never do
     local = embed_folder(folder, progress=False, use_cache=False)
     remote = embed_folder(folder, progress=False, use_cache=False, engine="ray", engine_options={"task_size": 2})
     assert remote.items == local.items and [s.path for s in remote.skipped] == ["b/broken.png"]
