@@ -28,12 +28,16 @@ from .cache import VectorStore
 from .encoder import ImageEncoder, OnnxImageEncoder
 
 
+_WORKER_ENCODERS: dict[str, ImageEncoder] = {}  # per worker process: the model is loaded once, not per task
+
+
 def _embed_task(encoder: ImageEncoder, loaders: list[Callable], keys: list[str]):
     """Decode and embed one task's images: ``(keys done, vectors, {key: failure})``."""
     import ray
 
     if ray.get_gpu_ids() and isinstance(encoder, OnnxImageEncoder):
         encoder.device = "cuda"
+    encoder = _WORKER_ENCODERS.setdefault(f"{encoder.fingerprint}/{getattr(encoder, 'device', '')}", encoder)
     arrays, done, failed = [], [], {}
     for load, key in zip(loaders, keys):
         try:
