@@ -87,3 +87,31 @@ def test_bad_query_shape_names_the_problem():
 def test_pool_is_not_copied_when_already_float32():
     X = np.zeros((10, 2), np.float32)
     assert ExactIndex(X).X is X
+
+
+def test_threads_cut_the_pool_into_ranges_without_changing_a_bit(monkeypatch):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(3000, 12)).astype(np.float32)
+    X[[10, 1200, 2900]] = X[700]  # ties that land in different ranges
+    exclude = np.zeros(3000, bool)
+    exclude[rng.choice(3000, 200, replace=False)] = True
+    exclude[[10, 700, 1200, 2900]] = False
+    one, many = ExactIndex(X, chunk_rows=128, threads=1), ExactIndex(X, chunk_rows=128, threads=3)
+    assert len(one.ranges) == 1 and many.ranges == [(0, 1024), (1024, 2048), (2048, 3000)]
+    qid = np.array([700, 5, 2999])
+    for a, b in [(one.search(X[qid], 9, exclude=exclude, query_ids=qid), many.search(X[qid], 9, exclude=exclude, query_ids=qid)),
+                 (one.search_set(X[qid], 40, exclude=exclude), many.search_set(X[qid], 40, exclude=exclude))]:
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+    assert many.search(X[[700]], 3, query_ids=[700])[1].tolist() == [[10, 1200, 2900]]
+    np.testing.assert_array_equal(one.distance_to_set(X[qid]), many.distance_to_set(X[qid]))
+    np.testing.assert_array_equal(one.sq_norms, many.sq_norms)
+    # The head's scoring, cut the same way.
+    import elsa.head.mlp as mlp
+
+    head = mlp.MLPHead(hidden=6).fit(X[:300], np.arange(300) % 4 == 0, random_state=1)
+    monkeypatch.setattr(mlp, "_SCORE_CHUNK_ROWS", 256)
+    monkeypatch.setattr(mlp, "cpu_count", lambda: 1)
+    single = head.confidence(X)
+    monkeypatch.setattr(mlp, "cpu_count", lambda: 4)
+    np.testing.assert_array_equal(head.confidence(X), single)

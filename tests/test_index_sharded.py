@@ -10,16 +10,18 @@ from elsa.cli import main
 from elsa.exceptions import ElsaError, MissingDependencyError
 from elsa.head.mlp import MLPHead
 from elsa.index import ExactIndex, make_index
-from elsa.index.sharded import LocalShardedIndex, merge_knn, merge_set, shard_bounds
+from elsa._parallel import row_ranges
+from elsa.index.merge import merge_knn, merge_set
+from elsa.index.sharded import LocalShardedIndex
 from elsa.session import Session
 from elsa.simulation import simulate
 
 
 def test_shard_bounds_are_aligned_and_cover_the_pool():
-    assert shard_bounds(10_000, 3, align=1000) == [(0, 3000), (3000, 7000), (7000, 10_000)]
-    assert shard_bounds(500, 2, align=4096) == [(0, 500)]  # too small for two aligned shards
-    assert shard_bounds(8192, 4, align=4096) == [(0, 4096), (4096, 8192)]
-    assert shard_bounds(1, 1, align=4096) == [(0, 1)]
+    assert row_ranges(10_000, 3, 1000) == [(0, 3000), (3000, 7000), (7000, 10_000)]
+    assert row_ranges(500, 2, 4096) == [(0, 500)]  # too small for two aligned shards
+    assert row_ranges(8192, 4, 4096) == [(0, 4096), (4096, 8192)]
+    assert row_ranges(1, 1, 4096) == [(0, 1)]
 
 
 def test_merges_keep_the_k_smallest_with_ties_to_the_smaller_id():

@@ -15,7 +15,8 @@ Choices the paper leaves open, made here:
 * Training runs with one BLAS thread: on 2 cores, two threads made fitting 2-4x
   slower (measured with ``threadpoolctl``).
 * Scoring the pool is a chunked float32 forward pass, not ``predict_proba`` (which
-  would hold a float64 copy of the pool).
+  would hold a float64 copy of the pool), over one row range per core
+  (:mod:`elsa._parallel`; the same blocks, so the same values, as one thread).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
+from .._parallel import cpu_count, map_ranges, row_ranges
 from .._validation import check_float, check_int
 from ..exceptions import InputError
 
@@ -105,13 +107,17 @@ class MLPHead:
         if not self.is_fitted:
             raise InputError("the head is not trained yet")
         out = np.empty(X.shape[0], np.float32)
-        for start in range(0, X.shape[0], _SCORE_CHUNK_ROWS):
-            h = X[start : start + _SCORE_CHUNK_ROWS] @ self.weights_[0]
-            h += self.biases_[0]
-            for w, b in zip(self.weights_[1:], self.biases_[1:]):
-                np.maximum(h, 0.0, out=h)
-                h = h @ w + b
-            out[start : start + h.shape[0]] = h[:, 0]
+
+        def score(a, b):
+            for start in range(a, b, _SCORE_CHUNK_ROWS):
+                h = X[start : min(start + _SCORE_CHUNK_ROWS, b)] @ self.weights_[0]
+                h += self.biases_[0]
+                for w, bias in zip(self.weights_[1:], self.biases_[1:]):
+                    np.maximum(h, 0.0, out=h)
+                    h = h @ w + bias
+                out[start : start + h.shape[0]] = h[:, 0]
+
+        map_ranges(score, row_ranges(X.shape[0], cpu_count(), _SCORE_CHUNK_ROWS))
         return out
 
     def confidence(self, X: np.ndarray) -> np.ndarray:

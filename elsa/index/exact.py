@@ -8,26 +8,24 @@ matrix product per block of ``chunk_rows`` pool rows, so the extra memory is one
 ``chunk_rows x n_queries`` block however large the pool. Excluded rows (already
 labelled items) get a squared norm of ``+inf``, so they can never be returned.
 Results are ordered by ascending distance, ties broken by the smaller row id.
+
+Each pass runs on every core: the pool is cut into one contiguous row range per
+thread (boundaries on block boundaries), each range is searched with one BLAS thread,
+and the ranges' answers are merged exactly (:mod:`elsa.index.merge`,
+:mod:`elsa._parallel`). Blocks, and so every distance, are the same whatever the
+number of threads.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._parallel import cpu_count, map_ranges, row_ranges
 from .._validation import check_embeddings, check_int
 from .base import Index
+from .merge import merge_knn, merge_set, take_smallest
 
 _DEFAULT_CHUNK_ROWS = 4096
-
-
-def _take_smallest(dist: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` smallest (distance, id) pairs, sorted by distance then id (exact under ties)."""
-    if dist.size > k:
-        kth = np.partition(dist, k - 1)[k - 1]
-        keep = dist <= kth
-        dist, ids = dist[keep], ids[keep]
-    order = np.lexsort((ids, dist))[:k]
-    return dist[order], ids[order]
 
 
 def _block_best(d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -61,21 +59,31 @@ class ExactIndex(Index):
         without copying.
     chunk_rows : int
         Pool rows per matrix-product block.
+    threads : int or None
+        Row ranges searched side by side (default: one per CPU).
     """
 
     name = "exact"
 
-    def __init__(self, X, *, chunk_rows: int = _DEFAULT_CHUNK_ROWS):
+    def __init__(self, X, *, chunk_rows: int = _DEFAULT_CHUNK_ROWS, threads: int | None = None):
         self.X = check_embeddings(X)
         self.chunk_rows = check_int(chunk_rows, "chunk_rows", minimum=1)
+        self.threads = cpu_count() if threads is None else check_int(threads, "threads", minimum=1)
+        self.ranges = row_ranges(self.n, self.threads, self.chunk_rows)
         self.sq_norms = np.empty(self.X.shape[0], dtype=np.float32)
-        for start, stop in self._blocks():
-            block = self.X[start:stop]
-            self.sq_norms[start:stop] = np.einsum("ij,ij->i", block, block)
 
-    def _blocks(self):
-        for start in range(0, self.X.shape[0], self.chunk_rows):
-            yield start, min(start + self.chunk_rows, self.X.shape[0])
+        def norms(a, b):
+            for start, stop in self._blocks(a, b):
+                block = self.X[start:stop]
+                self.sq_norms[start:stop] = np.einsum("ij,ij->i", block, block)
+
+        map_ranges(norms, self.ranges)
+
+    def _blocks(self, a: int = 0, b: int | None = None):
+        """Blocks of rows ``a:b`` (``a`` on a block boundary)."""
+        b = self.X.shape[0] if b is None else b
+        for start in range(a, b, self.chunk_rows):
+            yield start, min(start + self.chunk_rows, b)
 
     def _norms(self, exclude) -> np.ndarray:
         exclude = self._check_exclude(exclude)
@@ -105,13 +113,19 @@ class ExactIndex(Index):
         q_norms = np.einsum("ij,ij->i", Q, Q)
         norms = self._norms(exclude)
         Qm2 = -2.0 * Q
+        parts = map_ranges(lambda a, b: self._search_range(a, b, Qm2, q_norms, norms, k, query_ids), self.ranges)
+        return merge_knn(parts, k)
+
+    def _search_range(self, a, b, Qm2, q_norms, norms, k, query_ids):
+        """Each query's ``k`` nearest among rows ``a:b`` (global ids, ``-1``/inf padded)."""
+        m = Qm2.shape[0]
         # A running (m, k) best list and each query's current k-th distance: in a block,
         # only entries at or below it can enter, and after the first blocks there are few,
         # so a block costs its matrix product and one comparison, not a selection.
         best_d = np.full((m, k), np.inf, dtype=np.float32)
         best_i = np.full((m, k), -1, dtype=np.int64)
         kth = np.full(m, np.inf, dtype=np.float32)
-        for start, stop in self._blocks():
+        for start, stop in self._blocks(a, b):
             d = self._block_distances(start, stop, Qm2, q_norms, norms)  # (m, rows)
             if query_ids is not None:
                 inside = (query_ids >= start) & (query_ids < stop)
@@ -151,16 +165,21 @@ class ExactIndex(Index):
         q_norms = np.einsum("ij,ij->i", Q, Q)
         norms = self._norms(exclude)
         Qm2 = -2.0 * Q
+        parts = map_ranges(lambda a, b: self._search_set_range(a, b, Qm2, q_norms, norms, k), self.ranges)
+        return merge_set(parts, k)
+
+    def _search_set_range(self, a, b, Qm2, q_norms, norms, k):
+        """The ``k`` rows of ``a:b`` nearest the set, ascending."""
         best_d = np.empty(0, np.float32)
         best_i = np.empty(0, np.int64)
         kth = np.inf
-        for start, stop in self._blocks():
+        for start, stop in self._blocks(a, b):
             dmin = self._block_distances(start, stop, Qm2, q_norms, norms).min(axis=0)
             keep = np.flatnonzero(dmin <= kth)  # inf rows (excluded) never pass once k are held
             if keep.size == 0:
                 continue
             keep = keep[np.isfinite(dmin[keep])]
-            best_d, best_i = _take_smallest(np.concatenate([best_d, dmin[keep]]),
+            best_d, best_i = take_smallest(np.concatenate([best_d, dmin[keep]]),
                                             np.concatenate([best_i, keep.astype(np.int64) + start]), k)
             if best_d.size == k:
                 kth = best_d[-1]
@@ -173,6 +192,10 @@ class ExactIndex(Index):
             return out
         q_norms = np.einsum("ij,ij->i", Q, Q)
         Qm2 = -2.0 * Q
-        for start, stop in self._blocks():
-            out[start:stop] = self._block_distances(start, stop, Qm2, q_norms, self.sq_norms).min(axis=0)
+
+        def fill(a, b):
+            for start, stop in self._blocks(a, b):
+                out[start:stop] = self._block_distances(start, stop, Qm2, q_norms, self.sq_norms).min(axis=0)
+
+        map_ranges(fill, self.ranges)
         return out

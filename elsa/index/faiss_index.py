@@ -31,7 +31,8 @@ import numpy as np
 from .._validation import as_generator, check_choice, check_embeddings, check_int
 from ..exceptions import InputError, MissingDependencyError
 from .base import Index
-from .exact import ExactIndex, _take_smallest
+from .exact import ExactIndex
+from .merge import take_smallest
 
 KINDS = ("ivf", "ivfpq", "hnsw")
 
@@ -163,7 +164,7 @@ class FaissIndex(Index):
         rows = self.X[cand]
         d = self.exact.sq_norms[cand][:, None] - 2.0 * (rows @ Q.T) + np.einsum("ij,ij->i", Q, Q)[None, :]
         d = np.maximum(d.min(axis=1), 0.0).astype(np.float32)
-        return _take_smallest(d, cand, k)
+        return take_smallest(d, cand, k)
 
     def distance_to_set(self, queries) -> np.ndarray:
         return self.exact.distance_to_set(queries)

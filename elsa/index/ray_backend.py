@@ -37,7 +37,8 @@ import numpy as np
 from .._validation import check_embeddings, check_int
 from ..exceptions import ElsaError, MissingDependencyError
 from .exact import _DEFAULT_CHUNK_ROWS
-from .sharded import Shard, ShardedIndex, shard_bounds
+from .._parallel import row_ranges
+from .sharded import Shard, ShardedIndex
 
 
 def require_ray():
@@ -130,7 +131,7 @@ class RayIndex(ShardedIndex):
         if shards is None:
             shards = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_shard))
         chunk_rows = check_int(chunk_rows, "chunk_rows", minimum=1)
-        self.bounds = shard_bounds(self.n, shards, chunk_rows)
+        self.bounds = row_ranges(self.n, check_int(shards, "shards", minimum=1), chunk_rows)
         options = ({"chunk_rows": chunk_rows, **options} if shard_backend == "exact"
                    else {"random_state": random_state, **options})
         source = backing_file(self.X)

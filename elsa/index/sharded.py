@@ -26,22 +26,11 @@ from abc import abstractmethod
 
 import numpy as np
 
+from .._parallel import row_ranges
 from .._validation import check_int
 from .base import Index
-from .exact import _DEFAULT_CHUNK_ROWS, _take_smallest
-
-
-def shard_bounds(n: int, shards: int, align: int = _DEFAULT_CHUNK_ROWS) -> list[tuple[int, int]]:
-    """``shards`` contiguous ``(start, stop)`` row ranges covering ``n`` rows, as equal as
-    the alignment allows, every inner boundary a multiple of ``align``.
-
-    Fewer ranges come back when ``n`` is too small to give each one aligned block.
-    """
-    shards = check_int(shards, "shards", minimum=1)
-    blocks = -(-n // align)
-    shards = min(shards, blocks)
-    cuts = [round(i * blocks / shards) * align for i in range(shards)] + [n]
-    return [(start, min(stop, n)) for start, stop in zip(cuts[:-1], cuts[1:]) if start < min(stop, n)]
+from .exact import _DEFAULT_CHUNK_ROWS
+from .merge import merge_knn, merge_set
 
 
 class Shard:
@@ -82,24 +71,6 @@ class Shard:
 
     def map(self, fn):
         return np.asarray(fn(self.index.X))
-
-
-def merge_knn(parts: list[tuple[np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each query's ``k`` smallest ``(distance, id)`` over the shards' ``(m, k)`` answers,
-    ascending, ties by the smaller id; ``inf`` and ``-1`` where fewer than ``k`` exist."""
-    D = np.concatenate([p[0] for p in parts], axis=1)
-    I = np.concatenate([p[1] for p in parts], axis=1)
-    big = np.iinfo(np.int64).max
-    order = np.lexsort((np.where(I < 0, big, I), D), axis=1)[:, :k]
-    D, I = np.take_along_axis(D, order, 1), np.take_along_axis(I, order, 1)
-    return D, np.where(np.isfinite(D), I, -1)
-
-
-def merge_set(parts: list[tuple[np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` smallest ``(distance, id)`` pairs over the shards' distance-to-set answers."""
-    D = np.concatenate([p[0] for p in parts]).astype(np.float32, copy=False)
-    I = np.concatenate([p[1] for p in parts]).astype(np.int64, copy=False)
-    return _take_smallest(D, I, k)
 
 
 class ShardedIndex(Index):
@@ -160,7 +131,7 @@ class LocalShardedIndex(ShardedIndex):
         self.X = check_embeddings(X)
         if backend == "exact":
             options = {"chunk_rows": chunk_rows, **options}
-        self.bounds = shard_bounds(self.n, shards, chunk_rows)
+        self.bounds = row_ranges(self.n, check_int(shards, "shards", minimum=1), chunk_rows)
         self.shards = [Shard(self.X[a:b], a, backend, options) for a, b in self.bounds]
 
     def _call(self, method, per_shard_args):

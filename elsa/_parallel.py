@@ -1,0 +1,61 @@
+"""Full-pool passes on every core: the pool cut into row ranges, one Python thread each.
+
+A pass over the pool (a distance search, scoring with the head) is a loop of matrix
+products and element-wise numpy calls on blocks of rows. BLAS alone parallelises only
+the products, and on 2 cores its threads and the element-wise work take turns. Here
+each core gets a contiguous range of rows and runs the whole loop on it with one BLAS
+thread; numpy releases the GIL in those calls, so the ranges run side by side.
+
+Range boundaries are multiples of the caller's block size, so every block is the
+block a single-threaded pass would cut, and every value is computed exactly as there.
+Passes are serialised by a lock: BLAS's thread count is process-wide, and two passes
+would compete for the same cores anyway.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, TypeVar
+
+from threadpoolctl import threadpool_limits
+
+T = TypeVar("T")
+
+_LOCK = threading.Lock()
+_EXECUTOR: ThreadPoolExecutor | None = None
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def row_ranges(n: int, parts: int, align: int) -> list[tuple[int, int]]:
+    """At most ``parts`` contiguous ``(start, stop)`` ranges covering ``n`` rows, as equal as
+    ``align`` allows, every inner boundary a multiple of ``align``.
+
+    Fewer ranges come back when ``n`` is too small to give each one an aligned block.
+    """
+    if parts < 1:
+        raise ValueError(f"parts must be at least 1, got {parts}")
+    blocks = -(-n // align)
+    parts = max(1, min(parts, blocks))
+    cuts = [round(i * blocks / parts) * align for i in range(parts)] + [n]
+    return [(start, min(stop, n)) for start, stop in zip(cuts[:-1], cuts[1:]) if start < min(stop, n)]
+
+
+def map_ranges(fn: Callable[[int, int], T], ranges: list[tuple[int, int]]) -> list[T]:
+    """``[fn(start, stop) for each range]``, the ranges in parallel threads with one BLAS thread each."""
+    global _EXECUTOR
+    if len(ranges) <= 1:
+        return [fn(*r) for r in ranges]
+    with _LOCK:
+        if _EXECUTOR is None or _EXECUTOR._max_workers < len(ranges):
+            _EXECUTOR = ThreadPoolExecutor(max_workers=max(len(ranges), cpu_count()), thread_name_prefix="elsa-pass")
+        with threadpool_limits(1):
+            return list(_EXECUTOR.map(lambda r: fn(*r), ranges))
