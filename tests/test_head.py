@@ -44,3 +44,23 @@ def test_head_scorer_waits_for_a_negative():
 def test_proximity_scores_are_minus_squared_distance_to_nearest_positive():
     state = make_state(np.array([0, 1, 3, 10], np.float32), positives=[1])
     np.testing.assert_allclose(ProximityScorer().update(state, None), [-1, 0, -4, -81])
+
+
+def test_head_scorer_reuses_its_scores_while_the_training_labels_are_unchanged(blobs, monkeypatch):
+    X, truth = blobs
+    state = make_state(X, positives=[200, 201], negatives=[0, 1, 2])
+    scorer = HeadScorer(MLPHead(hidden=4))
+    scorer.prepare(state)
+    fits = []
+    real_fit = scorer.head.fit
+    monkeypatch.setattr(scorer.head, "fit", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+    rng_a, rng_b = np.random.default_rng(0), np.random.default_rng(0)
+    first = scorer.update(state, rng_a)
+    state.answers[3] = 2  # an "unsure" answer: nothing new to train on
+    again = scorer.update(state, rng_a)
+    assert again is first and len(fits) == 1 and scorer.last_seconds["head_fit"] == 0.0
+    # The seed a fit would have drawn was drawn all the same.
+    rng_b.integers(2**31 - 1), rng_b.integers(2**31 - 1)
+    assert rng_a.integers(1000) == rng_b.integers(1000)
+    state.answers[4] = -1  # a new negative: retrained and rescored
+    assert scorer.update(state, rng_a) is not first and len(fits) == 2

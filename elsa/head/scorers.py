@@ -5,6 +5,7 @@ The loop stores the result in ``state.scores`` for the samplers and the final se
 
 from __future__ import annotations
 
+import hashlib
 import time
 from abc import ABC, abstractmethod
 
@@ -37,26 +38,39 @@ class HeadScorer(Scorer):
 
     Seeds count as positives; items answered unsure are left out. Until at least one negative has been labelled the head
     cannot be trained and the scores stay None.
+
+    When the training labels are exactly those of the last update (a round answered
+    only "unsure", or a session recomputing after an undo that was redone), the head is
+    not retrained and the pool is not rescored: the last scores are returned. The random
+    seed a fit would have used is still drawn, so later random choices do not move.
     """
 
     name = "head"
 
     def __init__(self, head: MLPHead | None = None):
         self.head = head if head is not None else MLPHead()
+        self._last: tuple[bytes, np.ndarray] | None = None  # (training labels' digest, scores)
 
     def prepare(self, state: SearchState) -> None:
         self.head.prepare(state.X)
+        self._last = None
 
     def update(self, state: SearchState, rng: np.random.Generator) -> np.ndarray | None:
         labelled = np.flatnonzero(state.decided)
         y = state.answers[labelled] == POSITIVE
         if not (state.answers == NEGATIVE).any() or not y.any():
             return None
+        seed = int(rng.integers(2**31 - 1))
+        key = hashlib.sha256(labelled.tobytes() + y.tobytes()).digest()
+        if self._last is not None and self._last[0] == key:
+            self.last_seconds = {"head_fit": 0.0, "head_score": 0.0}
+            return self._last[1]
         t0 = time.perf_counter()
-        self.head.fit(state.X[labelled], y, random_state=int(rng.integers(2**31 - 1)))
+        self.head.fit(state.X[labelled], y, random_state=seed)
         t1 = time.perf_counter()
         scores = state.index.map(self.head.confidence)  # where the pool lives (shards, for a cluster)
         self.last_seconds = {"head_fit": t1 - t0, "head_score": time.perf_counter() - t1}
+        self._last = (key, scores)
         return scores
 
 
