@@ -99,6 +99,10 @@ def _add_strategy_params(p: argparse.ArgumentParser) -> None:
     g.add_argument("--hidden", type=_pos_int, help=f"head: hidden units (default {DEFAULTS['hidden']})")
     g.add_argument("--head-alpha", type=_float, help=f"head: L2 penalty (default {DEFAULTS['head_alpha']})")
     g.add_argument("--head-max-iter", type=_pos_int, help=f"head: L-BFGS iterations (default {DEFAULTS['head_max_iter']})")
+    g.add_argument("--score-neighbours", type=_nonneg_int, metavar="K",
+                   help="head: score only the union of the K nearest neighbours of every labelled item (SEALS-style; "
+                        "the rest count as confident negatives); 0, the default, scores the whole pool. Saves most of "
+                        "an epoch on a faiss index; changes results (see README)")
     g.add_argument("--batch-size", type=_pos_int,
                    help=f"random, seals, uncertainty: items per epoch (default {DEFAULTS['batch_size']})")
     g.add_argument("--low", type=_probability, help=f"greedys: lower end of the probability band (default {DEFAULTS['low']})")

@@ -24,6 +24,8 @@ class SearchState:
     frontier : ids of the positives from the last oracle call (the seeds before the first); NN
         searches around these (Algorithm 4, line 10: ``delta0 = gamma+``).
     scores : (n,) head confidence of every item, or None before the head could be trained.
+    scored : (n,) bool, the items the head actually scored, or None for all of them (a
+        head restricted to the labelled items' neighbourhoods gives the others -1).
     n_found : positives among the oracle's answers so far (seeds excluded).
     queries : items the oracle has been asked about so far.
     epoch : the current epoch, from 1.
@@ -35,6 +37,7 @@ class SearchState:
     answers: np.ndarray
     frontier: np.ndarray
     scores: np.ndarray | None = None
+    scored: np.ndarray | None = None
     n_found: int = 0
     queries: int = 0
     epoch: int = 0

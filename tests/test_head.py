@@ -46,7 +46,7 @@ def test_proximity_scores_are_minus_squared_distance_to_nearest_positive():
     np.testing.assert_allclose(ProximityScorer().update(state, None), [-1, 0, -4, -81])
 
 
-def test_head_scorer_reuses_its_scores_while_the_training_labels_are_unchanged(blobs, monkeypatch):
+def test_head_scorer_reuses_its_scores_while_the_head_would_not_change(blobs, monkeypatch):
     X, truth = blobs
     state = make_state(X, positives=[200, 201], negatives=[0, 1, 2])
     scorer = HeadScorer(MLPHead(hidden=4))
@@ -54,13 +54,35 @@ def test_head_scorer_reuses_its_scores_while_the_training_labels_are_unchanged(b
     fits = []
     real_fit = scorer.head.fit
     monkeypatch.setattr(scorer.head, "fit", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
-    rng_a, rng_b = np.random.default_rng(0), np.random.default_rng(0)
-    first = scorer.update(state, rng_a)
-    state.answers[3] = 2  # an "unsure" answer: nothing new to train on
-    again = scorer.update(state, rng_a)
+    first = scorer.update(state, np.random.default_rng(0))
+    state.answers[3] = 2  # an "unsure" answer: nothing new to train on, and the same seed
+    again = scorer.update(state, np.random.default_rng(0))
     assert again is first and len(fits) == 1 and scorer.last_seconds["head_fit"] == 0.0
-    # The seed a fit would have drawn was drawn all the same.
-    rng_b.integers(2**31 - 1), rng_b.integers(2**31 - 1)
-    assert rng_a.integers(1000) == rng_b.integers(1000)
+    other_seed = scorer.update(state, np.random.default_rng(1))  # another head: retrained
+    assert other_seed is not first and len(fits) == 2
     state.answers[4] = -1  # a new negative: retrained and rescored
-    assert scorer.update(state, rng_a) is not first and len(fits) == 2
+    assert scorer.update(state, np.random.default_rng(1)) is not other_seed and len(fits) == 3
+
+
+def test_scoring_restricted_to_the_labelled_items_neighbourhoods(blobs):
+    X, truth = blobs
+    state = make_state(X, positives=[200, 201], negatives=[0, 1, 2])
+    scorer = HeadScorer(MLPHead(hidden=4), neighbours=3)
+    scorer.prepare(state)
+    scores = scorer.update(state, np.random.default_rng(0))
+    d = ((X[:, None, :] - X[None, [200, 201, 0, 1, 2], :]) ** 2).sum(-1)  # (n, 5)
+    d[[200, 201, 0, 1, 2], np.arange(5)] = np.inf  # each labelled item's own row
+    near = np.unique(np.argsort(d, axis=0, kind="stable")[:3].ravel())
+    expected = np.zeros(len(X), bool)
+    expected[near] = True
+    expected[[200, 201, 0, 1, 2]] = True
+    np.testing.assert_array_equal(scorer.scored, expected)
+    assert (scores[~expected] == -1).all()
+    np.testing.assert_allclose(scores[expected], scorer.head.confidence(X)[expected], atol=1e-6)
+    # The active-learning threshold is taken over the scored items only.
+    from elsa.samplers import ConfidenceSampler
+
+    state.scores, state.scored = scores, scorer.scored
+    basis = scores[expected]
+    above = np.flatnonzero((scores > basis.mean() + basis.std()) & ~state.labelled)
+    assert sorted(ConfidenceSampler(1.0).select(state, np.random.default_rng(0)).tolist()) == sorted(above.tolist())

@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from .._validation import check_int
 from ..state import NEGATIVE, POSITIVE, SearchState
 from .mlp import MLPHead
 
@@ -39,21 +40,40 @@ class HeadScorer(Scorer):
     Seeds count as positives; items answered unsure are left out. Until at least one negative has been labelled the head
     cannot be trained and the scores stay None.
 
-    When the training labels are exactly those of the last update (a round answered
-    only "unsure", or a session recomputing after an undo that was redone), the head is
-    not retrained and the pool is not rescored: the last scores are returned. The random
-    seed a fit would have used is still drawn, so later random choices do not move.
+    ``neighbours`` > 0 restricts scoring SEALS-style (seed 004): only the union of the
+    ``neighbours`` nearest neighbours of every labelled item (grown incrementally, one
+    k-NN search per newly labelled item) and the labelled items themselves are scored;
+    every other item gets confidence -1, a confident negative, and ``scored`` marks which
+    were scored. That saves scoring the whole pool each epoch (most of an epoch on a
+    faiss index) at the price of a k-NN search per new label, and it changes results:
+    items far from everything labelled can no longer be proposed by the head. The
+    measured effect on positives found is in ``benchmarks/results/restricted_scoring.md``.
+
+    When the head would not change (the training labels and the fit's random seed are
+    those of the last update: a session retrying a failed round, or recomputing one
+    whose labels were undone and redone meanwhile), it is not retrained and the pool is
+    not rescored; the last scores are returned. A head is a deterministic function of
+    its labels and seed, so this never changes a result, and a reopened session, which
+    retrains, gets the same scores.
     """
 
     name = "head"
 
-    def __init__(self, head: MLPHead | None = None):
+    def __init__(self, head: MLPHead | None = None, *, neighbours: int = 0):
         self.head = head if head is not None else MLPHead()
-        self._last: tuple[bytes, np.ndarray] | None = None  # (training labels' digest, scores)
+        self.neighbours = check_int(neighbours, "score_neighbours", minimum=0)
+        self._last: tuple[bytes, np.ndarray, np.ndarray | None] | None = None  # (labels' digest, scores, scored)
+        self._pool = None
+        self.scored: np.ndarray | None = None
 
     def prepare(self, state: SearchState) -> None:
         self.head.prepare(state.X)
         self._last = None
+        self.scored = None
+        if self.neighbours:
+            from ..samplers.seals import CandidatePool
+
+            self._pool = CandidatePool(self.neighbours)
 
     def update(self, state: SearchState, rng: np.random.Generator) -> np.ndarray | None:
         labelled = np.flatnonzero(state.decided)
@@ -61,16 +81,27 @@ class HeadScorer(Scorer):
         if not (state.answers == NEGATIVE).any() or not y.any():
             return None
         seed = int(rng.integers(2**31 - 1))
-        key = hashlib.sha256(labelled.tobytes() + y.tobytes()).digest()
+        key = hashlib.sha256(labelled.tobytes() + y.tobytes() + seed.to_bytes(8, "little")).digest()
         if self._last is not None and self._last[0] == key:
             self.last_seconds = {"head_fit": 0.0, "head_score": 0.0}
+            self.scored = self._last[2]
             return self._last[1]
         t0 = time.perf_counter()
         self.head.fit(state.X[labelled], y, random_state=seed)
         t1 = time.perf_counter()
-        scores = state.index.map(self.head.confidence)  # where the pool lives (shards, for a cluster)
-        self.last_seconds = {"head_fit": t1 - t0, "head_score": time.perf_counter() - t1}
-        self._last = (key, scores)
+        if self._pool is None:
+            scores = state.index.map(self.head.confidence)  # where the pool lives (shards, for a cluster)
+            self.scored = None
+            self.last_seconds = {"head_fit": t1 - t0, "head_score": time.perf_counter() - t1}
+        else:
+            self._pool.update(state)
+            t2 = time.perf_counter()
+            self.scored = self._pool.member | state.labelled
+            ids = np.flatnonzero(self.scored)
+            scores = np.full(state.n, -1.0, np.float32)
+            scores[ids] = self.head.confidence(state.X[ids])
+            self.last_seconds = {"head_fit": t1 - t0, "head_neighbours": t2 - t1, "head_score": time.perf_counter() - t2}
+        self._last = (key, scores, self.scored)
         return scores
 
 

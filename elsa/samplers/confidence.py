@@ -17,9 +17,14 @@ from .base import Sampler, by_score
 
 
 def _above_threshold(state: SearchState, alpha: float) -> np.ndarray:
-    """Unlabelled ids with score > mean + alpha * std, most confident first."""
+    """Unlabelled ids with score > mean + alpha * std, most confident first.
+
+    When the head scored only part of the pool (``state.scored``), the mean and standard
+    deviation are those of the scored items: the others' -1 is not a measurement.
+    """
     scores = state.scores
-    threshold = float(scores.mean()) + alpha * float(scores.std())
+    basis = scores if state.scored is None else scores[state.scored]
+    threshold = float(basis.mean()) + alpha * float(basis.std())
     ids = np.flatnonzero((scores > threshold) & ~state.labelled)
     return by_score(ids, scores)
 

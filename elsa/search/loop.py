@@ -244,6 +244,7 @@ class ActiveSearch:
         t0 = time.perf_counter()
         self.scorer.last_seconds = {}
         state.scores = self.scorer.update(state, rng)
+        state.scored = getattr(self.scorer, "scored", None)
         return {self.scorer.name: time.perf_counter() - t0, **self.scorer.last_seconds}
 
     def _ask(self, oracle, batch, kind, sources, timings, state, result, rng, callback) -> None:

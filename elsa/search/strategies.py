@@ -52,6 +52,7 @@ DEFAULTS = {
     "hidden": 64,
     "head_alpha": 1e-4,
     "head_max_iter": 200,
+    "score_neighbours": 0,
     "batch_size": 100,
     "low": 0.85,
     "high": 0.95,
@@ -61,7 +62,7 @@ DEFAULTS = {
     "k": 100,
     "criterion": "maxent",
 }
-_HEAD = ("hidden", "head_alpha", "head_max_iter")
+_HEAD = ("hidden", "head_alpha", "head_max_iter", "score_neighbours")
 _ELSA_FRAME = ("a", "alpha2", "final", "final_size") + _HEAD
 PARAMS = {
     "elsa": ("l", "b", "b_growth", "alpha1") + _ELSA_FRAME,
@@ -98,7 +99,7 @@ def strategy_params(name: str, **params) -> dict:
 
 
 def _head(p: dict) -> HeadScorer:
-    return HeadScorer(MLPHead(p["hidden"], p["head_alpha"], p["head_max_iter"]))
+    return HeadScorer(MLPHead(p["hidden"], p["head_alpha"], p["head_max_iter"]), neighbours=p["score_neighbours"])
 
 
 def _final(p: dict) -> FinalSearch | None:
