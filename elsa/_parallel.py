@@ -28,7 +28,11 @@ _EXECUTOR: ThreadPoolExecutor | None = None
 
 
 def cpu_count() -> int:
-    """CPUs this process may run on."""
+    """Threads a pass may use: ``ELSA_THREADS`` when set (a cluster worker given fewer CPUs
+    than its machine has), else the CPUs this process may run on."""
+    limit = os.environ.get("ELSA_THREADS", "")
+    if limit.isdigit() and int(limit) > 0:
+        return int(limit)
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux

@@ -30,6 +30,7 @@ Ray is an optional dependency: ``pip install 'elsa-search[ray]'``.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,9 +95,14 @@ def backing_file(X: np.ndarray) -> tuple[str, int] | None:
 
 
 class ShardHost(Shard):
-    """A :class:`Shard` built inside a Ray actor from a :class:`MemmapRows` or an array."""
+    """A :class:`Shard` built inside a Ray actor from a :class:`MemmapRows` or an array.
 
-    def __init__(self, rows, start: int, backend: str, options: dict):
+    The actor's passes (search and the head's scoring) use ``threads`` threads, the CPUs
+    Ray gave it, not every core of its machine.
+    """
+
+    def __init__(self, rows, start: int, backend: str, options: dict, threads: int = 1):
+        os.environ["ELSA_THREADS"] = str(threads)  # this process is the actor's own
         X = rows.open() if isinstance(rows, MemmapRows) else rows
         super().__init__(X, start, backend, options)
 
@@ -140,7 +146,7 @@ class RayIndex(ShardedIndex):
         for start, stop in self.bounds:
             rows = (MemmapRows(source[0], source[1], start, stop, self.dim) if source is not None
                     else ray.put(np.ascontiguousarray(self.X[start:stop])))
-            self.actors.append(actor.remote(rows, start, shard_backend, options))
+            self.actors.append(actor.remote(rows, start, shard_backend, options, max(1, int(cpus_per_shard))))
         try:  # build errors surface here, once
             ray.get([a.ready.remote() for a in self.actors], timeout=ready_timeout)
         except ray.exceptions.GetTimeoutError:
