@@ -39,18 +39,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from epoch_scaling import CACHE, pool_path  # noqa: E402
+from index_backends import median_time as _median_time  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 
 
 def median_time(fn, repeats: int) -> float:
     fn()  # warm
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    return _median_time(fn, repeats)
 
 
 def calls(index, X, head, repeats: int, rng) -> dict:

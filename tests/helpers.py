@@ -1,3 +1,5 @@
+import builtins
+
 import numpy as np
 
 from elsa.index import ExactIndex
@@ -21,3 +23,15 @@ def make_state(X, *, positives=(), negatives=(), frontier=None, scores=None, n_f
         n_found=n_found,
         budget_left=budget_left,
     )
+
+
+def hide_module(monkeypatch, module: str) -> None:
+    """Make ``import module`` fail, as it does where the optional dependency is not installed."""
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == module:
+            raise ImportError(f"no {module}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)

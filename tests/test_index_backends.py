@@ -1,6 +1,5 @@
 """The faiss backends against the exact index, the reference (faiss's contrib habit: compare, tolerate ties)."""
 
-import builtins
 
 import numpy as np
 import pytest
@@ -8,6 +7,7 @@ import pytest
 from elsa.exceptions import MissingDependencyError
 from elsa.index import ExactIndex, choose_backend, make_index
 from elsa.simulation import simulate
+from helpers import hide_module
 
 faiss = pytest.importorskip("faiss")
 from elsa.index.faiss_index import FaissIndex  # noqa: E402
@@ -77,14 +77,7 @@ def test_auto_chooses_by_size_and_memory():
 
 
 def test_missing_faiss_names_the_extra(monkeypatch):
-    real_import = builtins.__import__
-
-    def no_faiss(name, *args, **kwargs):
-        if name == "faiss":
-            raise ImportError("no faiss")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_faiss)
+    hide_module(monkeypatch, "faiss")
     with pytest.raises(MissingDependencyError, match=r"pip install 'elsa-search\[faiss\]'"):
         make_index(np.zeros((10, 2), np.float32), "ivf")
 

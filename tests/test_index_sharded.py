@@ -1,6 +1,5 @@
 """The sharded index (in one process, and on a local two-worker Ray cluster) against the exact one."""
 
-import builtins
 import json
 
 import numpy as np
@@ -15,6 +14,7 @@ from elsa.index.merge import merge_knn, merge_set
 from elsa.index.sharded import LocalShardedIndex
 from elsa.session import Session
 from elsa.simulation import simulate
+from helpers import hide_module
 
 
 def test_shard_bounds_are_aligned_and_cover_the_pool():
@@ -74,14 +74,7 @@ def test_local_shards_answer_exactly_as_one_exact_index(pool):
 
 
 def test_missing_ray_names_the_extra(monkeypatch):
-    real_import = builtins.__import__
-
-    def no_ray(name, *args, **kwargs):
-        if name == "ray":
-            raise ImportError("no ray")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_ray)
+    hide_module(monkeypatch, "ray")
     with pytest.raises(MissingDependencyError, match=r"elsa-search\[ray\]"):
         make_index(np.zeros((10, 2), np.float32), "ray")
 
