@@ -172,3 +172,16 @@ def test_shards_without_ray_backend_is_a_usage_error(capsys, tmp_path):
     code = main(["simulate", "--embeddings", str(tmp_path / "X.npy"), "--labels", str(tmp_path / "y.npy"),
                  "--target", "1", "--shards", "2"])
     assert code == 2 and "--shards applies only to --index ray" in capsys.readouterr().err
+
+
+def test_a_session_checks_its_backend_options_before_writing(tmp_path):
+    from elsa.exceptions import ParameterError
+
+    np.save(tmp_path / "X.npy", np.zeros((10, 2), np.float32))
+    for index, options, message in [("exact", {"shards": 2}, "ray backend only"),
+                                    ("ray", {"shard": 2}, "unknown ray index options"),
+                                    ("ray", {"shards": 0}, "shards")]:
+        with pytest.raises(ParameterError, match=message):
+            Session.create(tmp_path / "s", tmp_path / "X.npy", target="t", seed_ids=[1], index=index,
+                           index_options=options)
+        assert not (tmp_path / "s").exists()

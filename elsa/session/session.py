@@ -201,6 +201,7 @@ class Session:
         folder = Path(folder)
         strategy = check_choice(strategy, "strategy", STRATEGIES)
         index = check_choice(index, "index backend", BACKENDS)
+        index_options = _check_index_options(index, index_options)
         epochs = NO_EPOCH_LIMIT if epochs is None else check_int(epochs, "epochs", minimum=0)
         budget = None if budget is None else check_int(budget, "budget", minimum=0)
         spec = None if stop is None else parse_stop(stop)
@@ -256,7 +257,7 @@ class Session:
                 "target": target, "strategy": strategy, "params": params, "epochs": epochs, "budget": budget,
                 "random_state": random_state, "created": time.time(), "stop_reason": None,
                 "stop": None if spec is None else str(spec), "audit_share": audit_share,
-                "audit_positives": audit_positives, "index": index, "index_options": dict(index_options or {}),
+                "audit_positives": audit_positives, "index": index, "index_options": index_options,
             }
             with store.transaction("create the session") as db:
                 store.set_meta(db, meta)
@@ -873,6 +874,28 @@ _STOP_MESSAGES = {
     "epochs": "all epochs and the final search are done",
     "no candidates": "the search has nothing left to propose",
 }
+
+
+RAY_OPTIONS = ("shards", "shard_backend", "cpus_per_shard")
+
+
+def _check_index_options(index: str, options: dict | None) -> dict:
+    """The backend options a session keeps, checked before anything is written."""
+    options = dict(options or {})
+    if not options:
+        return options
+    if index != "ray":
+        raise ParameterError(f"index_options apply to the ray backend only, not {index!r}")
+    unknown = sorted(set(options) - set(RAY_OPTIONS))
+    if unknown:
+        raise ParameterError(f"unknown ray index options {unknown}; choose from {', '.join(RAY_OPTIONS)}")
+    if "shards" in options:
+        options["shards"] = check_int(options["shards"], "shards", minimum=1)
+    if "shard_backend" in options:
+        options["shard_backend"] = check_choice(options["shard_backend"], "shard backend", ("exact", "ivf", "ivfpq", "hnsw"))
+    if "cpus_per_shard" in options:
+        options["cpus_per_shard"] = check_float(options["cpus_per_shard"], "cpus_per_shard", minimum=0.01)
+    return options
 
 
 def _default_user() -> str:
