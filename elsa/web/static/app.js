@@ -250,14 +250,20 @@ async function answer(label) {
   const here = S.focus;
   S.focus = nextUnanswered(S.focus);
   render();
-  const res = await call("POST", "/api/answer", { item: it.id, label, expect });
+  // On the undo stack at once, so that Backspace pressed while the answer is still on its
+  // way undoes this answer (once saved), not the one before it.
+  const entry = { id: it.id, event: null, saved: call("POST", "/api/answer", { item: it.id, label, expect }) };
+  S.undo.push(entry);
+  const res = await entry.saved;
   S.inflight.delete(it.id);
   S.version++;
   if (res) {
     it.event = res.event;
-    S.undo.push({ event: res.event, id: it.id });
+    entry.event = res.event;
     schedule(S.view === "batch" && S.items.every((x) => x.label) ? 0 : 300);  // counters and curve
   } else {
+    const k = S.undo.indexOf(entry);
+    if (k >= 0) S.undo.splice(k, 1);
     it.label = before;
     S.focus = here;
     render();
@@ -267,6 +273,11 @@ async function answer(label) {
 async function undo() {
   const last = S.undo.pop();
   if (!last) { toast("nothing of yours to undo in this tab"); return; }
+  if (last.event === null && last.saved) {  // the answer is still on its way: undo it once saved
+    const saved = await last.saved;
+    if (!saved) { toast("that answer was not saved, so there is nothing to undo"); return; }
+    last.event = saved.event;
+  }
   S.version++;
   const res = await call("POST", "/api/undo", { event: last.event });
   if (!res) return;
