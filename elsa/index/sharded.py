@@ -27,7 +27,7 @@ from abc import abstractmethod
 import numpy as np
 
 from .._parallel import row_ranges
-from .._validation import check_int
+from .._validation import check_embeddings, check_int
 from .base import Index
 from .exact import _DEFAULT_CHUNK_ROWS
 from .merge import merge_knn, merge_set
@@ -126,8 +126,6 @@ class LocalShardedIndex(ShardedIndex):
 
     def __init__(self, X, shards: int = 2, *, backend: str = "exact", chunk_rows: int = _DEFAULT_CHUNK_ROWS,
                  **options):
-        from .._validation import check_embeddings
-
         self.X = check_embeddings(X)
         if backend == "exact":
             options = {"chunk_rows": chunk_rows, **options}
