@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from .._validation import check_int
 from .cache import VectorStore
 from .encoder import ImageEncoder, OnnxImageEncoder
+from .pipeline import ShardWriter, decode
 
 
 _WORKER_ENCODERS: dict[str, ImageEncoder] = {}  # per worker process: the model is loaded once, not per task
@@ -38,18 +39,11 @@ def _embed_task(encoder: ImageEncoder, loaders: list[Callable], keys: list[str])
     if ray.get_gpu_ids() and isinstance(encoder, OnnxImageEncoder):
         encoder.device = "cuda"
     encoder = _WORKER_ENCODERS.setdefault(f"{encoder.fingerprint}/{getattr(encoder, 'device', '')}", encoder)
-    arrays, done, failed = [], [], {}
-    for load, key in zip(loaders, keys):
-        try:
-            arrays.append(encoder.prepare(load()))
-            done.append(key)
-        except ValueError as exc:
-            failed[key] = str(exc)
-    if not arrays:
+    prepared, done, failed = decode(encoder, loaders, keys)
+    if prepared is None:
         return done, None, failed
     batch = encoder.batch_size
-    vectors = np.concatenate([encoder.embed_prepared(np.stack(arrays[i:i + batch]))
-                              for i in range(0, len(arrays), batch)])
+    vectors = np.concatenate([encoder.embed_prepared(prepared[i:i + batch]) for i in range(0, len(prepared), batch)])
     return done, vectors, failed
 
 
@@ -69,8 +63,7 @@ def embed_missing_on_ray(todo: list[int], keys: Sequence[str], loaders: Sequence
     encoder_ref = ray.put(worker_encoder)
     chunks = [todo[i:i + task_size] for i in range(0, len(todo), task_size)]
     slots = max(1, 2 * int(ray.cluster_resources().get("CPU", 1) // cpus_per_task))
-    vectors: dict[str, np.ndarray] = {}
-    failures: dict[str, str] = {}
+    writer = ShardWriter(store, shard_size)
     running: dict = {}
     with tqdm(total=len(todo), desc=desc, unit="img", disable=not progress, dynamic_ncols=True, smoothing=0.1) as bar:
         try:
@@ -83,15 +76,9 @@ def embed_missing_on_ray(todo: list[int], keys: Sequence[str], loaders: Sequence
                     submitted += 1
                 ready, _ = ray.wait(list(running), num_returns=1)
                 count = running.pop(ready[0])
-                done, block, failed = ray.get(ready[0])
-                if block is not None:
-                    vectors.update(zip(done, block))
-                failures.update(failed)
+                writer.add(*ray.get(ready[0]))
                 bar.update(count)
-                if len(vectors) + len(failures) >= shard_size:
-                    store.put(vectors, failures)
-                    vectors, failures = {}, {}
         finally:
             for ref in running:
                 ray.cancel(ref)
-            store.put(vectors, failures)  # keep what arrived, on Ctrl-C too
+            writer.close()  # keep what arrived, on Ctrl-C too

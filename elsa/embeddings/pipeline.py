@@ -56,23 +56,55 @@ class Embeddings:
         return self.n_computed == 0
 
 
+def decode(encoder: ImageEncoder, loaders: Sequence[Callable], keys: Sequence[str]):
+    """Load and preprocess images: ``(stacked batch or None, keys decoded, {key: reason})``.
+
+    A loader raising ``ValueError`` (an image that cannot be decoded) is a failure, kept
+    with its reason; the other images go on.
+    """
+    arrays, done, failed = [], [], {}
+    for load, key in zip(loaders, keys):
+        try:
+            arrays.append(encoder.prepare(load()))
+            done.append(key)
+        except ValueError as exc:
+            failed[key] = str(exc)
+    return (np.stack(arrays) if arrays else None), done, failed
+
+
+class ShardWriter:
+    """Vectors and decode failures as they arrive, committed to ``store`` every ``shard_size`` items.
+
+    ``close()`` commits the part-filled shard: call it in ``finally`` so an interrupted
+    run keeps what it finished.
+    """
+
+    def __init__(self, store: VectorStore, shard_size: int):
+        self.store, self.shard_size = store, shard_size
+        self.vectors: dict[str, np.ndarray] = {}
+        self.failures: dict[str, str] = {}
+
+    def add(self, done: Sequence[str], vectors: np.ndarray | None, failed: dict[str, str]) -> None:
+        if vectors is not None:
+            self.vectors.update(zip(done, vectors))
+        self.failures.update(failed)
+        if len(self.vectors) + len(self.failures) >= self.shard_size:
+            self.close()
+
+    def close(self) -> None:
+        self.store.put(self.vectors, self.failures)
+        self.vectors, self.failures = {}, {}
+
+
 def _embed_missing(todo: list[int], keys: Sequence[str], loaders: Sequence[Callable], encoder: ImageEncoder,
                    store: VectorStore, *, shard_size: int, workers: int, desc: str, progress: bool) -> None:
     """Embed items ``todo`` and store their vectors (or decode failures) shard by shard."""
     batches = [todo[i:i + encoder.batch_size] for i in range(0, len(todo), encoder.batch_size)]
 
     def prepare(batch: list[int]):
-        arrays, done, failed = [], [], {}
-        for i in batch:
-            try:
-                arrays.append(encoder.prepare(loaders[i]()))
-                done.append(keys[i])
-            except ValueError as exc:
-                failed[keys[i]] = str(exc)
-        return (np.stack(arrays) if arrays else None), done, failed, len(batch)
+        return (*decode(encoder, [loaders[i] for i in batch], [keys[i] for i in batch]), len(batch))
 
-    shard_vectors: dict[str, np.ndarray] = {}
-    shard_failures: dict[str, str] = {}
+    writer = ShardWriter(store, shard_size)
     pending: deque = deque()
     with ThreadPoolExecutor(max_workers=workers) as pool, tqdm(
         total=len(todo), desc=desc, unit="img", disable=not progress, dynamic_ncols=True, smoothing=0.1
@@ -85,17 +117,12 @@ def _embed_missing(todo: list[int], keys: Sequence[str], loaders: Sequence[Calla
                 if submitted < len(batches):
                     pending.append(pool.submit(prepare, batches[submitted]))
                     submitted += 1
-                if batch is not None:
-                    shard_vectors.update(zip(done, encoder.embed_prepared(batch)))
-                shard_failures.update(failed)
+                writer.add(done, None if batch is None else encoder.embed_prepared(batch), failed)
                 bar.update(count)
-                if len(shard_vectors) + len(shard_failures) >= shard_size:
-                    store.put(shard_vectors, shard_failures)
-                    shard_vectors, shard_failures = {}, {}
         finally:
             for future in pending:
                 future.cancel()
-            store.put(shard_vectors, shard_failures)  # keep the finished part of the shard on Ctrl-C too
+            writer.close()  # keep the finished part of the shard on Ctrl-C too
 
 
 def _assemble(keys: list[str], store: VectorStore, out: Path | None) -> np.ndarray:
