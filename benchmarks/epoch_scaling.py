@@ -2,7 +2,10 @@
 
 For each pool size (default 100k, 1M, 10M x 128 float32, clustered like embeddings) the
 pool is written once to ``benchmarks/.cache/scaling/`` as a ``.npy`` and memory-mapped,
-as ``elsa simulate`` reads it. Each (size, backend) runs in its own process so its peak
+as ``elsa simulate`` reads it. The exact backend also runs on the same pool stored as
+float16 (half the bytes; each block is converted to float32 as it is read, so the
+search asks for the same items). faiss keeps its own float32 copy of the vectors, so
+float16 saves nothing there and is not run with it. Each (size, backend) runs in its own process so its peak
 memory (``ru_maxrss``) is its own. A rare class is planted (one cluster thinned to
 0.1 %), ELSA runs ``--epochs`` epochs from 5 seeds, and the median epoch (epochs 2 on)
 is split into its phases: NN search, RandS, head fit, head scoring.
@@ -14,7 +17,7 @@ rate) or one read of it at its memory rate, whichever is slower; scoring needs
 on the few labelled items is not bounded by the pool).
 
     python benchmarks/epoch_scaling.py
-    python benchmarks/epoch_scaling.py --sizes 100000,1000000 --backends exact
+    python benchmarks/epoch_scaling.py --sizes 100000,1000000 --backends exact --dtypes float32
 
 Writes ``benchmarks/results/epoch_scaling.{json,md}``.
 """
@@ -43,9 +46,19 @@ HIDDEN = 64
 PHASES = ("nn", "rands", "head_fit", "head_score")
 
 
-def pool_path(n: int) -> Path:
-    path = CACHE / f"pool-{n}x{D}.npy"
+def pool_path(n: int, dtype: str = "float32") -> Path:
+    path = CACHE / (f"pool-{n}x{D}.npy" if dtype == "float32" else f"pool-{n}x{D}-{dtype}.npy")
     if path.exists():
+        return path
+    if dtype != "float32":  # the same values, rounded, chunk by chunk
+        src = np.load(pool_path(n), mmap_mode="r")
+        tmp = path.with_suffix(".partial.npy")
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=src.shape)
+        for start in range(0, n, 500_000):
+            out[start : start + 500_000] = src[start : start + 500_000]
+        out.flush()
+        del out
+        os.replace(tmp, path)
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
@@ -65,14 +78,14 @@ def pool_path(n: int) -> Path:
     return path
 
 
-def one(n: int, backend: str, epochs: int) -> dict:
-    """Run in a child process: one pool size, one backend."""
+def one(n: int, backend: str, dtype: str, epochs: int) -> dict:
+    """Run in a child process: one pool size, one backend, one dtype."""
     from elsa._io import load_npy
     from elsa.index import make_index
     from elsa.oracle import SimulatedOracle
     from elsa.search import make_strategy
 
-    X = load_npy(pool_path(n), "pool")
+    X = load_npy(pool_path(n, dtype), "pool")
     labels = np.load(CACHE / f"labels-{n}.npy")
     rng = np.random.default_rng(1)
     A = rng.normal(size=(4096, 4096)).astype(np.float32)
@@ -80,10 +93,11 @@ def one(n: int, backend: str, epochs: int) -> dict:
     t0 = time.perf_counter()
     A @ A
     gemm = 2 * 4096**3 / (time.perf_counter() - t0)
-    X[: min(n, 1_000_000)].max()  # page the head of the pool in once
+    head = X[: min(n, 1_000_000)].view(np.float32)  # the same bytes whatever the dtype: a read rate
+    head.max()  # page the head of the pool in once
     t0 = time.perf_counter()
-    X[: min(n, 1_000_000)].max()
-    read = min(n, 1_000_000) * D * 4 / (time.perf_counter() - t0)
+    head.max()
+    read = min(n, 1_000_000) * D * X.itemsize / (time.perf_counter() - t0)
     positives = np.flatnonzero(labels == 0)[: max(10, n // 1000)]
     truth = np.zeros(n, bool)
     truth[positives] = True
@@ -100,33 +114,36 @@ def one(n: int, backend: str, epochs: int) -> dict:
                                              callback=record)
     med = {k: float(np.median([p[k] for p in phases[1:]])) for k in PHASES}
     epoch = float(np.median([sum(p[k] for k in PHASES) for p in phases[1:]]))
-    one_pass = max(2 * n * D * 50 / gemm, n * D * 4 / read)
-    knn_pass = max(2 * n * D * 100 / gemm, n * D * 4 / read)
+    one_pass = max(2 * n * D * 50 / gemm, n * D * X.itemsize / read)
+    knn_pass = max(2 * n * D * 100 / gemm, n * D * X.itemsize / read)
     score = 2 * n * D * HIDDEN / gemm
-    return {"n": n, "backend": backend, "build_s": round(build, 2), "epoch_s": round(epoch, 3),
+    return {"n": n, "backend": backend, "dtype": dtype, "build_s": round(build, 2), "epoch_s": round(epoch, 3),
             "phases_s": {k: round(v, 3) for k, v in med.items()},
             "lower_bound_s": round(one_pass + knn_pass + score, 3),
             "gemm_gflops": round(gemm / 1e9, 1), "read_gb_per_s": round(read / 1e9, 1),
             "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
-            "pool_gb": round(n * D * 4 / 2**30, 2), "labels_at_end": phases[-1]["labels"]}
+            "pool_gb": round(n * D * X.itemsize / 2**30, 2), "labels_at_end": phases[-1]["labels"]}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="100000,1000000,10000000")
     ap.add_argument("--backends", default="exact,ivf")
+    ap.add_argument("--dtypes", default="float32,float16", help="float16 runs with the exact backend only")
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        n, backend = args.child.split(":")
-        print(json.dumps(one(int(n), backend, args.epochs)))
+        n, backend, dtype = args.child.split(":")
+        print(json.dumps(one(int(n), backend, dtype, args.epochs)))
         return
     rows = []
     for n in [int(x) for x in args.sizes.split(",")]:
-        pool_path(n)
-        for backend in args.backends.split(","):
-            out = subprocess.run([sys.executable, __file__, "--child", f"{n}:{backend}", "--epochs", str(args.epochs)],
+        runs = [(b, t) for b in args.backends.split(",") for t in args.dtypes.split(",")
+                if t == "float32" or b == "exact"]
+        for backend, dtype in runs:
+            pool_path(n, dtype)
+            out = subprocess.run([sys.executable, __file__, "--child", f"{n}:{backend}:{dtype}", "--epochs", str(args.epochs)],
                                  capture_output=True, text=True, check=True)
             row = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append(row)
@@ -140,11 +157,11 @@ def main() -> None:
              f"`{doc['command'].strip()}` on {os.cpu_count()} cores; median of epochs 2-{args.epochs}; each row in its "
              "own process. Lower bound: one pass of matrix products (or one read) for the NN step and for RandS's "
              f"search, plus scoring through {HIDDEN} hidden units, at the GEMM and read rates measured in that process.",
-             "", "| pool | backend | build s | epoch s | lower bound s | ratio | phases (s) | peak RSS GB | pool GB |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "", "| pool | backend | dtype | build s | epoch s | lower bound s | ratio | phases (s) | peak RSS GB | pool GB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         phases = ", ".join(f"{k} {v}" for k, v in r["phases_s"].items())
-        lines.append(f"| {r['n']:,} | {r['backend']} | {r['build_s']} | {r['epoch_s']} | {r['lower_bound_s']} | "
+        lines.append(f"| {r['n']:,} | {r['backend']} | {r['dtype']} | {r['build_s']} | {r['epoch_s']} | {r['lower_bound_s']} | "
                      f"{r['epoch_s'] / r['lower_bound_s']:.1f}x | {phases} | {r['peak_rss_gb']} | {r['pool_gb']} |")
     (RESULTS / "epoch_scaling.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

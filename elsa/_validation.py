@@ -13,6 +13,7 @@ import numpy as np
 from .exceptions import EmptyPoolError, InputError, ParameterError
 
 _FINITE_CHECK_ROWS = 65536
+POOL_DTYPES = (np.dtype(np.float32), np.dtype(np.float16))  # kept as they are, never copied whole
 
 
 def check_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -67,10 +68,13 @@ def check_choice(value, name: str, choices) -> str:
 
 
 def check_embeddings(X, name: str = "embeddings") -> np.ndarray:
-    """Validate a pool of embeddings and return it as C-contiguous float32 ``(n, d)``.
+    """Validate a pool of embeddings and return it as a C-contiguous ``(n, d)`` array.
 
-    A float32 C-contiguous array (including a read-only memory map) is returned
-    without copying. Rows with NaN or inf are reported by index.
+    float32 and float16 pools (including read-only memory maps) are returned as they
+    are, without copying: a float16 pool stays half the size on disk and in memory, and
+    every pass over it converts one block at a time to float32 (:func:`float_rows`).
+    Any other numeric dtype is converted to float32. Rows with NaN or inf are reported
+    by index.
     """
     X = np.asarray(X)
     if X.dtype == object or not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
@@ -82,7 +86,7 @@ def check_embeddings(X, name: str = "embeddings") -> np.ndarray:
         raise EmptyPoolError(f"{name} has no rows: there is nothing to search")
     if d == 0:
         raise InputError(f"{name} has rows of length 0, shape {X.shape}")
-    if X.dtype != np.float32:
+    if X.dtype not in POOL_DTYPES:
         if np.issubdtype(X.dtype, np.floating) and np.abs(X).max() > np.finfo(np.float32).max:
             raise InputError(f"{name} has values too large for float32 (max |x| = {np.abs(X).max():.3g})")
         X = X.astype(np.float32)
@@ -95,6 +99,30 @@ def check_embeddings(X, name: str = "embeddings") -> np.ndarray:
             shown = ", ".join(str(i) for i in bad[:10]) + (", ..." if bad.size > 10 else "")
             raise InputError(f"{name} has {bad.size} row(s) with NaN or inf values (rows {shown})")
     return X
+
+
+def float_rows(rows) -> np.ndarray:
+    """Rows read from a pool (a block, or gathered ids) as float32, for arithmetic.
+
+    A float32 block is returned as it is. A float16 one is converted exactly (every
+    float16 is a float32), so every result on a float16 pool is bitwise the result on
+    the same values stored as float32. numpy's own cast runs at about 0.6 G values/s
+    here, slower than the matrix product that follows it, so the conversion is done on
+    the bits: a float16's sign, exponent and mantissa, shifted 13 places, are a float32
+    whose exponent is 112 too small, and multiplying by ``2**112`` restores it exactly
+    (subnormals included). That is 7x faster, and the tests check it against numpy's
+    cast for all 63,488 finite float16 values. Pools are checked finite, so inf and NaN
+    never reach it.
+    """
+    rows = np.asarray(rows)
+    if rows.dtype != np.float16:
+        return np.asarray(rows, dtype=np.float32)
+    bits = np.ascontiguousarray(rows).view(np.int16).astype(np.int32)  # the sign fills bits 28-31
+    bits <<= 13
+    bits &= np.int32(-0x70002000)  # 0x8FFFE000: the sign bit, then exponent and mantissa
+    out = bits.view(np.float32)
+    out *= np.float32(2.0**112)
+    return out
 
 
 def check_class_labels(y, n: int, name: str = "labels") -> np.ndarray:

@@ -17,7 +17,7 @@ class SearchState:
 
     Attributes
     ----------
-    X : (n, d) float32 pool.
+    X : (n, d) float32 or float16 pool (read through :func:`elsa._validation.float_rows`).
     index : the search backend over ``X``.
     answers : (n,) int8; +1 positive, -1 negative (as the oracle answered; seeds are +1), 2 unsure
         (a person skipped it: never proposed again, never trained on), 0 unlabelled.

@@ -29,7 +29,7 @@ from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
 from .._parallel import cpu_count, map_ranges, row_ranges
-from .._validation import check_float, check_int
+from .._validation import check_float, check_int, float_rows
 from ..exceptions import InputError
 
 _SCORE_CHUNK_ROWS = 8192
@@ -83,7 +83,7 @@ class MLPHead:
             raise InputError("the head needs at least one positive and one negative label to train")
         if self.mean_ is None:
             self.prepare(X)
-        Xs = (np.asarray(X, np.float32) - self.mean_) / self.scale_
+        Xs = (float_rows(X) - self.mean_) / self.scale_
         model = MLPClassifier(
             hidden_layer_sizes=(self.hidden,),
             solver="lbfgs",
@@ -110,7 +110,7 @@ class MLPHead:
 
         def score(a, b):
             for start in range(a, b, _SCORE_CHUNK_ROWS):
-                h = X[start : min(start + _SCORE_CHUNK_ROWS, b)] @ self.weights_[0]
+                h = float_rows(X[start : min(start + _SCORE_CHUNK_ROWS, b)]) @ self.weights_[0]
                 h += self.biases_[0]
                 for w, bias in zip(self.weights_[1:], self.biases_[1:]):
                     np.maximum(h, 0.0, out=h)

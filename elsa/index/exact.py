@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._parallel import cpu_count, map_ranges, row_ranges
-from .._validation import check_embeddings, check_int
+from .._validation import check_embeddings, check_int, float_rows
 from .base import Index
 from .merge import merge_knn, merge_set, take_smallest
 
@@ -50,13 +50,13 @@ def _block_best(d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class ExactIndex(Index):
-    """Exact chunked search over a float32 pool.
+    """Exact chunked search over a float32 (or float16) pool.
 
     Parameters
     ----------
     X : array of shape (n, d)
-        The pool. A float32 C-contiguous array (or read-only memory map) is used
-        without copying.
+        The pool. A float32 or float16 C-contiguous array (or read-only memory map)
+        is used without copying; float16 blocks are converted to float32 as they are read.
     chunk_rows : int
         Pool rows per matrix-product block.
     threads : int or None
@@ -74,7 +74,7 @@ class ExactIndex(Index):
 
         def norms(a, b):
             for start, stop in self._blocks(a, b):
-                block = self.X[start:stop]
+                block = float_rows(self.X[start:stop])
                 self.sq_norms[start:stop] = np.einsum("ij,ij->i", block, block)
 
         map_ranges(norms, self.ranges)
@@ -99,7 +99,7 @@ class ExactIndex(Index):
         ``-2 q`` is exactly ``-2`` times the product with ``q``), so rankings and ties
         never depend on how the pool is cut.
         """
-        d = Qm2 @ self.X[start:stop].T
+        d = Qm2 @ float_rows(self.X[start:stop]).T
         d += norms[None, start:stop]
         d += q_norms[:, None]
         np.maximum(d, 0.0, out=d)  # rounding can make a tiny distance negative

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from .._validation import as_generator, check_choice, check_embeddings, check_int
+from .._validation import as_generator, check_choice, check_embeddings, check_int, float_rows
 from ..exceptions import InputError, MissingDependencyError
 from .base import Index
 from .exact import ExactIndex
@@ -97,9 +97,9 @@ class FaissIndex(Index):
             train_size = check_int(train_size, "train_size", minimum=1)
             rows = np.sort(rng.choice(n, min(n, max(train_size, 256 * (self.m if kind == "ivfpq" else 1))),
                                       replace=False))
-            index.train(np.ascontiguousarray(self.X[rows]))
+            index.train(np.ascontiguousarray(self.X[rows], dtype=np.float32))
         for start in range(0, n, chunk_rows):
-            index.add(np.ascontiguousarray(self.X[start : start + chunk_rows]))
+            index.add(np.ascontiguousarray(self.X[start : start + chunk_rows], dtype=np.float32))
         self._index = index
         self._faiss = faiss
 
@@ -161,7 +161,7 @@ class FaissIndex(Index):
         cand = np.unique(I[I >= 0])
         if cand.size == 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        rows = self.X[cand]
+        rows = float_rows(self.X[cand])
         d = self.exact.sq_norms[cand][:, None] - 2.0 * (rows @ Q.T) + np.einsum("ij,ij->i", Q, Q)[None, :]
         d = np.maximum(d.min(axis=1), 0.0).astype(np.float32)
         return take_smallest(d, cand, k)
@@ -190,7 +190,7 @@ def _default_m(d: int) -> int:
 def _exact_distances(X: np.ndarray, Q: np.ndarray, I: np.ndarray) -> np.ndarray:
     """Squared distances from each query to its candidate rows ``I`` (``-1``: inf)."""
     valid = I >= 0
-    rows = X[np.where(valid, I, 0).ravel()].reshape(I.shape + (X.shape[1],))
+    rows = float_rows(X[np.where(valid, I, 0).ravel()]).reshape(I.shape + (X.shape[1],))
     diff = rows - Q[:, None, :]
     D = np.einsum("mkd,mkd->mk", diff, diff)
     return np.where(valid, D, np.inf)

@@ -69,22 +69,25 @@ def connect(address: str | None = None, **init_options):
 
 @dataclass(frozen=True)
 class MemmapRows:
-    """Rows ``start:stop`` of a float32 pool stored in a file at ``path`` (byte ``offset`` of row 0)."""
+    """Rows ``start:stop`` of a pool of ``dtype`` (float32 or float16) stored in a file at
+    ``path`` (byte ``offset`` of row 0)."""
 
     path: str
     offset: int
     start: int
     stop: int
     dim: int
+    dtype: str = "float32"
 
     def open(self) -> np.ndarray:
-        return np.memmap(self.path, np.float32, "r", offset=self.offset + self.start * self.dim * 4,
+        itemsize = np.dtype(self.dtype).itemsize
+        return np.memmap(self.path, np.dtype(self.dtype), "r", offset=self.offset + self.start * self.dim * itemsize,
                          shape=(self.stop - self.start, self.dim))
 
 
 def backing_file(X: np.ndarray) -> tuple[str, int] | None:
-    """``(path, byte offset of row 0)`` when ``X`` is a C-contiguous float32 view of a
-    memory-mapped file, else None."""
+    """``(path, byte offset of row 0)`` when ``X`` (C-contiguous, as pools are) is a view
+    of a memory-mapped file, else None."""
     base = X
     while base is not None and not isinstance(base, np.memmap):
         base = base.base
@@ -115,7 +118,7 @@ class RayIndex(ShardedIndex):
 
     Parameters
     ----------
-    X : (n, d) float32 pool at the driver (a memory map: the driver reads only the
+    X : (n, d) float32 or float16 pool at the driver (a memory map: the driver reads only the
         rows it gathers, such as the labelled points and the queries).
     shards : number of shards (and actors); default, one per CPU the cluster offers.
     shard_backend : each shard's own index, ``exact`` (default) or a faiss kind.
@@ -144,7 +147,7 @@ class RayIndex(ShardedIndex):
         actor = ray.remote(num_cpus=cpus_per_shard)(ShardHost)
         self.actors = []
         for start, stop in self.bounds:
-            rows = (MemmapRows(source[0], source[1], start, stop, self.dim) if source is not None
+            rows = (MemmapRows(source[0], source[1], start, stop, self.dim, self.X.dtype.name) if source is not None
                     else ray.put(np.ascontiguousarray(self.X[start:stop])))
             self.actors.append(actor.remote(rows, start, shard_backend, options, max(1, int(cpus_per_shard))))
         try:  # build errors surface here, once

@@ -5,25 +5,37 @@ from __future__ import annotations
 import numpy as np
 from sklearn.decomposition import PCA
 
+from .._validation import float_rows
+
 _FIT_SAMPLE = 20_000
 _CHUNK = 8192
 
 
-def pca_project(X: np.ndarray, dims: int, rng: np.random.Generator) -> np.ndarray:
+def pca_project(X: np.ndarray, dims: int, rng: np.random.Generator, *, unit: bool = False) -> np.ndarray:
     """Project the pool onto its first ``dims`` principal components, float32 ``(n, dims)``.
 
     The components are fitted on at most 20,000 random rows (randomised SVD); the whole
-    pool is then projected in chunks.
+    pool is then projected in chunks. With ``unit``, each row is first scaled to unit
+    length (an all-zero row stays zero), chunk by chunk, so no scaled copy of the pool
+    is ever held.
     """
+
+    def read(rows):
+        block = float_rows(rows)
+        if unit:
+            norms = np.linalg.norm(block, axis=1, keepdims=True)
+            block = block / np.where(norms > 0, norms, 1.0)
+        return block
+
     dims = min(dims, X.shape[1], X.shape[0])
     rows = rng.choice(X.shape[0], min(_FIT_SAMPLE, X.shape[0]), replace=False)
     pca = PCA(n_components=dims, svd_solver="randomized", random_state=int(rng.integers(2**31 - 1)))
-    pca.fit(np.asarray(X[np.sort(rows)], np.float32))
+    pca.fit(read(X[np.sort(rows)]))
     comps = pca.components_.astype(np.float32).T
     mean = pca.mean_.astype(np.float32)
     out = np.empty((X.shape[0], dims), np.float32)
     for start in range(0, X.shape[0], _CHUNK):
-        out[start : start + _CHUNK] = (X[start : start + _CHUNK] - mean) @ comps
+        out[start : start + _CHUNK] = (read(X[start : start + _CHUNK]) - mean) @ comps
     return out
 
 
@@ -54,12 +66,12 @@ def farthest_first(X: np.ndarray, candidates: np.ndarray, anchors: np.ndarray, s
     size = min(size, candidates.size)
     if size <= 0:
         return np.zeros(0, np.int64)
-    C = X[candidates]
+    C = float_rows(X[candidates])
     if anchors.size:
         nearest = np.full(candidates.size, np.inf, np.float32)
         c_sq = (C**2).sum(1)
         for start in range(0, anchors.size, 256):
-            d = sq_dists(C, X[anchors[start : start + 256]], c_sq)
+            d = sq_dists(C, float_rows(X[anchors[start : start + 256]]), c_sq)
             nearest = np.minimum(nearest, d.min(axis=1))
     else:
         nearest = sq_dist_to(C, C.mean(axis=0))

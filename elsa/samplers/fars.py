@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_float, check_int
+from .._validation import check_float, check_int, float_rows
 from ..state import SearchState
 from ._geometry import sq_dist_to
 from .base import Sampler, growing_batch
@@ -43,7 +43,7 @@ class FarS(Sampler):
         size = min(growing_batch(self.b, self.b_growth, state.n_found), candidates.size)
         if size == 0:
             return np.zeros(0, np.int64)
-        C = state.X[candidates]
+        C = float_rows(state.X[candidates])
         conf = state.scores[candidates].astype(np.float64)
         scale = float(np.sqrt(sq_dist_to(C, C.mean(axis=0))).mean()) or 1.0
         dist_sum = np.zeros(candidates.size)

@@ -51,9 +51,7 @@ class USL(Sampler):
         self.iterations = check_int(iterations, "iterations", minimum=0)
 
     def prepare(self, state: SearchState, rng: np.random.Generator) -> None:
-        X = np.asarray(state.X, np.float32)
-        norms = np.linalg.norm(X, axis=1, keepdims=True)
-        P = pca_project(X / np.where(norms > 0, norms, 1.0), self.dims, rng)
+        P = pca_project(state.X, self.dims, rng, unit=True)
         k = min(self.k, P.shape[0] - 1)
         if k >= 1:
             dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(P).kneighbors(P)
