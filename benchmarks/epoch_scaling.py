@@ -132,7 +132,12 @@ def main() -> None:
     ap.add_argument("--dtypes", default="float32,float16", help="float16 runs with the exact backend only")
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--make-pool", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.make_pool:
+        n, dtype = args.make_pool.split(":")
+        pool_path(int(n), dtype)
+        return
     if args.child:
         n, backend, dtype = args.child.split(":")
         print(json.dumps(one(int(n), backend, dtype, args.epochs)))
@@ -142,7 +147,9 @@ def main() -> None:
         runs = [(b, t) for b in args.backends.split(",") for t in args.dtypes.split(",")
                 if t == "float32" or b == "exact"]
         for backend, dtype in runs:
-            pool_path(n, dtype)
+            # Written by a child: a process's peak RSS passes to the children it starts,
+            # so the pages written here would count against every later measurement.
+            subprocess.run([sys.executable, __file__, "--make-pool", f"{n}:{dtype}"], check=True)
             out = subprocess.run([sys.executable, __file__, "--child", f"{n}:{backend}:{dtype}", "--epochs", str(args.epochs)],
                                  capture_output=True, text=True, check=True)
             row = json.loads(out.stdout.strip().splitlines()[-1])

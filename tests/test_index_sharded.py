@@ -73,6 +73,67 @@ def test_local_shards_answer_exactly_as_one_exact_index(pool):
     assert sorted(idx.search_set(X[:2], 5, exclude=almost_all)[1].tolist()) == [10, 4000]
 
 
+def test_scores_stay_on_the_shards_and_reduce_as_on_one_array(pool):
+    from elsa.head import scores as reduce
+    from elsa.index.sharded import ShardedScores
+
+    X, labelled = pool
+    idx = LocalShardedIndex(X, 3, chunk_rows=256)
+    head = MLPHead(hidden=8).fit(X[:200], np.arange(200) % 3 == 0, random_state=0)
+    full = head.confidence(X)
+    held = idx.score(head.confidence)
+    assert isinstance(held, ShardedScores) and len(held) == 5000
+    assert all(shard._scores.size == b - a for shard, (a, b) in zip(idx.shards, idx.bounds))
+    full[[10, 2700, 4000]] = full[5]  # ties across shards: broken by the smaller id
+    for shard, (a, b) in zip(idx.shards, idx.bounds):
+        shard._scores = full[a:b].copy()
+    for alpha in (0.0, 1.0, 2.5):
+        t = reduce.threshold(held, alpha)
+        assert t == pytest.approx(reduce.threshold(full, alpha), rel=1e-12, abs=1e-12)
+        np.testing.assert_array_equal(reduce.above(held, t, labelled), reduce.above(full, t, labelled))
+    np.testing.assert_allclose(reduce.threshold(held, 1.0, labelled), reduce.threshold(full, 1.0, labelled), rtol=1e-12)
+    for k in (1, 7, 300, 6000):
+        np.testing.assert_array_equal(reduce.top(held, k, labelled), reduce.top(full, k, labelled))
+    np.testing.assert_allclose(reduce.quant_sums(held, labelled), reduce.quant_sums(full, labelled), rtol=1e-12)
+    ids = np.array([4999, 3, 2700, 3, 1800])
+    np.testing.assert_array_equal(held[ids], full[ids])
+    np.testing.assert_array_equal(np.asarray(held), full)
+    # Hand-checked reductions on one small array: scores 0.5, -1, 1, 0 with item 2 labelled.
+    s = np.array([0.5, -1.0, 1.0, 0.0], np.float32)
+    lab = np.array([False, False, True, False])
+    assert reduce.threshold(s, 1.0) == pytest.approx(0.125 + np.sqrt(0.546875))  # mean 0.125, var 2.25/4 - 0.125**2
+    assert reduce.above(s, -0.5, lab).tolist() == [0, 3] and reduce.top(s, 2, lab).tolist() == [0, 3]
+    np.testing.assert_allclose(reduce.quant_sums(s, lab), [1.0, 0.75 + 0.0 + 0.5, 0.1875 + 0.25, 0.1875 + 0.25])
+    idx.score(head.confidence)  # newer scores replace the old on the shards
+    with pytest.raises(ElsaError, match="replaced by newer ones"):
+        held.top(3, labelled)
+
+
+@pytest.mark.parametrize("strategy", ["elsa", "no-active", "seals", "fars", "greedys", "grids", "uncertainty"])
+def test_every_strategy_asks_the_same_on_shards_and_elsa_never_fetches_the_scores(clustered, strategy, monkeypatch):
+    from elsa.oracle import SimulatedOracle
+    from elsa.search import make_strategy
+
+    X, labels = clustered
+    seeds = list(np.flatnonzero(labels)[:3])
+    idx = LocalShardedIndex(X, 2)
+    returned = []
+    real = LocalShardedIndex._call
+
+    def spy(self, method, per_shard_args):
+        out = real(self, method, per_shard_args)
+        returned.append((method, sum(np.size(o) if isinstance(o, np.ndarray) else 0 for o in out)))
+        return out
+
+    monkeypatch.setattr(LocalShardedIndex, "_call", spy)
+    runs = [make_strategy(strategy, epochs=3).run(X, seeds, SimulatedOracle(labels == 1), random_state=3, index=index)
+            for index in (ExactIndex(X), idx)]
+    np.testing.assert_array_equal(runs[0].queried_ids, runs[1].queried_ids)
+    if strategy == "elsa":  # per epoch only small answers come back, never one value per item
+        assert max(size for _, size in returned) < len(X) / 4
+        assert {"keep_scores", "score_stats", "score_above"} <= {m for m, _ in returned}
+
+
 def test_missing_ray_names_the_extra(monkeypatch):
     hide_module(monkeypatch, "ray")
     with pytest.raises(MissingDependencyError, match=r"elsa-search\[ray\]"):

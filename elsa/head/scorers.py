@@ -90,7 +90,7 @@ class HeadScorer(Scorer):
         self.head.fit(state.X[labelled], y, random_state=seed)
         t1 = time.perf_counter()
         if self._pool is None:
-            scores = state.index.map(self.head.confidence)  # where the pool lives (shards, for a cluster)
+            scores = state.index.score(self.head.confidence)  # left where the pool lives (on shards, for a cluster)
             self.scored = None
             self.last_seconds = {"head_fit": t1 - t0, "head_score": time.perf_counter() - t1}
         else:

@@ -65,6 +65,15 @@ class Index(ABC):
         """
         return np.asarray(fn(self.X))
 
+    def score(self, fn):
+        """``fn``'s value for every row (the head's scores), kept where the rows are.
+
+        Here that is :meth:`map`'s array. A sharded index leaves each shard's values on
+        the shard and returns a handle that answers the reductions of
+        :mod:`elsa.head.scores` there, so the scores never travel.
+        """
+        return self.map(fn)
+
     @abstractmethod
     def search(self, queries, k: int, *, exclude=None, query_ids=None) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest pool rows of each query: ``(D, I)`` of shape ``(m, k)``.

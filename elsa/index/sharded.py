@@ -7,13 +7,18 @@ free of any engine so that the merging can be tested, and used, in one process.
   index's block size (``chunk_rows``), so each shard's exact search cuts its rows into
   the very blocks a single :class:`~elsa.index.exact.ExactIndex` over the whole pool
   would, and computes bitwise the same distances.
+* The head's scores stay on the shards (:meth:`ShardedIndex.score` returns a
+  :class:`ShardedScores` handle): each shard keeps its slice, and the search's
+  reductions of them (threshold sums, items above it, the top ``k``, Quant's sums;
+  :mod:`elsa.head.scores`) run there and are merged at the driver.
 * Each shard answers with its own ``k`` best, in global ids. The driver keeps the
   ``k`` smallest ``(distance, id)`` pairs of their union; that is exactly the single
   index's answer, ties broken by the smaller id as there. ``distance_to_set`` and
   :meth:`Index.map` concatenate the shards' arrays in row order.
 * Per call only the queries, each shard's excluded ids (the labelled items, a few
-  thousand, not an ``n``-long mask) and, for ``map``, a small picklable function (the
-  head's weights) travel to the shards. The pool never moves.
+  thousand, not an ``n``-long mask) and, for ``map`` and ``score``, a small picklable
+  function (the head's weights) travel to the shards. The pool never moves, and the
+  scores come back only when a sampler asks for arbitrary ones (``scores[ids]``).
 
 Where a shard lives is a subclass's business: :class:`LocalShardedIndex` holds the
 shards in this process (the reference for the distributed one); ``RayIndex`` holds
@@ -28,6 +33,8 @@ import numpy as np
 
 from .._parallel import row_ranges
 from .._validation import check_embeddings, check_int
+from ..exceptions import ElsaError
+from ..head import scores as reduce
 from .base import Index
 from .exact import _DEFAULT_CHUNK_ROWS
 from .merge import merge_knn, merge_set
@@ -71,6 +78,37 @@ class Shard:
 
     def map(self, fn):
         return np.asarray(fn(self.index.X))
+
+    # --- the head's scores of this shard's rows, kept here (see ShardedScores) ---
+
+    def keep_scores(self, fn, version: int) -> int:
+        self._scores, self._version = np.asarray(fn(self.index.X)), version
+        return self._scores.size
+
+    def _held(self, version: int) -> np.ndarray:
+        if getattr(self, "_version", None) != version:
+            raise ElsaError("these scores were replaced by newer ones on the shards")
+        return self._scores
+
+    def score_stats(self, version, included):
+        return reduce.local_stats(self._held(version), None if included is None else self._mask(included))
+
+    def score_above(self, version, value, excluded):
+        s = self._held(version)
+        ids = reduce.local_above(s, value, self._mask(excluded))
+        return ids + self.start, s[ids]
+
+    def score_top(self, version, k, excluded):
+        s = self._held(version)
+        ids = reduce.local_top(s, k, self._mask(excluded))
+        return ids + self.start, s[ids]
+
+    def score_quant(self, version, searched):
+        return reduce.local_quant(self._held(version), self._mask(searched))
+
+    def score_gather(self, version, ids):
+        s = self._held(version)
+        return s.copy() if ids is None else s[ids]
 
 
 class ShardedIndex(Index):
@@ -118,6 +156,67 @@ class ShardedIndex(Index):
 
     def map(self, fn) -> np.ndarray:
         return np.concatenate(self._call("map", [(fn,)] * len(self.bounds)))
+
+    def score(self, fn) -> "ShardedScores":
+        self._score_version = getattr(self, "_score_version", 0) + 1
+        self._call("keep_scores", [(fn, self._score_version)] * len(self.bounds))
+        return ShardedScores(self, self._score_version)
+
+
+class ShardedScores:
+    """The head's scores of a sharded pool, left on the shards (``index.score(fn)``).
+
+    It answers :mod:`elsa.head.scores`'s reductions by running them on every shard's
+    slice and merging the small answers. Indexing (``scores[ids]``) and ``np.asarray``
+    gather scores from the shards, for the samplers that need arbitrary ones. A handle
+    is valid until the index scores again.
+    """
+
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, index: ShardedIndex, version: int):
+        self.index, self.version = index, version
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.index.n,)
+
+    def __len__(self) -> int:
+        return self.index.n
+
+    def _per_shard(self, mask) -> list:
+        return self.index._excluded(mask)  # each shard's rows of a boolean mask, as local ids
+
+    def _merge_ids(self, method: str, value, labelled) -> np.ndarray:
+        parts = self.index._call(method, [(self.version, value, ex) for ex in self._per_shard(labelled)])
+        ids, vals = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        return ids[np.lexsort((ids, -vals))]
+
+    def stats(self, scored=None) -> np.ndarray:
+        return np.sum(self.index._call("score_stats", [(self.version, ids) for ids in self._per_shard(scored)]), axis=0)
+
+    def above(self, value: float, labelled) -> np.ndarray:
+        return self._merge_ids("score_above", value, labelled)
+
+    def top(self, k: int, labelled) -> np.ndarray:
+        return self._merge_ids("score_top", k, labelled)[:k]
+
+    def quant_sums(self, searched) -> np.ndarray:
+        return np.sum(self.index._call("score_quant", [(self.version, ids) for ids in self._per_shard(searched)]), axis=0)
+
+    def __getitem__(self, ids) -> np.ndarray:
+        ids = np.asarray(ids)
+        ids = np.flatnonzero(ids) if ids.dtype == bool else ids.astype(np.int64)
+        order = np.argsort(ids, kind="stable")
+        cuts = np.searchsorted(ids[order], [a for a, _ in self.index.bounds] + [self.index.n])
+        local = [ids[order[a:b]] - start for (start, _), a, b in zip(self.index.bounds, cuts[:-1], cuts[1:])]
+        out = np.empty(ids.size, np.float32)
+        out[order] = np.concatenate(self.index._call("score_gather", [(self.version, i) for i in local]))
+        return out.reshape(ids.shape)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        full = np.concatenate(self.index._call("score_gather", [(self.version, None)] * len(self.index.bounds)))
+        return full if dtype is None else full.astype(dtype)
 
 
 class LocalShardedIndex(ShardedIndex):

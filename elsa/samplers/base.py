@@ -24,11 +24,6 @@ def uniform_unlabelled(state: SearchState, rng: np.random.Generator, size: int) 
     return rng.choice(pool, size, replace=False)
 
 
-def by_score(ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """``ids`` sorted by descending ``scores[ids]``, ties by ascending id."""
-    return ids[np.lexsort((ids, -scores[ids]))]
-
-
 def best_per_group(ids: np.ndarray, group: np.ndarray, score: np.ndarray) -> np.ndarray:
     """The highest-scoring id of each group (ties by smaller id), in group order.
 

@@ -1,9 +1,10 @@
 """The active-learning sampler (the paper's Algorithm 3) and the final search.
 
-Both read the head's confidence of every item (``state.scores``). Threshold
-statistics (mean and standard deviation) are taken over the whole pool, labelled
-items included, as in Algorithm 3 ("H = S_i, I_i in D"); only unlabelled items are
-returned.
+Both read the head's confidence of every item (``state.scores``) through the
+reductions of :mod:`elsa.head.scores`, which run where the scores are (on the shards,
+for a sharded pool). Threshold statistics (mean and standard deviation) are taken over
+the whole pool, labelled items included, as in Algorithm 3 ("H = S_i, I_i in D"), in
+float64; only unlabelled items are returned.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import numpy as np
 
 from .._validation import check_choice, check_float, check_int
 from ..exceptions import ParameterError
+from ..head import scores
 from ..state import SearchState
-from .base import Sampler, by_score
+from .base import Sampler
 
 
 def _above_threshold(state: SearchState, alpha: float) -> np.ndarray:
@@ -22,11 +24,7 @@ def _above_threshold(state: SearchState, alpha: float) -> np.ndarray:
     When the head scored only part of the pool (``state.scored``), the mean and standard
     deviation are those of the scored items: the others' -1 is not a measurement.
     """
-    scores = state.scores
-    basis = scores if state.scored is None else scores[state.scored]
-    threshold = float(basis.mean()) + alpha * float(basis.std())
-    ids = np.flatnonzero((scores > threshold) & ~state.labelled)
-    return by_score(ids, scores)
+    return scores.above(state.scores, scores.threshold(state.scores, alpha, state.scored), state.labelled)
 
 
 class ConfidenceSampler(Sampler):
@@ -87,9 +85,4 @@ class FinalSearch(Sampler):
         k = self.size if self.size is not None else state.budget_left
         if k is None:
             raise ParameterError("final search mode 'top' needs final_size or a label budget")
-        unlabelled = np.flatnonzero(~state.labelled)
-        if k < unlabelled.size:
-            scores = state.scores[unlabelled]
-            kth = np.partition(-scores, k - 1)[k - 1] if k > 0 else -np.inf
-            unlabelled = unlabelled[-scores <= kth]
-        return by_score(unlabelled, state.scores)[:k]
+        return scores.top(state.scores, k, state.labelled)

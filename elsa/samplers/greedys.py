@@ -38,7 +38,7 @@ class GreedyS(Sampler):
     def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:
         if state.scores is None:
             return np.zeros(0, np.int64)
-        p = (state.scores + 1.0) / 2.0
+        p = (np.asarray(state.scores) + 1.0) / 2.0  # the whole pool's (gathered, for a sharded pool)
         candidates = np.flatnonzero((p >= self.low) & (p <= self.high) & ~state.labelled)
         size = growing_batch(self.b, self.b_growth, state.n_found)
         return farthest_first(state.X, candidates, state.positive_ids, size)

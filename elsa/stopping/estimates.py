@@ -28,6 +28,7 @@ import numpy as np
 from scipy.stats import beta, norm
 
 from .._validation import check_float
+from ..head import scores
 from ..state import POSITIVE
 
 
@@ -100,17 +101,21 @@ def audit_estimate(audit_ids, audit_labels, searched, found: int, *, level: floa
 
 def quant_estimate(probabilities, searched, found: int, *, level: float = 0.9) -> RecallEstimate:
     """Yang et al.'s Quant estimate from the head's probabilities of "positive" for every item."""
-    level = check_float(level, "level", minimum=0.0, maximum=1.0, exclusive_maximum=True)
     p = np.asarray(probabilities, np.float64)
     searched = np.asarray(searched, bool)
-    known_ps = float(p[searched].sum())
-    unknown_ps = float(p[~searched].sum())
+    prod = p * (1.0 - p)
+    return quant_from_sums(p[searched].sum(), p[~searched].sum(), prod.sum(), prod[~searched].sum(), found, level=level)
+
+
+def quant_from_sums(known_ps: float, unknown_ps: float, all_var: float, unknown_var: float, found: int, *,
+                    level: float = 0.9) -> RecallEstimate:
+    """Quant's estimate from its four sums: ``p`` over the searched and the other items,
+    and ``p (1 - p)`` over all and over the others (see :func:`elsa.head.scores.local_quant`)."""
+    level = check_float(level, "level", minimum=0.0, maximum=1.0, exclusive_maximum=True)
+    known_ps, unknown_ps, all_var, unknown_var = map(float, (known_ps, unknown_ps, all_var, unknown_var))
     total_ps = known_ps + unknown_ps
     if total_ps <= 0:
         return RecallEstimate("quant", found, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, level)
-    prod = p * (1.0 - p)
-    all_var = float(prod.sum())
-    unknown_var = float(prod[~searched].sum())
     recall = known_ps / total_ps
     var = known_ps**2 / total_ps**4 * all_var + (all_var - unknown_var) / total_ps**2
     z = float(norm.ppf(0.5 + level / 2.0))
@@ -126,4 +131,4 @@ def quant_from_state(state, *, level: float = 0.9) -> RecallEstimate | None:
     if state.scores is None:
         return None
     found = int((state.answers == POSITIVE).sum())
-    return quant_estimate((state.scores + 1.0) / 2.0, state.labelled, found, level=level)
+    return quant_from_sums(*scores.quant_sums(state.scores, state.labelled), found, level=level)
