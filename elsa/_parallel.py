@@ -9,7 +9,9 @@ thread; numpy releases the GIL in those calls, so the ranges run side by side.
 Range boundaries are multiples of the caller's block size, so every block is the
 block a single-threaded pass would cut, and every value is computed exactly as there.
 Passes are serialised by a lock: BLAS's thread count is process-wide, and two passes
-would compete for the same cores anyway.
+would compete for the same cores anyway. A pass started inside another's range (the
+head scoring a stretch of a fused pass) runs its ranges one after another in that
+thread.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from threadpoolctl import threadpool_limits
 T = TypeVar("T")
 
 _LOCK = threading.Lock()
+_INSIDE = threading.local()  # set in a pass's worker threads
 _EXECUTOR: ThreadPoolExecutor | None = None
 
 
@@ -56,10 +59,18 @@ def row_ranges(n: int, parts: int, align: int) -> list[tuple[int, int]]:
 def map_ranges(fn: Callable[[int, int], T], ranges: list[tuple[int, int]]) -> list[T]:
     """``[fn(start, stop) for each range]``, the ranges in parallel threads with one BLAS thread each."""
     global _EXECUTOR
-    if len(ranges) <= 1:
+    if len(ranges) <= 1 or getattr(_INSIDE, "active", False):
         return [fn(*r) for r in ranges]
+
+    def run(r):
+        _INSIDE.active = True
+        try:
+            return fn(*r)
+        finally:
+            _INSIDE.active = False
+
     with _LOCK:
         if _EXECUTOR is None or _EXECUTOR._max_workers < len(ranges):
             _EXECUTOR = ThreadPoolExecutor(max_workers=max(len(ranges), cpu_count()), thread_name_prefix="elsa-pass")
         with threadpool_limits(1):
-            return list(_EXECUTOR.map(lambda r: fn(*r), ranges))
+            return list(_EXECUTOR.map(run, ranges))

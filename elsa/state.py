@@ -26,6 +26,8 @@ class SearchState:
     scores : (n,) head confidence of every item, or None before the head could be trained.
     scored : (n,) bool, the items the head actually scored, or None for all of them (a
         head restricted to the labelled items' neighbourhoods gives the others -1).
+    prefetched : ``(key, ids)``: the next NN step's answer, found in the head's scoring pass
+        (see :meth:`elsa.samplers.nn.NearestNeighbourSampler.ahead`), or None.
     n_found : positives among the oracle's answers so far (seeds excluded).
     queries : items the oracle has been asked about so far.
     epoch : the current epoch, from 1.
@@ -38,6 +40,7 @@ class SearchState:
     frontier: np.ndarray
     scores: np.ndarray | None = None
     scored: np.ndarray | None = None
+    prefetched: tuple[bytes, np.ndarray] | None = None
     n_found: int = 0
     queries: int = 0
     epoch: int = 0

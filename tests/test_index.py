@@ -115,3 +115,44 @@ def test_threads_cut_the_pool_into_ranges_without_changing_a_bit(monkeypatch):
     single = head.confidence(X)
     monkeypatch.setattr(mlp, "cpu_count", lambda: 4)
     np.testing.assert_array_equal(head.confidence(X), single)
+
+
+@pytest.mark.parametrize("chunk_rows,threads", [(256, 1), (3000, 3), (4096, 2)])
+def test_one_read_scores_and_searches_bitwise_as_two_passes(chunk_rows, threads):
+    # chunk_rows 3000 and the head's 8192 make stretches of lcm = 3,072,000 rows (here the
+    # whole pool), in which the head runs its own ranges: a pass inside a pass.
+    from elsa.head.mlp import MLPHead
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(20_000, 12)).astype(np.float32)
+    X[9000:9003] = X[17]  # ties across blocks
+    exclude = np.zeros(20_000, bool)
+    exclude[rng.choice(20_000, 500, replace=False)] = True
+    head = MLPHead(hidden=6).fit(X[:300], np.arange(300) % 4 == 0, random_state=1)
+    index = ExactIndex(X, chunk_rows=chunk_rows, threads=threads)
+    Q = X[[17, 5, 19_999]]
+    scores, (D, I) = index.score_and_search_set(head.confidence, Q, 40, exclude=exclude, fn_rows=head.chunk_rows)
+    D2, I2 = index.search_set(Q, 40, exclude=exclude)
+    np.testing.assert_array_equal(scores, head.confidence(X))
+    np.testing.assert_array_equal(I, I2)
+    np.testing.assert_array_equal(D, D2)
+    zero = [i for i in (5, 17, 9000, 9001, 9002, 19_999) if not exclude[i]]  # the queries and 17's copies
+    assert sorted(I[: len(zero)].tolist()) == zero and D[len(zero) - 1] < 1e-4 < D[len(zero)] and not exclude[I].any()
+
+
+def test_the_nn_step_comes_from_the_scoring_pass_when_nothing_changed(monkeypatch):
+    from elsa.oracle import SimulatedOracle
+    from elsa.search import make_strategy
+
+    rng = np.random.default_rng(2)
+    X = np.concatenate([rng.normal(size=(3000, 8)), rng.normal(loc=1.5, size=(300, 8))]).astype(np.float32)
+    truth = np.arange(3300) >= 3000  # a class large enough that every epoch finds some
+    calls = []
+    for name in ("search_set", "score_and_search_set"):
+        real = getattr(ExactIndex, name)
+        monkeypatch.setattr(ExactIndex, name, lambda self, *a, _real=real, _name=name, **kw: calls.append(_name) or _real(self, *a, **kw))
+    result = make_strategy("elsa", epochs=4).run(X, [3000, 3001], SimulatedOracle(truth), random_state=0)
+    # Epoch 1 searches around the seeds; after epochs 1-3 the scoring pass answers the
+    # next NN step; after epoch 4 only the final search follows, so nothing is asked ahead.
+    assert calls.count("search_set") == 1 and calls.count("score_and_search_set") == 3
+    assert all(r.answers.any() for r in result.rounds[:3]) and truth[result.queried_ids].sum() > 100

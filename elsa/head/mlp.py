@@ -38,6 +38,9 @@ _SCORE_CHUNK_ROWS = 8192
 class MLPHead:
     """Binary MLP head over embeddings.
 
+    The pool is scored in chunks of ``chunk_rows`` rows; a caller that scores it block by
+    block (a fused pass) cuts blocks on multiples of it, so every value is the same.
+
     Parameters
     ----------
     hidden : int
@@ -47,6 +50,8 @@ class MLPHead:
     max_iter : int
         L-BFGS iterations per fit.
     """
+
+    chunk_rows = _SCORE_CHUNK_ROWS
 
     def __init__(self, hidden: int = 64, alpha: float = 1e-4, max_iter: int = 200):
         self.hidden = check_int(hidden, "hidden", minimum=1)

@@ -30,8 +30,13 @@ class Scorer(ABC):
         """Called once before the first epoch."""
 
     @abstractmethod
-    def update(self, state: SearchState, rng: np.random.Generator) -> np.ndarray | None:
-        """Scores of every item given the answers so far, or None when it cannot score yet."""
+    def update(self, state: SearchState, rng: np.random.Generator, ahead=None) -> np.ndarray | None:
+        """Scores of every item given the answers so far, or None when it cannot score yet.
+
+        ``ahead`` is a search the loop will make next, ``(key, query ids, k)`` (the NN
+        step's); a scorer that reads the whole pool may answer it in the same pass and
+        leave ``(key, ids)`` in ``state.prefetched``.
+        """
 
 
 class HeadScorer(Scorer):
@@ -75,7 +80,7 @@ class HeadScorer(Scorer):
 
             self._pool = CandidatePool(self.neighbours)
 
-    def update(self, state: SearchState, rng: np.random.Generator) -> np.ndarray | None:
+    def update(self, state: SearchState, rng: np.random.Generator, ahead=None) -> np.ndarray | None:
         labelled = np.flatnonzero(state.decided)
         y = state.answers[labelled] == POSITIVE
         if not (state.answers == NEGATIVE).any() or not y.any():
@@ -90,7 +95,13 @@ class HeadScorer(Scorer):
         self.head.fit(state.X[labelled], y, random_state=seed)
         t1 = time.perf_counter()
         if self._pool is None:
-            scores = state.index.score(self.head.confidence)  # left where the pool lives (on shards, for a cluster)
+            if ahead is None:
+                scores = state.index.score(self.head.confidence)  # left where the pool lives (on shards, for a cluster)
+            else:  # the next NN step's search in the same read of the pool
+                key, ids, k = ahead
+                scores, (_, found) = state.index.score_and_search_set(
+                    self.head.confidence, state.X[ids], k, exclude=state.labelled, fn_rows=self.head.chunk_rows)
+                state.prefetched = (key, found)
             self.scored = None
             self.last_seconds = {"head_fit": t1 - t0, "head_score": time.perf_counter() - t1}
         else:
@@ -115,7 +126,7 @@ class ProximityScorer(Scorer):
 
     name = "proximity"
 
-    def update(self, state: SearchState, rng: np.random.Generator) -> np.ndarray | None:
+    def update(self, state: SearchState, rng: np.random.Generator, ahead=None) -> np.ndarray | None:
         positives = state.positive_ids
         if positives.size == 0:
             return None

@@ -74,6 +74,15 @@ class Index(ABC):
         """
         return self.map(fn)
 
+    def score_and_search_set(self, fn, queries, k: int, *, exclude=None, fn_rows: int | None = None):
+        """:meth:`score` and :meth:`search_set` together: ``(scores, (D, I))``.
+
+        Here one after the other. The exact index answers both in one read of the pool
+        (the head's scoring and the next epoch's NN step). ``fn_rows`` is the block size
+        ``fn`` chunks by, so a fused pass can cut the pool where ``fn`` would.
+        """
+        return self.score(fn), self.search_set(queries, k, exclude=exclude)
+
     @abstractmethod
     def search(self, queries, k: int, *, exclude=None, query_ids=None) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest pool rows of each query: ``(D, I)`` of shape ``(m, k)``.

@@ -14,9 +14,16 @@ thread (boundaries on block boundaries), each range is searched with one BLAS th
 and the ranges' answers are merged exactly (:mod:`elsa.index.merge`,
 :mod:`elsa._parallel`). Blocks, and so every distance, are the same whatever the
 number of threads.
+
+:meth:`ExactIndex.score_and_search_set` reads the pool once for two passes: each
+stretch of rows is scored by the head and searched for the next NN step while it is in
+cache. Stretches are multiples of both block sizes, so both answers are bitwise those
+of the separate passes.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -184,6 +191,28 @@ class ExactIndex(Index):
             if best_d.size == k:
                 kth = best_d[-1]
         return best_d, best_i
+
+    def score_and_search_set(self, fn, queries, k: int, *, exclude=None, fn_rows: int | None = None):
+        Q = self._queries(queries)
+        k = check_int(k, "k", minimum=1)
+        if Q.shape[0] == 0:
+            return self.score(fn), (np.zeros(0, np.float32), np.zeros(0, np.int64))
+        q_norms = np.einsum("ij,ij->i", Q, Q)
+        norms = self._norms(exclude)
+        Qm2 = -2.0 * Q
+        # A stretch is whole blocks of both passes, and starts where both would cut.
+        step = math.lcm(self.chunk_rows, check_int(fn_rows or self.chunk_rows, "fn_rows", minimum=1))
+
+        def both(a, b):
+            scored, found = [], []
+            for start in range(a, b, step):
+                stop = min(start + step, b)
+                scored.append(np.asarray(fn(self.X[start:stop])))
+                found.append(self._search_set_range(start, stop, Qm2, q_norms, norms, k))
+            return np.concatenate(scored), merge_set(found, k)
+
+        parts = map_ranges(both, row_ranges(self.n, self.threads, step))
+        return np.concatenate([p[0] for p in parts]), merge_set([p[1] for p in parts], k)
 
     def distance_to_set(self, queries) -> np.ndarray:
         Q = self._queries(queries)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from .._validation import check_int
@@ -16,6 +18,13 @@ class NearestNeighbourSampler(Sampler):
     ``min_j ||x - q_j||^2`` over the queries ``q_j`` (the positives of the last oracle
     call, or the seeds), not one kNN search per query. With no frontier (the last call
     found no positive) it returns nothing, as in Algorithm 4.
+
+    The search depends only on the frontier and the labelled items, both known as soon
+    as an oracle call is answered, so the loop asks for it ahead (:meth:`ahead`) and the
+    head's scoring pass over the pool answers it in the same read
+    (:meth:`~elsa.index.base.Index.score_and_search_set`). :meth:`select` uses that
+    answer when its key (``a``, the frontier, the labelled set) still matches, and
+    searches itself otherwise (a person added seeds or undid an answer in between).
     """
 
     name = "nn"
@@ -23,8 +32,20 @@ class NearestNeighbourSampler(Sampler):
     def __init__(self, a: int = 50):
         self.a = check_int(a, "a", minimum=1)
 
+    def _key(self, state: SearchState) -> bytes:
+        parts = (self.a.to_bytes(8, "little"), state.frontier.astype(np.int64).tobytes(), np.packbits(state.labelled).tobytes())
+        return hashlib.sha256(b"|".join(parts)).digest()
+
+    def ahead(self, state: SearchState) -> tuple[bytes, np.ndarray, int] | None:
+        """The search the next :meth:`select` will make, as ``(key, query ids, k)``, or None."""
+        if state.frontier.size == 0:
+            return None
+        return self._key(state), state.frontier.copy(), self.a
+
     def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:
         if state.frontier.size == 0:
             return np.zeros(0, np.int64)
+        if state.prefetched is not None and state.prefetched[0] == self._key(state):
+            return state.prefetched[1]
         _, ids = state.index.search_set(state.X[state.frontier], self.a, exclude=state.labelled)
         return ids

@@ -243,7 +243,13 @@ class ActiveSearch:
             return {}
         t0 = time.perf_counter()
         self.scorer.last_seconds = {}
-        state.scores = self.scorer.update(state, rng)
+        state.prefetched = None
+        ahead = getattr(self.nn, "ahead", None)  # the next NN search, answered in the scoring pass
+        if ahead is not None and state.epoch < self.epochs and state.budget_left != 0:
+            ahead = ahead(state)
+        else:  # no epoch follows (the final search needs no NN step)
+            ahead = None
+        state.scores = self.scorer.update(state, rng, ahead=ahead)
         state.scored = getattr(self.scorer, "scored", None)
         return {self.scorer.name: time.perf_counter() - t0, **self.scorer.last_seconds}
 
