@@ -175,11 +175,11 @@ class ExactIndex(Index):
         parts = map_ranges(lambda a, b: self._search_set_range(a, b, Qm2, q_norms, norms, k), self.ranges)
         return merge_set(parts, k)
 
-    def _search_set_range(self, a, b, Qm2, q_norms, norms, k):
-        """The ``k`` rows of ``a:b`` nearest the set, ascending."""
-        best_d = np.empty(0, np.float32)
-        best_i = np.empty(0, np.int64)
-        kth = np.inf
+    def _search_set_range(self, a, b, Qm2, q_norms, norms, k, best=None):
+        """The ``k`` rows of ``a:b`` nearest the set, ascending (merged into ``best``, the
+        answer for earlier rows, when given: its k-th distance prunes from the start)."""
+        best_d, best_i = best if best is not None else (np.empty(0, np.float32), np.empty(0, np.int64))
+        kth = best_d[-1] if best_d.size == k else np.inf
         for start, stop in self._blocks(a, b):
             dmin = self._block_distances(start, stop, Qm2, q_norms, norms).min(axis=0)
             keep = np.flatnonzero(dmin <= kth)  # inf rows (excluded) never pass once k are held
@@ -204,12 +204,12 @@ class ExactIndex(Index):
         step = math.lcm(self.chunk_rows, check_int(fn_rows or self.chunk_rows, "fn_rows", minimum=1))
 
         def both(a, b):
-            scored, found = [], []
+            scored, found = [], None
             for start in range(a, b, step):
                 stop = min(start + step, b)
                 scored.append(np.asarray(fn(self.X[start:stop])))
-                found.append(self._search_set_range(start, stop, Qm2, q_norms, norms, k))
-            return np.concatenate(scored), merge_set(found, k)
+                found = self._search_set_range(start, stop, Qm2, q_norms, norms, k, found)
+            return np.concatenate(scored), found
 
         parts = map_ranges(both, row_ranges(self.n, self.threads, step))
         return np.concatenate([p[0] for p in parts]), merge_set([p[1] for p in parts], k)
