@@ -163,7 +163,9 @@ def main() -> None:
     lines = ["# ELSA epoch time against pool size (x 128, memory-mapped from disk)", "",
              f"`{doc['command'].strip()}` on {os.cpu_count()} cores; median of epochs 2-{args.epochs}; each row in its "
              "own process. Lower bound: one pass of matrix products (or one read) for the NN step and for RandS's "
-             f"search, plus scoring through {HIDDEN} hidden units, at the GEMM and read rates measured in that process.",
+             f"search, plus scoring through {HIDDEN} hidden units, at the GEMM and read rates measured in that process. "
+             "On the exact index the NN step is answered in the head's scoring pass (one read for both; "
+             "`fused_pass.md`), so its time is in head_score and nn is near 0.",
              "", "| pool | backend | dtype | build s | epoch s | lower bound s | ratio | phases (s) | peak RSS GB | pool GB |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
