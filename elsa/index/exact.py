@@ -98,6 +98,11 @@ class ExactIndex(Index):
             return self.sq_norms
         return np.where(exclude, np.float32(np.inf), self.sq_norms)
 
+    def _terms(self, Q: np.ndarray, exclude=None):
+        """``-2 Q``, the queries' squared norms and the pool's (``+inf`` where excluded):
+        the parts of every block's distances (:meth:`_block_distances`)."""
+        return -2.0 * Q, np.einsum("ij,ij->i", Q, Q), self._norms(exclude)
+
     def _block_distances(self, start, stop, Qm2, q_norms, norms) -> np.ndarray:
         """Squared distances of every query to pool rows ``start:stop``, shape (m, rows).
 
@@ -117,9 +122,7 @@ class ExactIndex(Index):
         k = check_int(k, "k", minimum=1)
         m = Q.shape[0]
         query_ids = self._check_query_ids(query_ids, m)
-        q_norms = np.einsum("ij,ij->i", Q, Q)
-        norms = self._norms(exclude)
-        Qm2 = -2.0 * Q
+        Qm2, q_norms, norms = self._terms(Q, exclude)
         parts = map_ranges(lambda a, b: self._search_range(a, b, Qm2, q_norms, norms, k, query_ids), self.ranges)
         return merge_knn(parts, k)
 
@@ -169,9 +172,7 @@ class ExactIndex(Index):
         k = check_int(k, "k", minimum=1)
         if Q.shape[0] == 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        q_norms = np.einsum("ij,ij->i", Q, Q)
-        norms = self._norms(exclude)
-        Qm2 = -2.0 * Q
+        Qm2, q_norms, norms = self._terms(Q, exclude)
         parts = map_ranges(lambda a, b: self._search_set_range(a, b, Qm2, q_norms, norms, k), self.ranges)
         return merge_set(parts, k)
 
@@ -197,9 +198,7 @@ class ExactIndex(Index):
         k = check_int(k, "k", minimum=1)
         if Q.shape[0] == 0:
             return self.score(fn), (np.zeros(0, np.float32), np.zeros(0, np.int64))
-        q_norms = np.einsum("ij,ij->i", Q, Q)
-        norms = self._norms(exclude)
-        Qm2 = -2.0 * Q
+        Qm2, q_norms, norms = self._terms(Q, exclude)
         # A stretch is whole blocks of both passes, and starts where both would cut.
         step = math.lcm(self.chunk_rows, check_int(fn_rows or self.chunk_rows, "fn_rows", minimum=1))
 
@@ -219,12 +218,11 @@ class ExactIndex(Index):
         out = np.full(self.n, np.inf, dtype=np.float32)
         if Q.shape[0] == 0:
             return out
-        q_norms = np.einsum("ij,ij->i", Q, Q)
-        Qm2 = -2.0 * Q
+        Qm2, q_norms, norms = self._terms(Q)
 
         def fill(a, b):
             for start, stop in self._blocks(a, b):
-                out[start:stop] = self._block_distances(start, stop, Qm2, q_norms, self.sq_norms).min(axis=0)
+                out[start:stop] = self._block_distances(start, stop, Qm2, q_norms, norms).min(axis=0)
 
         map_ranges(fill, self.ranges)
         return out

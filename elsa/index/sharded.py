@@ -53,6 +53,8 @@ class Shard:
 
         self.start = int(start)
         self.index = make_index(X, backend, **(options or {}))
+        self._scores: np.ndarray | None = None  # the head's scores of these rows, and their version
+        self._version: int | None = None
 
     def _mask(self, excluded: np.ndarray | None) -> np.ndarray | None:
         if excluded is None:
@@ -86,7 +88,7 @@ class Shard:
         return self._scores.size
 
     def _held(self, version: int) -> np.ndarray:
-        if getattr(self, "_version", None) != version:
+        if self._version != version:
             raise ElsaError("these scores were replaced by newer ones on the shards")
         return self._scores
 
@@ -108,7 +110,7 @@ class Shard:
 
     def score_gather(self, version, ids):
         s = self._held(version)
-        return s.copy() if ids is None else s[ids]
+        return s if ids is None else s[ids]  # the caller concatenates (or Ray serialises) a copy
 
 
 class ShardedIndex(Index):
