@@ -256,12 +256,15 @@ def test_browser_labels_with_the_keyboard_and_answers_survive_a_reload(session):
         ids = [int(t) for t in page.eval_on_selector_all(".tile", "els => els.map(e => e.dataset.id)")]
         assert ids == list(s.pending().ids) and len(ids) >= 4
         keys = ["y" if truth[i] else "n" for i in ids]
-        for key in keys[:-1]:  # all but the last item of the batch, in the order the focus moves
-            page.keyboard.press(key)
-        page.keyboard.press("u")  # the last one: unsure, then taken back
+        # The first item: unsure, then taken back (the focus returns to it). Done first, while
+        # the batch is open: an unsure answer on the last open item would complete the batch,
+        # and the next one could replace the tiles before the page is looked at.
+        page.keyboard.press("u")
         page.wait_for_function("document.querySelectorAll('.tile.unsure').length === 1")
         page.keyboard.press("Backspace")
         page.wait_for_function("document.querySelectorAll('.tile.unsure').length === 0")
+        for key in keys[:-1]:  # all but the last item of the batch, in the order the focus moves
+            page.keyboard.press(key)
         page.reload()
         page.wait_for_selector(".tile")
         page.wait_for_function(f"document.querySelectorAll('.tile.positive, .tile.negative').length === {len(ids) - 1}")
