@@ -11,7 +11,9 @@ block a single-threaded pass would cut, and every value is computed exactly as t
 Passes are serialised by a lock: BLAS's thread count is process-wide, and two passes
 would compete for the same cores anyway. A pass started inside another's range (the
 head scoring a stretch of a fused pass) runs its ranges one after another in that
-thread.
+thread. A pass of one range runs in the caller's thread, also with one BLAS thread:
+BLAS's own threads split a product's rows, and OpenBLAS does not give a row the same
+last bits in products of different row counts.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ from typing import Callable, TypeVar
 from threadpoolctl import threadpool_limits
 
 T = TypeVar("T")
+
+# The block every full-pool pass cuts the pool into: the exact index's distance blocks and
+# the head's scoring chunks. BLAS does not give a row the same value in products of
+# different row counts (OpenBLAS's Haswell kernels differ in the last bits between 4096
+# and 8192 rows), so every pass, and every shard boundary, uses the same grid of blocks.
+BLOCK_ROWS = 4096
 
 _LOCK = threading.Lock()
 _INSIDE = threading.local()  # set in a pass's worker threads
@@ -59,7 +67,7 @@ def row_ranges(n: int, parts: int, align: int) -> list[tuple[int, int]]:
 def map_ranges(fn: Callable[[int, int], T], ranges: list[tuple[int, int]]) -> list[T]:
     """``[fn(start, stop) for each range]``, the ranges in parallel threads with one BLAS thread each."""
     global _EXECUTOR
-    if len(ranges) <= 1 or getattr(_INSIDE, "active", False):
+    if getattr(_INSIDE, "active", False):  # nested in a pass's range: one BLAS thread already
         return [fn(*r) for r in ranges]
 
     def run(r):
@@ -69,6 +77,9 @@ def map_ranges(fn: Callable[[int, int], T], ranges: list[tuple[int, int]]) -> li
         finally:
             _INSIDE.active = False
 
+    if len(ranges) <= 1:  # one BLAS thread here too: BLAS's own threads would cut the blocks differently
+        with _LOCK, threadpool_limits(1):
+            return [run(r) for r in ranges]
     with _LOCK:
         if _EXECUTOR is None or _EXECUTOR._max_workers < len(ranges):
             _EXECUTOR = ThreadPoolExecutor(max_workers=max(len(ranges), cpu_count()), thread_name_prefix="elsa-pass")

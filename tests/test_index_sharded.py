@@ -246,3 +246,18 @@ def test_a_session_checks_its_backend_options_before_writing(tmp_path):
             Session.create(tmp_path / "s", tmp_path / "X.npy", target="t", seed_ids=[1], index=index,
                            index_options=options)
         assert not (tmp_path / "s").exists()
+
+
+def test_a_pass_of_one_range_uses_one_blas_thread_like_every_range_of_a_wider_pass():
+    """BLAS's own threads split a product's rows and change its last bits, so a pass small
+    enough for one range (a shard's tail) must run it with one BLAS thread too."""
+    from threadpoolctl import threadpool_info
+
+    from elsa._parallel import map_ranges
+
+    def blas_threads(a, b):
+        return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+    assert map_ranges(blas_threads, [(0, 10)]) == [1]
+    assert map_ranges(blas_threads, [(0, 10), (10, 20)]) == [1, 1]
+    assert map_ranges(lambda a, b: map_ranges(blas_threads, [(a, b)]), [(0, 10)]) == [[1]]  # nested: no deadlock

@@ -28,11 +28,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
-from .._parallel import cpu_count, map_ranges, row_ranges
+from .._parallel import BLOCK_ROWS, cpu_count, map_ranges, row_ranges
 from .._validation import check_float, check_int, float_rows
 from ..exceptions import InputError
 
-_SCORE_CHUNK_ROWS = 8192
+_SCORE_CHUNK_ROWS = BLOCK_ROWS  # the exact index's blocks, so shards (cut on them) score rows as one pass does
 
 
 class MLPHead:

@@ -27,12 +27,12 @@ import math
 
 import numpy as np
 
-from .._parallel import cpu_count, map_ranges, row_ranges
+from .._parallel import BLOCK_ROWS, cpu_count, map_ranges, row_ranges
 from .._validation import check_embeddings, check_int, float_rows
 from .base import Index
 from .merge import merge_knn, merge_set, take_smallest
 
-_DEFAULT_CHUNK_ROWS = 4096
+_DEFAULT_CHUNK_ROWS = BLOCK_ROWS
 
 
 def _block_best(d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
