@@ -14,6 +14,11 @@ import numpy as np
 from .exceptions import InputError, ParameterError
 
 
+def cache_root() -> Path:
+    """ELSA's cache folder: ``$ELSA_CACHE_DIR``, default ``~/.cache/elsa``."""
+    return Path(os.environ.get("ELSA_CACHE_DIR") or Path.home() / ".cache" / "elsa")
+
+
 def load_npy(path, name: str) -> np.ndarray:
     """Load a ``.npy`` array (memory-mapped, no pickles) with a clear error on failure."""
     path = Path(path)

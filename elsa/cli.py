@@ -14,10 +14,8 @@ from . import __version__
 from ._io import check_writable, load_npy, save_npy, write_json
 from .exceptions import ElsaError, ParameterError
 from .index import BACKENDS as INDEX_BACKENDS
-from .search import DEFAULTS, STRATEGIES
-from .samplers.confidence import FinalSearch
-from .samplers.latent import DISTRIBUTIONS
-from .samplers.seals import CRITERIA
+from .search import DEFAULT_STRATEGY, DEFAULTS, STRATEGIES, default_epochs
+from .search.strategies import PARAM_HELP, default_text
 from .embeddings.torch_encoder import SPACES
 from .ssl.config import METHODS, TrainConfig
 from .session.demo import DEMO_FOLDER
@@ -84,35 +82,15 @@ def _id_list(text: str) -> list[int]:
     return ids
 
 
+_KINDS = {"pos_int": _pos_int, "nonneg_int": _nonneg_int, "float": _float, "probability": _probability}
+
+
 def _add_strategy_params(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("strategy hyperparameters (defaults from the paper where it gives them)")
-    g.add_argument("--a", type=_pos_int, help=f"NN search radius: items per NN search (default {DEFAULTS['a']}; nn-large 200)")
-    g.add_argument("--l", type=_pos_int, help=f"RandS: random candidates drawn per epoch (default {DEFAULTS['l']})")
-    g.add_argument("--b", type=_pos_int, help=f"RandS: initial pairs kept per epoch (default {DEFAULTS['b']})")
-    g.add_argument("--b-growth", type=_float, help=f"RandS: extra pairs per positive found (default {DEFAULTS['b_growth']})")
-    g.add_argument("--alpha1", type=_float, help=f"sampler threshold: mean + alpha1 * std of head scores (default {DEFAULTS['alpha1']})")
-    g.add_argument("--alpha2", type=_float, help=f"final-search threshold multiplier (default {DEFAULTS['alpha2']})")
-    g.add_argument("--final", choices=FinalSearch.MODES + ("none",),
-                   help="final search: top items within the budget, above the alpha2 threshold, "
-                        "auto (top when --budget is set, else threshold; the default) or none")
-    g.add_argument("--final-size", type=_nonneg_int, help="final search: label exactly this many top items")
-    g.add_argument("--hidden", type=_pos_int, help=f"head: hidden units (default {DEFAULTS['hidden']})")
-    g.add_argument("--head-alpha", type=_float, help=f"head: L2 penalty (default {DEFAULTS['head_alpha']})")
-    g.add_argument("--head-max-iter", type=_pos_int, help=f"head: L-BFGS iterations (default {DEFAULTS['head_max_iter']})")
-    g.add_argument("--score-neighbours", type=_nonneg_int, metavar="K",
-                   help="head: score only the union of the K nearest neighbours of every labelled item (SEALS-style; "
-                        "the rest count as confident negatives); 0, the default, scores the whole pool. Saves most of "
-                        "an epoch on a faiss index; changes results (see README)")
-    g.add_argument("--batch-size", type=_pos_int,
-                   help=f"random, seals, uncertainty: items per epoch (default {DEFAULTS['batch_size']})")
-    g.add_argument("--low", type=_probability, help=f"greedys: lower end of the probability band (default {DEFAULTS['low']})")
-    g.add_argument("--high", type=_probability, help=f"greedys: upper end of the probability band (default {DEFAULTS['high']})")
-    g.add_argument("--weight", type=_float, help=f"fars: weight of the confidence term (default {DEFAULTS['weight']})")
-    g.add_argument("--cells", type=_pos_int, help=f"grids: cells per axis of the grid (default {DEFAULTS['cells']})")
-    g.add_argument("--distribution", choices=DISTRIBUTIONS,
-                   help=f"latent: the draw distribution (default {DEFAULTS['distribution']})")
-    g.add_argument("--k", type=_pos_int, help=f"seals: neighbours per labelled item (default {DEFAULTS['k']})")
-    g.add_argument("--criterion", choices=CRITERIA, help=f"seals: candidate score (default {DEFAULTS['criterion']})")
+    for name, (kind, text) in PARAM_HELP.items():
+        flag = "--" + name.replace("_", "-")
+        options = {"choices": kind} if isinstance(kind, tuple) else {"type": _KINDS[kind]}
+        g.add_argument(flag, help=f"{text} (default {default_text(name)})", **options)
 
 
 STRATEGY_PARAM_NAMES = tuple(DEFAULTS)
@@ -138,8 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_nonneg_int, help="seed positives drawn at random (default 5)")
     p.add_argument("--seed-ids", type=_id_list, metavar="I,J,...", help="explicit seed row ids (instead of --seeds)")
     p.add_argument("--budget", type=_nonneg_int, help="total oracle queries allowed (default: no limit)")
-    p.add_argument("--epochs", type=_nonneg_int, help="epochs (default 10; with --stop, no limit)")
-    p.add_argument("--strategy", choices=STRATEGIES, default="elsa", help="default elsa")
+    p.add_argument("--epochs", type=_nonneg_int,
+                   help="epochs (rounds) before the final search (default 10 for the paper's strategies; no limit "
+                        "with --stop, and for those that run until their budget: blend, knn-search, ens, cal, "
+                        "nn-keep-going)")
+    p.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
+                   help=f"default {DEFAULT_STRATEGY} (not the paper's algorithm: that is elsa)")
     p.add_argument("--stop", type=_stop_spec, metavar="RULE",
                    help="budget:N (stop after N labels), recall:R@C (stop once recall R is certified with "
                         "confidence C, from an audit sample hidden from the search), or knee (the knee heuristic)")
@@ -231,9 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--seed-ids", type=_id_list, metavar="I,J,...", help="seed positives by row id")
     lb.add_argument("--seed-items", metavar="PATH,...", help="seed positives by item path (as in the manifest)")
     lb.add_argument("--labels-from", metavar="FILE", help="start from existing labels (CSV or JSONL with item or id, and label)")
-    lb.add_argument("--strategy", choices=STRATEGIES, default="elsa", help="default elsa")
-    lb.add_argument("--epochs", type=_nonneg_int, help="epochs before the final search (default 10; on --resume, "
-                                                       "a larger value continues a finished session)")
+    lb.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
+                    help=f"default {DEFAULT_STRATEGY} (not the paper's algorithm: that is elsa)")
+    lb.add_argument("--epochs", type=_nonneg_int, help="epochs before the final search (default 10 for the paper's "
+                                                       "strategies, no limit for blend and the other round-based ones; "
+                                                       "on --resume, a larger value continues a finished session)")
     lb.add_argument("--budget", type=_nonneg_int, help="labels allowed (default: no limit); on --resume, changes it")
     lb.add_argument("--stop", type=_stop_spec, metavar="RULE",
                     help="budget:N, recall:R@C (stop once recall R is certified with confidence C; random checks "
@@ -300,6 +284,13 @@ def _index_options(args) -> dict:
     return {"shards": args.shards}
 
 
+def _epochs(args) -> int | None:
+    """``--epochs``, else the strategy's own default (no limit with a stopping rule)."""
+    if args.epochs is not None:
+        return args.epochs
+    return None if args.stop is not None else default_epochs(args.strategy)
+
+
 def cmd_simulate(args) -> int:
     if args.seed_ids is not None and args.seeds is not None:
         raise ParameterError("give either --seeds or --seed-ids, not both")
@@ -313,11 +304,11 @@ def cmd_simulate(args) -> int:
     try:
         doc = simulate(
             X, y, args.target, strategy=args.strategy, n_seeds=5 if args.seeds is None else args.seeds, seed_ids=args.seed_ids,
-            repeats=args.repeats, budget=args.budget, noise=args.noise,
-            epochs=args.epochs if args.epochs is not None else (None if args.stop is not None else 10),
+            repeats=args.repeats, budget=args.budget, noise=args.noise, epochs=_epochs(args),
             random_state=args.random_state, params=params, on_round=on_round, stop=args.stop,
             audit_positives=args.audit_positives, audit_share=args.audit_share,
             index=args.index, index_recall=args.index_recall, index_options=_index_options(args),
+            progress=not args.quiet,
         )
         if bar is not None:
             bar.update(bar.total - bar.n)
@@ -501,7 +492,7 @@ def cmd_label(args) -> int:
     if creating and args.resume:
         raise ParameterError("give --embeddings to start a session, or --resume to reopen one, not both")
     if not creating and (args.seed_ids or args.seed_items or args.labels_from or params or args.target
-                         or args.strategy != "elsa" or args.stop or args.audit_share is not None
+                         or args.strategy != DEFAULT_STRATEGY or args.stop or args.audit_share is not None
                          or args.audit_positives):
         raise ParameterError("seeds, target, strategy and its parameters are set when a session starts "
                              "(with --embeddings); a reopened session keeps its own")
@@ -516,9 +507,7 @@ def cmd_label(args) -> int:
         session = Session.create(
             args.project, args.embeddings, manifest=args.manifest, target=args.target, seed_ids=seeds,
             seed_items=[t for t in (args.seed_items or "").split(",") if t],
-            strategy=args.strategy, budget=args.budget,
-            epochs=args.epochs if args.epochs is not None else (None if args.stop is not None else 10),
-            params=params, random_state=args.random_state, user=args.user, labels_from=args.labels_from,
+            strategy=args.strategy, budget=args.budget, epochs=_epochs(args), params=params, random_state=args.random_state, user=args.user, labels_from=args.labels_from,
             stop=None if args.stop is None else str(args.stop), audit_share=args.audit_share,
             audit_positives=args.audit_positives, index=args.index, index_options=_index_options(args),
         )
@@ -535,8 +524,8 @@ def cmd_label(args) -> int:
         if not session.images.available:
             print("note: the pool has no manifest with image paths (write one with `elsa embed`); the page will "
                   "show item names only", file=sys.stderr)
-        if not session.positive_items().size and args.strategy not in ("usl", "latent", "random"):
-            print("note: no seeds yet; ELSA starts from random items until the first positive "
+        if not session.positive_items().size and session.settings["strategy"] not in ("usl", "latent", "random"):
+            print("note: no seeds yet; the search starts from random items until the first positive "
                   "(add seeds on the page, or use --strategy usl)", file=sys.stderr)
         print(f"{p.found} positive(s) found with {p.labels} label(s) so far; {p.pending} item(s) waiting")
         if p.estimate:

@@ -18,7 +18,8 @@ from .exceptions import ParameterError
 from .index import make_index
 from .metrics import discovery_rate, labelling_efficiency, quartiles
 from .oracle import NoisyOracle, SimulatedOracle
-from .search import make_strategy, strategy_params
+from .search import DEFAULT_STRATEGY, make_strategy, strategy_params
+from .search.strategies import resolve_epochs
 from .search.loop import Round
 from .state import SearchState
 
@@ -52,12 +53,12 @@ def simulate(
     labels,
     target: int,
     *,
-    strategy: str = "elsa",
+    strategy: str = DEFAULT_STRATEGY,
     n_seeds: int = 5,
     seed_ids=None,
     repeats: int = 1,
     budget: int | None = None,
-    epochs: int = 10,
+    epochs: int | str | None = "auto",
     noise: float = 0.0,
     random_state: int = 0,
     params: dict | None = None,
@@ -71,6 +72,7 @@ def simulate(
     index: str = "auto",
     index_recall: bool = False,
     index_options: dict | None = None,
+    progress: bool = True,
 ) -> dict:
     """Run ``repeats`` simulated searches for class ``target`` and summarise them.
 
@@ -83,7 +85,9 @@ def simulate(
     Stopping and estimates (:mod:`elsa.stopping`):
 
     * ``stop``: ``"budget:N"``, ``"recall:R@C"`` or ``"knee"`` (or a parsed
-      :class:`~elsa.stopping.StopSpec`). ``epochs=None`` means no epoch limit, so the
+      :class:`~elsa.stopping.StopSpec`). ``epochs="auto"`` (the default) is the strategy's
+      own (10 for the paper's, no limit for the round-based ones: :func:`~elsa.search.default_epochs`);
+      ``epochs=None`` means no epoch limit, so the
       rule (or the budget, or running out of candidates) ends the run.
     * ``recall:R@C`` draws an audit sample before the search, hidden from it, until it
       holds ``audit_positives`` positives (default: the fewest that can certify R at C).
@@ -92,6 +96,8 @@ def simulate(
     * Every run reports the search's true recall and, at its end, the Quant estimate
       (when the strategy has a head) and the audit estimate (when there is an audit),
       with intervals at ``level``; ``trace=True`` adds them after every oracle call.
+
+    ``progress``: show bars for long one-off work (the pool's k-NN graph).
 
     ``index``: the search backend (:func:`elsa.index.make_index`: ``auto``, ``exact``,
     ``ivf``, ``ivfpq``, ``hnsw``, ``ray``), built with ``index_options`` (``shards`` for
@@ -139,6 +145,10 @@ def simulate(
         if n_seeds > total:
             raise ParameterError(f"asked for {n_seeds} seeds but class {target} has only {total} member(s)")
     params = dict(params or {})
+    epochs = resolve_epochs(strategy, epochs)
+    if epochs is None and budget is None and spec is None:
+        raise ParameterError(f"strategy {strategy} runs until its label budget: give a budget (--budget N), "
+                             "a stopping rule (--stop) or a number of epochs (--epochs)")
     epochs_limit = NO_EPOCH_LIMIT if epochs is None else epochs
     search = make_strategy(strategy, epochs=epochs_limit, budget=budget, **params)
     backend = make_index(X, index, random_state=random_state, **(index_options or {}))
@@ -169,7 +179,8 @@ def simulate(
                 on_round(r, rnd, st)
 
         t0 = time.perf_counter()
-        result = search.run(X, seeds, oracle, random_state=search_rng, index=backend, callback=callback, stop=rule)
+        result = search.run(X, seeds, oracle, random_state=search_rng, index=backend, callback=callback, stop=rule,
+                            progress=progress)
         seconds = time.perf_counter() - t0
         queried = result.queried_ids
         found = int(truth[queried].sum())

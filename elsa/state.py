@@ -32,6 +32,7 @@ class SearchState:
     queries : items the oracle has been asked about so far.
     epoch : the current epoch, from 1.
     budget_left : oracle queries still allowed, or None for no limit.
+    progress : show progress bars for long one-off work (computing the pool's k-NN graph).
     """
 
     X: np.ndarray
@@ -45,6 +46,7 @@ class SearchState:
     queries: int = 0
     epoch: int = 0
     budget_left: int | None = None
+    progress: bool = True
 
     @property
     def n(self) -> int:

@@ -27,7 +27,7 @@ def simulate(files, *extra):
 
 def test_simulate_writes_the_documented_json(files, capsys):
     out = files / "results.json"
-    code = simulate(files, "--target", "3", "--seeds", "2", "--epochs", "3", "--repeats", "2",
+    code = simulate(files, "--target", "3", "--seeds", "2", "--epochs", "3", "--repeats", "2", "--strategy", "elsa",
                     "--random-state", "4", "--output", str(out), "--a", "10")
     assert code == 0
     doc = json.loads(out.read_text())
@@ -54,6 +54,20 @@ def test_simulate_is_reproducible_and_seed_ids_are_used(files):
     assert da["runs"][0]["curve"] == db["runs"][0]["curve"]
 
 
+def test_the_default_strategy_runs_until_its_budget_and_says_so_without_one(files, capsys):
+    out = files / "d.json"
+    assert simulate(files, "--target", "3", "--seeds", "1", "--budget", "45", "--output", str(out)) == 0
+    doc = json.loads(out.read_text())
+    assert doc["strategy"] == "blend" and doc["params"]["batch_size"] == 10 and doc["params"]["epochs"] is None
+    run = doc["runs"][0]
+    assert run["queries"] == 45 and [q for q, _ in run["curve"]] == [0, 10, 20, 30, 40, 45]  # pages of 10
+    assert run["found"] == 19, "every other positive of the blob"
+    capsys.readouterr()
+    assert simulate(files, "--target", "3") == 2
+    err = capsys.readouterr().err
+    assert "strategy blend runs until its label budget: give a budget (--budget N)" in err and err.count("\n") == 1
+
+
 def test_budget_and_noise_are_reported(files):
     out = files / "r.json"
     simulate(files, "--target", "3", "--budget", "40", "--noise", "0.2", "--output", str(out))
@@ -75,7 +89,7 @@ def test_budget_and_noise_are_reported(files):
     ],
 )
 def test_bad_values_get_one_clear_message(files, capsys, args, code, message):
-    assert simulate(files, *args) == code
+    assert simulate(files, "--budget", "60", *args) == code
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err and err.count("\n") == 1
@@ -103,7 +117,7 @@ def test_bad_data_gets_one_clear_message(tmp_path, blobs, capsys, make, message)
     X, y = make(X, np.where(truth, 3, 0))
     np.save(tmp_path / "E.npy", X)
     np.save(tmp_path / "L.npy", y)
-    assert simulate(tmp_path, "--target", "3") == 1
+    assert simulate(tmp_path, "--target", "3", "--budget", "50") == 1
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
 
@@ -122,7 +136,7 @@ def test_missing_and_unreadable_files(tmp_path, capsys):
 def test_console_entry_point_runs_in_a_subprocess(files):
     proc = subprocess.run(
         [sys.executable, "-m", "elsa", "simulate", "--embeddings", str(files / "E.npy"), "--labels",
-         str(files / "L.npy"), "--target", "42", "--quiet"],
+         str(files / "L.npy"), "--target", "42", "--budget", "30", "--quiet"],
         capture_output=True, text=True,
     )
     assert proc.returncode == 2

@@ -30,7 +30,11 @@ def test_demo_runs_end_to_end_and_writes_a_plot(tmp_path, capsys):
     assert main(["demo", "--epochs", "3", "--plot", str(plot), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "pool: 9091 images, target class 0 (T-shirt/top) thinned to 91 items (1.0 %), 5 seeds" in out
-    assert "ELSA epoch  3/3" in out and "labels spent (oracle queries)" in out
+    assert "ELSA    epoch  3/3" in out and "labels spent (oracle queries)" in out
+    table = out[out.index("labels spent"):].splitlines()
+    spent = table[0].split()[-3:]
+    assert spent[0] == spent[1] == spent[2], "the default and NN get the labels ELSA spent"
+    assert out.index("ELSA    epoch") < out.index("  default round") < out.index("  NN      round")
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

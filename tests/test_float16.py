@@ -111,7 +111,7 @@ def test_the_command_line_and_a_session_take_a_float16_file(pools, tmp_path):
         if name == "f32":
             np.save(X, X32)
         assert main(["simulate", "--embeddings", str(X), "--labels", str(tmp_path / "y.npy"), "--target", "1",
-                     "--epochs", "3", "--random-state", "1", "--quiet", "--output", str(tmp_path / f"{name}.json")]) == 0
+                     "--strategy", "elsa", "--epochs", "3", "--random-state", "1", "--quiet", "--output", str(tmp_path / f"{name}.json")]) == 0
         out[name] = json.loads((tmp_path / f"{name}.json").read_text())["runs"][0]["curve"]
     assert out["f16"] == out["f32"]
     with Session.create(tmp_path / "s16", path, seed_ids=[int(np.flatnonzero(labels)[0])], epochs=2) as s16, \

@@ -107,19 +107,21 @@ def test_threads_cut_the_pool_into_ranges_without_changing_a_bit(monkeypatch):
     np.testing.assert_array_equal(one.distance_to_set(X[qid]), many.distance_to_set(X[qid]))
     np.testing.assert_array_equal(one.sq_norms, many.sq_norms)
     # The head's scoring, cut the same way.
-    import elsa.head.mlp as mlp
+    import elsa.head.base as base
+    from elsa.head import LogisticHead, MLPHead
 
-    head = mlp.MLPHead(hidden=6).fit(X[:300], np.arange(300) % 4 == 0, random_state=1)
-    monkeypatch.setattr(mlp, "_SCORE_CHUNK_ROWS", 256)
-    monkeypatch.setattr(mlp, "cpu_count", lambda: 1)
-    single = head.confidence(X)
-    monkeypatch.setattr(mlp, "cpu_count", lambda: 4)
-    np.testing.assert_array_equal(head.confidence(X), single)
+    for head in (MLPHead(hidden=6), LogisticHead()):
+        head.fit(X[:300], np.arange(300) % 4 == 0, random_state=1)
+        head.chunk_rows = 256
+        monkeypatch.setattr(base, "cpu_count", lambda: 1)
+        single = head.confidence(X)
+        monkeypatch.setattr(base, "cpu_count", lambda: 4)
+        np.testing.assert_array_equal(head.confidence(X), single)
 
 
 @pytest.mark.parametrize("chunk_rows,threads", [(256, 1), (3000, 3), (4096, 2)])
 def test_one_read_scores_and_searches_bitwise_as_two_passes(chunk_rows, threads):
-    # chunk_rows 3000 and the head's 8192 make stretches of lcm = 3,072,000 rows (here the
+    # chunk_rows 3000 and the head's 4096 make stretches of lcm = 1,536,000 rows (here the
     # whole pool), in which the head runs its own ranges: a pass inside a pass.
     from elsa.head.mlp import MLPHead
 

@@ -62,8 +62,8 @@ def test_fewer_eligible_rows_than_k_pad_like_the_exact_index(clustered):
 def test_an_elsa_run_on_an_exhaustive_ivf_index_equals_the_exact_run(blobs):
     X, truth = blobs
     labels = truth.astype(int)
-    a = simulate(X, labels, 1, index="exact", random_state=2, epochs=4)
-    b = simulate(X, labels, 1, index="ivf", random_state=2, epochs=4, index_recall=True)  # 220 rows: 5 cells, all probed
+    a = simulate(X, labels, 1, strategy="elsa", index="exact", random_state=2, epochs=4)
+    b = simulate(X, labels, 1, strategy="elsa", index="ivf", random_state=2, epochs=4, index_recall=True)  # 220 rows: 5 cells, all probed
     assert a["runs"][0]["curve"] == b["runs"][0]["curve"]
     assert b["params"]["index"] == "ivf" and b["params"]["index_recall"] == 1.0
 
@@ -94,5 +94,5 @@ def test_sessions_and_the_cli_take_a_backend(blobs, tmp_path, capsys):
     with Session.open(tmp_path / "s") as s:
         assert s.index.kind == "ivf"  # the choice is part of the session
     assert main(["simulate", "--embeddings", str(tmp_path / "E.npy"), "--labels", str(tmp_path / "L.npy"),
-                 "--target", "1", "--quiet", "--index", "hnsw", "--index-recall"]) == 0
+                 "--target", "1", "--quiet", "--strategy", "elsa", "--index", "hnsw", "--index-recall"]) == 0
     assert "index hnsw (recall@50 against exact search 1.000)" in capsys.readouterr().out

@@ -188,8 +188,8 @@ def clustered():
 
 def test_elsa_on_a_ray_cluster_equals_elsa_in_one_process(ray_cluster, clustered, tmp_path):
     X, labels = clustered
-    a = simulate(X, labels, 1, index="exact", random_state=4, epochs=4)
-    b = simulate(X, labels, 1, index="ray", random_state=4, epochs=4, index_options={"shards": 2})
+    a = simulate(X, labels, 1, strategy="elsa", index="exact", random_state=4, epochs=4)
+    b = simulate(X, labels, 1, strategy="elsa", index="ray", random_state=4, epochs=4, index_options={"shards": 2})
     assert b["params"]["index"] == "ray"
     assert a["runs"][0]["curve"] == b["runs"][0]["curve"]
     assert a["runs"][0]["found"] > 20
@@ -198,7 +198,7 @@ def test_elsa_on_a_ray_cluster_equals_elsa_in_one_process(ray_cluster, clustered
     np.save(tmp_path / "y.npy", labels)
     out = tmp_path / "r.json"
     assert main(["simulate", "--embeddings", str(tmp_path / "X.npy"), "--labels", str(tmp_path / "y.npy"),
-                 "--target", "1", "--index", "ray", "--shards", "2", "--epochs", "4", "--random-state", "4",
+                 "--target", "1", "--strategy", "elsa", "--index", "ray", "--shards", "2", "--epochs", "4", "--random-state", "4",
                  "--quiet", "--output", str(out)]) == 0
     assert json.loads(out.read_text())["runs"][0]["curve"] == a["runs"][0]["curve"]
 
@@ -248,16 +248,12 @@ def test_a_session_checks_its_backend_options_before_writing(tmp_path):
         assert not (tmp_path / "s").exists()
 
 
-def test_a_pass_of_one_range_uses_one_blas_thread_like_every_range_of_a_wider_pass():
+def test_a_pass_of_one_range_scores_rows_as_a_wider_pass_does():
     """BLAS's own threads split a product's rows and change its last bits, so a pass small
-    enough for one range (a shard's tail) must run it with one BLAS thread too."""
-    from threadpoolctl import threadpool_info
-
-    from elsa._parallel import map_ranges
-
-    def blas_threads(a, b):
-        return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
-
-    assert map_ranges(blas_threads, [(0, 10)]) == [1]
-    assert map_ranges(blas_threads, [(0, 10), (10, 20)]) == [1, 1]
-    assert map_ranges(lambda a, b: map_ranges(blas_threads, [(a, b)]), [(0, 10)]) == [[1]]  # nested: no deadlock
+    enough for one range (a shard's tail) runs with one BLAS thread, as each range of a wider
+    pass does: a shard's rows get the scores one process gives them."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(10_000, 16)).astype(np.float32)
+    head = MLPHead().fit(X[:300], X[:300, 0] > 0.5, random_state=0)
+    whole = head.confidence(X)  # ranges [0, 8192) and [8192, 10000) side by side
+    np.testing.assert_array_equal(head.confidence(X[8192:]), whole[8192:])  # one range

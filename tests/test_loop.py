@@ -109,7 +109,7 @@ def test_get_params_describes_the_components_as_plain_json():
     import json
 
     params = make_strategy("elsa", a=20, budget=300).get_params()
-    assert params["nn"] == {"sampler": "nn", "a": 20}
+    assert params["nn"] == {"sampler": "nn", "a": 20, "keep_going": False}
     assert params["explore"]["candidates"] == {"sampler": "confidence", "alpha": 1.0}
     assert params["scorer"] == "head" and params["budget"] == 300
     json.dumps(params)
@@ -130,7 +130,7 @@ def test_cold_start_picks_the_first_batch_without_seeds_then_hands_over(blobs, s
 def test_every_strategy_can_start_without_seeds(blobs, strategy):
     X, truth = blobs
     result = run(strategy, X, truth, [], epochs=3, budget=150)
-    if strategy in ("nn", "nn-large"):
+    if strategy in ("nn", "nn-large", "nn-keep-going"):
         assert result.queries == 0 and result.stop_reason == "no candidates"  # nothing to search around
     else:
         assert result.queries > 0

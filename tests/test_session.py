@@ -81,16 +81,18 @@ def test_elsa_session_finds_positives_and_names_items(pool, tmp_path):
         assert set(s.positive_items()) == set(np.flatnonzero(truth))
 
 
-def test_kill_and_reopen_proposes_the_same_rounds(pool, tmp_path):
+@pytest.mark.parametrize("strategy, epochs, stop_at", [("elsa", 4, 70), ("blend", "auto", 75)])
+def test_kill_and_reopen_proposes_the_same_rounds(pool, tmp_path, strategy, epochs, stop_at):
     path, X, truth = pool
-    with Session.create(tmp_path / "a", path, seed_ids=[270], epochs=4, budget=150) as a:
+    kw = dict(seed_ids=[270], strategy=strategy, epochs=epochs, budget=150)
+    with Session.create(tmp_path / "a", path, **kw) as a:
         answer_all(a, truth)
         expected = rounds_of(a)
-    b = Session.create(tmp_path / "b", path, seed_ids=[270], epochs=4, budget=150)
-    answer_all(b, truth, limit=70)  # stops in the middle of a round
+    b = Session.create(tmp_path / "b", path, **kw)
+    answer_all(b, truth, limit=stop_at)  # stops in the middle of a round
     b.close()
     with Session.open(tmp_path / "b") as b:
-        assert b.progress().labels == 70
+        assert b.progress().labels == stop_at
         answer_all(b, truth)
         assert rounds_of(b) == expected
         assert b.progress().queries == 150 and b.settings["stop_reason"] == "budget"
@@ -275,9 +277,12 @@ CRASH_SCRIPT = textwrap.dedent("""
     import sys, numpy as np
     from elsa.session import Session
     folder, emb, truth = sys.argv[1], sys.argv[2], np.load(sys.argv[3])
-    s = Session.create(folder, emb, seed_ids=[270], epochs=4, budget=150)
+    s = Session.create(folder, emb, seed_ids=[270], strategy="elsa", epochs=4, budget=150)
     while True:
-        for i in s.next_batch().ids:
+        ids = s.next_batch().ids
+        if not ids.size:
+            break
+        for i in ids:
             event = s.answer(i, bool(truth[i]))
             print(event, int(i), flush=True)
 """)
@@ -306,7 +311,7 @@ def test_sigkill_mid_batch_loses_no_committed_answer(pool, tmp_path):
             assert saved[item]["label"] == ("positive" if truth[item] else "negative")
         answer_all(s, truth)
         resumed = rounds_of(s)
-    with Session.create(tmp_path / "ref", path, seed_ids=[270], epochs=4, budget=150) as ref:
+    with Session.create(tmp_path / "ref", path, seed_ids=[270], strategy="elsa", epochs=4, budget=150) as ref:
         answer_all(ref, truth)
         assert resumed == rounds_of(ref)
 
@@ -333,7 +338,7 @@ def test_demo_session_is_created_then_reopened(tmp_path):
 def test_audit_items_are_hidden_from_the_search_and_certify_recall(pool, tmp_path):
     path, X, truth = pool
     with Session.create(tmp_path / "s", path, seed_ids=[270], stop="recall:0.8@0.9", audit_share=1.0, epochs=None,
-                        params={"a": 10, "b": 10, "l": 10}) as s:
+                        strategy="elsa", params={"a": 10, "b": 10, "l": 10}) as s:
         assert s.settings["audit_positives"] == 11 and s.settings["epochs"] > 1000
         batch = s.next_batch()
         order = s._audit_order()

@@ -132,7 +132,7 @@ def test_loop_stops_when_the_rule_says_and_skips_the_final_search(blobs):
 def test_simulate_with_stop_rules_reports_costs_and_estimates(blobs):
     X, truth = blobs
     labels = truth.astype(int)
-    doc = simulate(X, labels, 1, stop="recall:0.8@0.9", epochs=None, repeats=2, random_state=3,
+    doc = simulate(X, labels, 1, strategy="elsa", stop="recall:0.8@0.9", epochs=None, repeats=2, random_state=3,
                    params={"a": 5, "b": 5, "l": 5})
     for run in doc["runs"]:
         c = run["certificate"]
@@ -141,14 +141,14 @@ def test_simulate_with_stop_rules_reports_costs_and_estimates(blobs):
         assert run["audit_labels"] >= 11 and run["labels_total"] <= run["queries"] + run["audit_labels"]
         assert set(run["estimate"]) == {"quant", "audit"}
     assert doc["params"]["stop"] == "recall:0.8@0.9" and doc["params"]["audit_positives"] == 11
-    again = simulate(X, labels, 1, stop="recall:0.8@0.9", epochs=None, repeats=2, random_state=3,
+    again = simulate(X, labels, 1, strategy="elsa", stop="recall:0.8@0.9", epochs=None, repeats=2, random_state=3,
                      params={"a": 5, "b": 5, "l": 5})
     assert again["runs"][1]["curve"] == doc["runs"][1]["curve"]  # reproducible
-    plain = simulate(X, labels, 1, repeats=2, random_state=3)
+    plain = simulate(X, labels, 1, strategy="elsa", repeats=2, random_state=3)
     assert plain["runs"][0]["audit_labels"] == 0 and "audit" not in plain["runs"][0]["estimate"]
-    budget = simulate(X, labels, 1, stop="budget:30", epochs=None, random_state=3)
+    budget = simulate(X, labels, 1, strategy="elsa", stop="budget:30", epochs=None, random_state=3)
     assert budget["runs"][0]["queries"] == 30 and budget["runs"][0]["stop_reason"] == "budget"
-    shared = simulate(X, labels, 1, audit_share=0.5, epochs=2, random_state=3, trace=True)
+    shared = simulate(X, labels, 1, strategy="elsa", audit_share=0.5, epochs=2, random_state=3, trace=True)
     run = shared["runs"][0]
     assert run["audit_labels"] == sum(math.ceil(0.5 * (b - a)) for (a, _), (b, _) in zip(run["curve"], run["curve"][1:]))
     assert len(run["trace"]) == len(run["curve"]) - 1 and "audit" in run["trace"][-1]
@@ -180,7 +180,7 @@ def test_cli_simulate_with_a_stop_rule(tmp_path, blobs, capsys):
     np.save(tmp_path / "E.npy", X)
     np.save(tmp_path / "L.npy", truth.astype(int))
     args = ["simulate", "--embeddings", str(tmp_path / "E.npy"), "--labels", str(tmp_path / "L.npy"), "--target", "1",
-            "--quiet", "--a", "5", "--b", "5", "--l", "5"]
+            "--quiet", "--strategy", "elsa", "--a", "5", "--b", "5", "--l", "5"]
     assert main(args + ["--stop", "recall:0.8@0.9", "--output", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out
     assert "stop recall:0.8@0.9" in out and "recall 0.8 certified at 90 %" in out

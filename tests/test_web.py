@@ -47,7 +47,7 @@ def folder_pool(tmp_path):
 def session(folder_pool):
     root, truth = folder_pool
     s = Session.create(root / "project", root / "emb.npy", target="bright squares", seed_ids=[40, 41], epochs=3,
-                       params={"a": 5, "b": 5, "l": 5})
+                       strategy="elsa", params={"a": 5, "b": 5, "l": 5})
     yield s, truth
     s.close()
 
@@ -314,7 +314,7 @@ def test_more_like_this_seeds_lists_and_continuing(session):
 def test_state_carries_random_checks_the_estimate_and_the_certificate(folder_pool):
     root, truth = folder_pool
     with Session.create(root / "p2", root / "emb.npy", seed_ids=[40], stop="recall:0.8@0.9", audit_share=0.5,
-                        params={"a": 5, "b": 5, "l": 5}) as s:
+                        strategy="elsa", params={"a": 5, "b": 5, "l": 5}) as s:
         c = client(s)
         s.advance()
         doc = c.get("/api/state").json()
@@ -325,3 +325,23 @@ def test_state_carries_random_checks_the_estimate_and_the_certificate(folder_poo
             c.post("/api/answer", json={"item": b["id"], "label": "y" if truth[b["id"]] else "n"}, headers=PAGE)
         est = c.get("/api/state").json()["progress"]["estimate"]
         assert est["method"] == "audit" and est["recall_low"] <= est["recall"] <= est["recall_high"]
+
+
+def test_the_default_search_serves_pages_of_ten_until_its_budget(folder_pool):
+    root, truth = folder_pool
+    with Session.create(root / "p3", root / "emb.npy", seed_ids=[40, 41], budget=30) as s:
+        c = client(s)
+        pages = []
+        while True:
+            s.advance()
+            doc = c.get("/api/state").json()
+            page = [b["id"] for b in doc["batch"] if b["label"] is None]  # the page shown keeps the last answers
+            if not page:
+                break
+            pages.append(page)
+            for i in page:
+                r = c.post("/api/answer", json={"item": i, "label": "y" if truth[i] else "n"}, headers=PAGE)
+                assert r.status_code == 200, r.text
+        assert doc["progress"]["strategy"] == "blend" and [len(p) for p in pages] == [10, 10, 10]
+        assert len({i for p in pages for i in p}) == 30
+        assert sum(truth[i] for p in pages for i in p) == 18  # every bright square but the seeds, then dark ones

@@ -16,19 +16,18 @@ second run over a large folder does not read every file again to find it unchang
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 
 import numpy as np
 
-from .._io import file_digest
+from .._io import cache_root, file_digest
 
 _CHUNK = 500  # SQLite host parameters per statement
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("ELSA_CACHE_DIR") or Path.home() / ".cache" / "elsa") / "embeddings"
+    return cache_root() / "embeddings"
 
 
 _VECTORS = ("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)",

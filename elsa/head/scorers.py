@@ -13,6 +13,7 @@ import numpy as np
 
 from .._validation import check_int
 from ..state import NEGATIVE, POSITIVE, SearchState
+from .base import Head
 from .mlp import MLPHead
 
 
@@ -64,7 +65,7 @@ class HeadScorer(Scorer):
 
     name = "head"
 
-    def __init__(self, head: MLPHead | None = None, *, neighbours: int = 0):
+    def __init__(self, head: Head | None = None, *, neighbours: int = 0):
         self.head = head if head is not None else MLPHead()
         self.neighbours = check_int(neighbours, "score_neighbours", minimum=0)
         self._last: tuple[bytes, np.ndarray, np.ndarray | None] | None = None  # (labels' digest, scores, scored)

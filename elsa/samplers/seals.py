@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_choice, check_float, check_int
+from .._validation import check_choice, check_float, check_int, float_rows
 from ..state import SearchState
 from .base import Sampler, uniform_unlabelled
 
@@ -39,6 +39,20 @@ class CandidatePool:
         return np.flatnonzero(self.member & ~state.labelled)
 
 
+def nearest_first(state: SearchState, ids: np.ndarray) -> np.ndarray:
+    """``ids`` by ascending squared distance to their nearest known positive, ties by id."""
+    positives = state.positive_ids
+    if positives.size == 0:
+        return np.sort(ids)
+    X, P = float_rows(state.X[ids]), float_rows(state.X[positives])
+    nearest = np.full(ids.size, np.inf)
+    for start in range(0, positives.size, 1024):
+        block = P[start : start + 1024]
+        d = (X * X).sum(1)[:, None] - 2.0 * X @ block.T + (block * block).sum(1)[None, :]
+        np.minimum(nearest, d.min(axis=1), out=nearest)
+    return ids[np.lexsort((ids, nearest))]
+
+
 class SEALSSampler(Sampler):
     """Score only the candidate pool; label the ``batch_size`` best candidates.
 
@@ -49,11 +63,13 @@ class SEALSSampler(Sampler):
       pool) ** beta``;
     * ``positive``: the most likely positive first.
 
-    Before the head is trained (no negative labelled yet) candidates are drawn uniformly
-    at random from the candidate pool: SEALS starts from labelled positives and negatives,
-    and a random draw from the seeds' neighbourhoods is the label-free stand-in. With an
-    empty candidate pool (no seeds, or every neighbour labelled) the batch is drawn
-    uniformly from all unlabelled items.
+    Before the head is trained (no negative labelled yet) there is nothing to score by.
+    SEALS starts from labelled positives and negatives; the label-free stand-ins here
+    are, for ``maxent`` and ``id``, a uniform draw from the candidate pool (the seeds'
+    neighbourhoods) and, for ``positive``, the candidates nearest to a known positive
+    first (a search for positives should look next to them). With an empty candidate
+    pool (no seeds, or every neighbour labelled) the batch is drawn uniformly from all
+    unlabelled items.
     """
 
     name = "seals"
@@ -73,6 +89,8 @@ class SEALSSampler(Sampler):
         if cand.size == 0:  # nothing labelled yet (no seeds), or every neighbour already labelled
             return uniform_unlabelled(state, rng, self.batch_size)
         if state.scores is None:
+            if self.criterion == "positive":
+                return nearest_first(state, cand)[: self.batch_size]
             return rng.permutation(cand)[: self.batch_size]
         p = np.clip((state.scores[cand].astype(np.float64) + 1.0) / 2.0, 1e-12, 1 - 1e-12)
         if self.criterion == "positive":

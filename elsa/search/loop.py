@@ -15,6 +15,7 @@ exploration sampler's.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -109,8 +110,9 @@ class ActiveSearch:
     cold_start : Sampler or None
         Used instead of ``nn`` and ``explore`` while no positive is known (a search
         started without seeds), until the oracle confirms the first positive.
-    epochs : int
-        Number of epochs (oracle calls before the final search).
+    epochs : int or None
+        Number of epochs (oracle calls before the final search); None for no limit (the
+        budget, a stopping rule or running out of candidates ends the run).
     budget : int or None
         Total oracle queries allowed, final search included; None for no limit.
     """
@@ -123,7 +125,7 @@ class ActiveSearch:
         scorer: Scorer | None = None,
         final: Sampler | None = None,
         cold_start: Sampler | None = None,
-        epochs: int = 10,
+        epochs: int | None = 10,
         budget: int | None = None,
     ):
         if nn is None and explore is None and final is None and cold_start is None:
@@ -133,7 +135,7 @@ class ActiveSearch:
         self.scorer = scorer
         self.final = final
         self.cold_start = cold_start
-        self.epochs = check_int(epochs, "epochs", minimum=0)
+        self.epochs = None if epochs is None else check_int(epochs, "epochs", minimum=0)
         self.budget = None if budget is None else check_int(budget, "budget", minimum=0)
 
     ROLES = ("cold_start", "nn", "explore", "final")
@@ -156,6 +158,7 @@ class ActiveSearch:
         index: Index | None = None,
         callback: Callable[[Round, SearchState], None] | None = None,
         stop=None,
+        progress: bool = True,
     ) -> SearchResult:
         """Search ``X`` from ``seed_ids`` (known positives), asking ``oracle.label(ids)``.
 
@@ -163,7 +166,8 @@ class ActiveSearch:
         so a fixed value gives the same run. ``callback(round, state)`` is called after
         every oracle call. ``stop`` (an :class:`elsa.stopping.StopRule`) is asked after
         every epoch's oracle call; when it gives a reason, the run ends there, without
-        the final search, and ``stop_reason`` is that reason.
+        the final search, and ``stop_reason`` is that reason. ``progress``: show bars for
+        long one-off work (the pool's k-NN graph, for the samplers that use it).
         """
         X = check_embeddings(X)
         seed_ids = check_ids(seed_ids, X.shape[0], "seed_ids")
@@ -172,11 +176,12 @@ class ActiveSearch:
         index = index if index is not None else ExactIndex(X)
         answers = np.zeros(X.shape[0], np.int8)
         answers[seed_ids] = POSITIVE
-        state = SearchState(X=X, index=index, answers=answers, frontier=seed_ids, budget_left=self.budget)
+        state = SearchState(X=X, index=index, answers=answers, frontier=seed_ids, budget_left=self.budget,
+                            progress=progress)
         result = SearchResult(seed_ids=seed_ids)
         self.prepare(state, rng)
         result.stop_reason = "epochs"
-        for epoch in range(1, self.epochs + 1):
+        for epoch in (range(1, self.epochs + 1) if self.epochs is not None else itertools.count(1)):
             if state.budget_left == 0:
                 result.stop_reason = "budget"
                 break
@@ -245,7 +250,7 @@ class ActiveSearch:
         self.scorer.last_seconds = {}
         state.prefetched = None
         ahead = getattr(self.nn, "ahead", None)  # the next NN search, answered in the scoring pass
-        if ahead is not None and state.epoch < self.epochs and state.budget_left != 0:
+        if ahead is not None and (self.epochs is None or state.epoch < self.epochs) and state.budget_left != 0:
             ahead = ahead(state)
         else:  # no epoch follows (the final search needs no NN step)
             ahead = None

@@ -16,19 +16,38 @@ usl           yes  RandS                yes              yes           USL
 seals         no   SEALS                yes              no            -
 uncertainty   no   uncertainty          yes              no            -
 ============  ===  ===================  ===============  ============  ==========
+
+The anchors of the active-search literature, and this project's default:
+
+=============  ===========================================================================
+strategy       what it labels each round
+=============  ===========================================================================
+nn-keep-going  NN around the last call's positives, around every positive when that is empty
+knn-search     the most likely items under the k-NN model (one-step Bayesian active search)
+ens            efficient nonmyopic active search on the k-NN model (batches: sequential simulation)
+cal            AutoTAR's continuous active learning (growing batches)
+blend          the default: a page by the mean rank of the k-NN model and a logistic head
+=============  ===========================================================================
+
+The paper's strategies run in epochs (``epochs``, default 10); the anchors and the
+default run in rounds until their label budget is spent (:func:`default_epochs`).
 """
 
 from __future__ import annotations
 
 from ..exceptions import ParameterError
-from ..head import HeadScorer, MLPHead, ProximityScorer
+from ..head import HeadScorer, LogisticHead, MLPHead, ProximityScorer
 from ..samplers import (
     USL,
+    BlendSampler,
+    CALSampler,
     ConfidenceSampler,
+    ENSSampler,
     FarS,
     FinalSearch,
     GreedyS,
     GridS,
+    KNNSearchSampler,
     LatentSampler,
     NearestNeighbourSampler,
     RandomSampler,
@@ -36,6 +55,8 @@ from ..samplers import (
     SEALSSampler,
     UncertaintySampler,
 )
+from ..samplers.latent import DISTRIBUTIONS
+from ..samplers.seals import CRITERIA
 from .loop import ActiveSearch
 
 # Defaults from the paper's section 6 (a = l = 50, b = 50 growing, alpha1 = 1, 10 epochs)
@@ -61,8 +82,49 @@ DEFAULTS = {
     "distribution": "clustered-normal",
     "k": 100,
     "criterion": "maxent",
+    "head": "mlp",
+    "head_c": 1.0,
+    "gamma": 0.05,
+    "horizon": 1000,
+    "n_random": 100,
 }
-_HEAD = ("hidden", "head_alpha", "head_max_iter", "score_neighbours")
+HEADS = ("mlp", "logistic")
+
+# How each parameter is given on the command line: its kind and what it does (the CLI adds
+# the default). Kinds: "pos_int", "nonneg_int", "float", "probability", or a tuple of choices.
+PARAM_HELP = {
+    "a": ("pos_int", "NN search radius: items per NN search"),
+    "l": ("pos_int", "RandS: random candidates drawn per epoch"),
+    "b": ("pos_int", "RandS: initial pairs kept per epoch"),
+    "b_growth": ("float", "RandS: extra pairs per positive found"),
+    "alpha1": ("float", "sampler threshold: mean + alpha1 * std of head scores"),
+    "alpha2": ("float", "final-search threshold multiplier"),
+    "final": (("auto", "threshold", "top", "none"), "final search: top items within the budget, above the alpha2 "
+              "threshold, auto (top when --budget is set, else threshold) or none"),
+    "final_size": ("nonneg_int", "final search: label exactly this many top items"),
+    "head": (HEADS, "head of elsa-shaped strategies, seals and uncertainty: the paper's MLP or a class-balanced "
+             "logistic regression"),
+    "hidden": ("pos_int", "MLP head: hidden units"),
+    "head_alpha": ("float", "MLP head: L2 penalty"),
+    "head_max_iter": ("pos_int", "head: L-BFGS iterations"),
+    "head_c": ("float", "logistic head (seals, cal, blend): inverse L2 penalty C"),
+    "score_neighbours": ("nonneg_int", "head: score only the union of the K nearest neighbours of every labelled "
+                         "item (SEALS-style; the rest count as confident negatives); 0 scores the whole pool. Saves "
+                         "most of an epoch on a faiss index; changes results (see README)"),
+    "batch_size": ("pos_int", "items per round: random, seals, uncertainty, knn-search, ens, blend (a page)"),
+    "low": ("probability", "greedys: lower end of the probability band"),
+    "high": ("probability", "greedys: upper end of the probability band"),
+    "weight": ("float", "fars: weight of the confidence term"),
+    "cells": ("pos_int", "grids: cells per axis of the grid"),
+    "distribution": (DISTRIBUTIONS, "latent: the draw distribution"),
+    "k": ("pos_int", "neighbours: seals's per labelled item; the k-NN model's (knn-search, ens, blend)"),
+    "criterion": (CRITERIA, "seals: candidate score"),
+    "gamma": ("probability", "k-NN model (knn-search, ens, blend): prior probability of an item with no labelled "
+              "neighbour"),
+    "horizon": ("pos_int", "ens: labels assumed left when there is no --budget"),
+    "n_random": ("nonneg_int", "cal, blend: random unlabelled items taken as negatives in each fit"),
+}
+_HEAD = ("head", "hidden", "head_alpha", "head_max_iter", "head_c", "score_neighbours")
 _ELSA_FRAME = ("a", "alpha2", "final", "final_size") + _HEAD
 PARAMS = {
     "elsa": ("l", "b", "b_growth", "alpha1") + _ELSA_FRAME,
@@ -77,9 +139,37 @@ PARAMS = {
     "usl": ("l", "b", "b_growth", "alpha1") + _ELSA_FRAME,
     "seals": ("batch_size", "k", "criterion") + _HEAD,
     "uncertainty": ("batch_size",) + _HEAD,
+    "nn-keep-going": ("a",),
+    "knn-search": ("batch_size", "k", "gamma"),
+    "ens": ("batch_size", "k", "gamma", "horizon"),
+    "cal": ("n_random", "head_c"),
+    "blend": ("batch_size", "k", "gamma", "head_c", "n_random"),
 }
 STRATEGIES = tuple(PARAMS)
-STRATEGY_DEFAULTS = {"nn-large": {"a": 200}}
+STRATEGY_DEFAULTS = {
+    "nn-large": {"a": 200},
+    "knn-search": {"k": 50, "batch_size": 1},
+    "ens": {"k": 50, "batch_size": 1},
+    "blend": {"k": 50, "batch_size": 10, "head_c": 0.01},
+}
+ROUND_BASED = ("nn-keep-going", "knn-search", "ens", "cal", "blend")
+DEFAULT_STRATEGY = "blend"  # not the paper's algorithm (that is "elsa"): see elsa/samplers/blend.py
+
+
+def default_text(param: str) -> str:
+    """A parameter's default as help text: ``100; knn-search, ens, blend 50``."""
+    others: dict = {}
+    for name, overrides in STRATEGY_DEFAULTS.items():
+        if param in overrides and param in PARAMS[name]:
+            others.setdefault(overrides[param], []).append(name)
+    text = "none" if DEFAULTS[param] is None else str(DEFAULTS[param])
+    return text + "".join(f"; {', '.join(names)} {value}" for value, names in others.items())
+
+
+def default_epochs(name: str) -> int | None:
+    """Epochs a strategy runs when none are given: the paper's 10, or no limit for those that
+    run in rounds until their budget (or a stopping rule) ends them."""
+    return None if name in ROUND_BASED else 10
 
 
 def strategy_params(name: str, **params) -> dict:
@@ -95,11 +185,17 @@ def strategy_params(name: str, **params) -> dict:
     merged = {k: DEFAULTS[k] for k in allowed}
     merged.update(STRATEGY_DEFAULTS.get(name, {}))
     merged.update({k: v for k, v in params.items() if v is not None})
+    if merged.get("head", "mlp") not in HEADS:
+        raise ParameterError(f"unknown head {merged['head']!r}; choose one of {', '.join(HEADS)}")
     return merged
 
 
 def _head(p: dict) -> HeadScorer:
-    return HeadScorer(MLPHead(p["hidden"], p["head_alpha"], p["head_max_iter"]), neighbours=p["score_neighbours"])
+    if p["head"] == "logistic":  # class-balanced, as SEALS trains its proxy model
+        head = LogisticHead(p["head_c"], balanced=True, max_iter=p["head_max_iter"])
+    else:
+        head = MLPHead(p["hidden"], p["head_alpha"], p["head_max_iter"])
+    return HeadScorer(head, neighbours=p["score_neighbours"])
 
 
 def _final(p: dict) -> FinalSearch | None:
@@ -119,12 +215,31 @@ def _explorer(name: str, p: dict):
     return LatentSampler(p["distribution"], p["b"], p["b_growth"])  # latent
 
 
-def make_strategy(name: str, *, epochs: int = 10, budget: int | None = None, **params) -> ActiveSearch:
-    """Build the search loop of strategy ``name`` with any of its parameters overridden."""
+def resolve_epochs(name: str, epochs: int | str | None) -> int | None:
+    """``epochs``, with ``"auto"`` meaning the strategy's own default (:func:`default_epochs`)."""
+    return default_epochs(name) if epochs == "auto" else epochs
+
+
+def make_strategy(name: str, *, epochs: int | str | None = "auto", budget: int | None = None,
+                  **params) -> ActiveSearch:
+    """Build the search loop of strategy ``name`` with any of its parameters overridden.
+
+    ``epochs``: a number, None for no limit, or ``"auto"`` (the default): 10 for the
+    paper's strategies, no limit for those that run until their budget.
+    """
     p = strategy_params(name, **params)
-    frame = {"epochs": epochs, "budget": budget}
-    if name in ("nn", "nn-large"):
-        return ActiveSearch(nn=NearestNeighbourSampler(p["a"]), **frame)
+    frame = {"epochs": resolve_epochs(name, epochs), "budget": budget}
+    if name in ("nn", "nn-large", "nn-keep-going"):
+        return ActiveSearch(nn=NearestNeighbourSampler(p["a"], keep_going=name == "nn-keep-going"), **frame)
+    if name == "knn-search":
+        return ActiveSearch(explore=KNNSearchSampler(p["k"], p["gamma"], p["batch_size"]), **frame)
+    if name == "ens":
+        return ActiveSearch(explore=ENSSampler(p["k"], p["gamma"], p["batch_size"], p["horizon"]), **frame)
+    if name == "cal":
+        return ActiveSearch(explore=CALSampler(p["n_random"], p["head_c"]), **frame)
+    if name == "blend":
+        return ActiveSearch(explore=BlendSampler(p["batch_size"], p["k"], p["gamma"], p["head_c"], p["n_random"]),
+                            **frame)
     if name == "random":
         return ActiveSearch(explore=RandomSampler(p["batch_size"]), **frame)
     if name == "seals":

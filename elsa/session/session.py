@@ -49,7 +49,8 @@ from .._io import file_digest, load_npy
 from .._validation import check_choice, check_embeddings, check_float, check_int
 from ..exceptions import ConflictError, ElsaError, InputError, ParameterError
 from ..index import BACKENDS, make_index
-from ..search import STRATEGIES, make_strategy, strategy_params
+from ..search import DEFAULT_STRATEGY, STRATEGIES, make_strategy, strategy_params
+from ..search.strategies import resolve_epochs
 from ..state import NEGATIVE, POSITIVE, UNLABELLED, UNSURE, SearchState
 from ..stopping import audit_estimate, knee_reached, min_target_positives, parse_stop, qbcb_threshold, quant_from_state
 from .images import ItemImages, image_source
@@ -168,8 +169,8 @@ class Session:
         target: str = "",
         seed_ids=(),
         seed_items=(),
-        strategy: str = "elsa",
-        epochs: int | None = 10,
+        strategy: str = DEFAULT_STRATEGY,
+        epochs: int | str | None = "auto",
         budget: int | None = None,
         params: dict | None = None,
         random_state: int = 0,
@@ -189,6 +190,10 @@ class Session:
         ``labels_from`` is a CSV or JSONL file of labels to start from. Everything is
         checked before the session file is written.
 
+        ``strategy`` defaults to this project's default search (``blend``; ``elsa`` is the
+        paper's). ``epochs``: ``"auto"`` (10 for the paper's strategies, no limit for the
+        round-based ones), a number, or None (no limit).
+
         ``stop``: ``budget:N``, ``recall:R@C`` or ``knee`` (:mod:`elsa.stopping`); with a
         rule, ``epochs=None`` (no limit) lets the rule end the session. ``audit_share``:
         random audit items added to each round, as a share of its size (default 0.1 with
@@ -202,6 +207,7 @@ class Session:
         strategy = check_choice(strategy, "strategy", STRATEGIES)
         index = check_choice(index, "index backend", BACKENDS)
         index_options = _check_index_options(index, index_options)
+        epochs = resolve_epochs(strategy, epochs)
         epochs = NO_EPOCH_LIMIT if epochs is None else check_int(epochs, "epochs", minimum=0)
         budget = None if budget is None else check_int(budget, "budget", minimum=0)
         spec = None if stop is None else parse_stop(stop)

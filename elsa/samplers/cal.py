@@ -1,0 +1,69 @@
+"""Continuous active learning in AutoTAR's form (Cormack and Grossman, SIGIR 2015).
+
+Each round trains a logistic regression on every label so far plus ``n_random``
+unlabelled items drawn at random and *taken as negatives* (AutoTAR's trick for a rare
+class: a random unlabelled item is almost surely negative, and this supplies negatives
+before any is labelled), scores the pool, and labels the ``b`` highest-scored unlabelled
+items. The batch starts at 1 and grows by ``ceil(b / 10)`` each round (1, 2, 3, 4, 5,
+6, 7, 8, 9, 10, 11, 13, ...). The pseudo-negatives are drawn afresh every round.
+
+Where this differs from AutoTAR: its features are tf-idf vectors of documents and its
+learner Sofia-ML's logistic regression; here the features are the pool's embeddings,
+standardised, and the learner scikit-learn's (:class:`~elsa.head.logistic.LogisticHead`,
+``C = 1``, classes not reweighted). The seeds play the part of AutoTAR's synthetic seed
+document. Unsure answers are not trained on.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._validation import check_float, check_int
+from ..head import scores
+from ..head.logistic import LogisticHead
+from ..state import POSITIVE, SearchState
+from .base import Sampler, uniform_unlabelled
+
+
+def cal_batch(round_no: int) -> int:
+    """AutoTAR's batch size in round ``round_no`` (1-based): 1, then ``b + ceil(b / 10)``."""
+    b = 1
+    for _ in range(round_no - 1):
+        b += math.ceil(b / 10)
+    return b
+
+
+class CALSampler(Sampler):
+    """AutoTAR's CAL round: a fresh logistic regression, the top ``cal_batch(round)`` items.
+
+    Parameters
+    ----------
+    n_random : int
+        Random unlabelled items taken as negatives each round.
+    C : float
+        The logistic regression's inverse L2 penalty.
+    """
+
+    name = "cal"
+
+    def __init__(self, n_random: int = 100, C: float = 1.0):
+        self.n_random = check_int(n_random, "n_random", minimum=0)
+        self.C = check_float(C, "C", minimum=0.0, exclusive_minimum=True)
+        self._head = LogisticHead(C, balanced=False)
+
+    def prepare(self, state: SearchState, rng: np.random.Generator) -> None:
+        self._head = LogisticHead(self.C, balanced=False).prepare(state.X)
+
+    def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:
+        size = cal_batch(max(state.epoch, 1))
+        decided = np.flatnonzero(state.decided)
+        pseudo = uniform_unlabelled(state, rng, self.n_random)
+        ids = np.concatenate([decided, pseudo])
+        y = np.concatenate([state.answers[decided] == POSITIVE, np.zeros(pseudo.size, bool)])
+        if y.all() or not y.any():  # nothing to contrast yet: random items
+            return uniform_unlabelled(state, rng, size)
+        self._head.fit(state.X[ids], y, random_state=int(rng.integers(2**31 - 1)))
+        held = state.index.score(self._head.decision_function)
+        return scores.top(held, size, state.labelled)
