@@ -30,6 +30,11 @@ Where this differs from the reference code:
   paper's batch-ENS proper (which samples the batch's joint labels) is not built.
 * With no label budget (a session without ``--budget``), ``r`` is counted from
   ``horizon`` labels.
+
+Cost: the bound prunes less as ``r`` grows (the top-``r`` sum moves with more items). On
+the 63,636-item spectral pool of ``benchmarks/search_quality.py`` a step with ``r``
+near 2,000 took about 0.27 s on 2 cores, so a 2,000-label search one item at a time
+takes about 9 minutes; the benchmark has ENS at budgets up to 500.
 """
 
 from __future__ import annotations

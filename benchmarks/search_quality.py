@@ -1,0 +1,417 @@
+"""The default search against the active-search anchors, on four feature spaces (issue 14).
+
+Feature spaces (built once, cached under ``$ELSA_CACHE_DIR/benchmarks``):
+
+* ``fm-encoder``: the 70,000 Fashion-MNIST images embedded with the built-in encoder at
+  64 px (1,280-d);
+* ``fm-pixels``: their raw pixels (784-d, scaled to [0, 1]);
+* ``fm-spectral``: the first 20 eigenvectors of the normalised Laplacian of the
+  symmetric 10-NN graph of ``fm-encoder`` (features a linear head handles badly);
+* ``digits``: scikit-learn's 1,797 8x8 digits (64-d).
+
+Each class in turn is made rare at 1 % and at 0.1 % of the pool (``make_rare``, the
+class id as its random state) where at least 5 positives remain (digits: 1 % only).
+Each (class, rarity) is searched from 1 and from 5 seeds, ``--runs`` times, with the
+same seeds for every strategy (paired: the seeds of run ``i`` come from
+``simulate``'s random state ``1000 + class``). Strategies:
+
+=============  ===============================================================================
+name           ``elsa`` strategy and parameters
+=============  ===============================================================================
+random         ``random``
+nn             ``nn-keep-going`` (the paper's NN that keeps searching until the budget)
+elsa           ``elsa`` (the paper's algorithm, 10 epochs and its final search)
+fars           ``fars`` (the best of the seeds' ELSA samplers in ``samplers.preliminary.md``)
+seals          ``seals``, most-likely-positive criterion, class-balanced logistic head, 20 per round
+knn            ``knn-search`` (k = 50, gamma = 0.05, one item at a time)
+ens            ``ens`` (same model, one item at a time; budget-aware: one run per budget;
+               about 0.27 s a step near r = 2,000 on 63k items, so run here up to 500)
+cal            ``cal`` (AutoTAR)
+default        ``blend``: this project's default (see ``elsa/samplers/blend.py``)
+=============  ===============================================================================
+
+Every strategy but ENS chooses the same items up to any budget whatever its budget, so
+one run with the largest budget gives the positives found at every smaller one
+(``simulate``'s ``found_at``, every 50 labels); ENS plans for the budget left, so it
+runs once per budget. Finished runs are appended to
+``benchmarks/results/search_quality.runs.jsonl`` (committed), so the benchmark resumes
+where it stopped, across sessions and machines; ``--summarize`` rebuilds the tables and
+plots from it.
+
+    python benchmarks/search_quality.py --quick               # the design subset: 5 classes, 1 %, 5 seeds, 3 runs
+    python benchmarks/search_quality.py --quick --strategies ens --budgets 100 250 500
+    python benchmarks/search_quality.py                       # the full protocol (many hours; resumable)
+    python benchmarks/search_quality.py --summarize
+
+Writes ``benchmarks/results/search_quality.{md,json}`` and the plots
+``search_quality_curves.png`` (positives found against labels, the paper's Figure 9)
+and ``search_quality_discovery.png`` (discovery rate against labelling efficiency, its
+Figure 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RUNS = RESULTS / "search_quality.runs.jsonl"
+SPACES = ("fm-encoder", "fm-pixels", "fm-spectral", "digits")
+BUDGETS = (100, 250, 500, 1000, 2000)
+STEP = 50  # found_at every STEP labels, for the curves
+STRATEGIES = {
+    "random": ("random", {}),
+    "nn": ("nn-keep-going", {}),
+    "elsa": ("elsa", {}),
+    "fars": ("fars", {}),
+    "seals": ("seals", {"criterion": "positive", "head": "logistic", "batch_size": 20}),
+    "knn": ("knn-search", {}),
+    "ens": ("ens", {}),
+    "cal": ("cal", {}),
+    "default": ("blend", {}),
+}
+BUDGET_AWARE = ("ens",)
+ANCHORS = ("seals", "knn", "ens", "cal")
+QUICK = {"classes": [0, 2, 3, 4, 6], "rarities": [0.01], "seeds": [5], "runs": 3}
+
+
+def space_cache() -> Path:
+    from elsa._io import cache_root
+
+    return cache_root() / "benchmarks" / "spaces"
+
+
+def build_space(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The feature space's vectors and class labels, from the cache or computed once."""
+    folder = space_cache()
+    path, labels_path = folder / f"{name}.npy", folder / f"{name}.labels.npy"
+    if path.exists() and labels_path.exists():
+        return np.load(path, mmap_mode="r"), np.load(labels_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        d = load_digits()
+        X, y = d.data.astype(np.float32), d.target.astype(np.int64)
+    else:
+        from elsa.datasets import load_fashion_mnist
+
+        images, y = load_fashion_mnist("all")
+        if name == "fm-pixels":
+            X = (images.reshape(len(images), -1) / 255.0).astype(np.float32)
+        elif name == "fm-encoder":
+            from elsa.embeddings import embed_array
+
+            X = embed_array(images, desc="embedding Fashion-MNIST (70k)").vectors
+        else:  # fm-spectral
+            X = spectral_embedding(build_space("fm-encoder")[0], neighbours=10, dims=20)
+    from elsa._io import save_npy
+
+    save_npy(path, np.ascontiguousarray(X, np.float32))
+    save_npy(labels_path, y)
+    return np.load(path, mmap_mode="r"), y
+
+
+def spectral_embedding(X: np.ndarray, neighbours: int, dims: int) -> np.ndarray:
+    """The first ``dims`` eigenvectors of the normalised Laplacian of X's symmetric k-NN graph."""
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import eigsh
+
+    from elsa.index.graph import neighbour_graph
+
+    n = X.shape[0]
+    forward = np.asarray(neighbour_graph(X, neighbours).forward)
+    A = sp.csr_matrix((np.ones(forward.size), (np.repeat(np.arange(n), neighbours), forward.ravel())), shape=(n, n))
+    A = ((A + A.T) > 0).astype(np.float64)
+    scale = sp.diags(1.0 / np.sqrt(np.asarray(A.sum(axis=1)).ravel()))
+    # The Laplacian's smallest eigenvalues are the normalised adjacency's largest.
+    vals, vecs = eigsh(scale @ A @ scale, k=dims, which="LA", tol=1e-6, v0=np.random.default_rng(0).normal(size=n))
+    return vecs[:, np.argsort(-vals)].astype(np.float32)
+
+
+def cells(args) -> list[dict]:
+    """Every (space, class, rarity, seeds, strategy, budget) the run asks for, not yet in RUNS."""
+    from elsa.simulation import make_rare
+
+    done = {}
+    if RUNS.exists():
+        for line in RUNS.read_text().splitlines():
+            r = json.loads(line)
+            key = (r["space"], r["cls"], r["rarity"], r["n_seeds"], r["strategy"], r["budget"])
+            done[key] = done.get(key, 0) + 1
+    todo = []
+    for space in args.spaces:
+        _, y = build_space(space)
+        for rarity in args.rarities:
+            for c in args.classes:
+                if c not in np.unique(y):
+                    continue
+                kept = (y[make_rare(y, c, rarity, random_state=c)] == c).sum()
+                if kept < 5:
+                    continue
+                for n_seeds in args.seeds:
+                    for name in args.strategies:
+                        budgets = args.budgets if name in BUDGET_AWARE else [max(args.budgets)]
+                        for b in budgets:
+                            key = (space, c, rarity, n_seeds, name, b)
+                            if done.get(key, 0) < args.runs:
+                                todo.append(dict(space=space, cls=c, rarity=rarity, n_seeds=n_seeds, strategy=name,
+                                                 budget=b, runs=args.runs))
+    return todo
+
+
+def run_cell(cell: dict) -> list[dict]:
+    """One cell's runs (in a worker process with one thread)."""
+    from elsa.simulation import make_rare, simulate
+
+    X, y = build_space(cell["space"])
+    c = cell["cls"]
+    keep = make_rare(y, c, cell["rarity"], random_state=c)
+    Xc, yc = np.ascontiguousarray(X[keep]), y[keep]
+    strategy, params = STRATEGIES[cell["strategy"]]
+    budget = cell["budget"]
+    found_at = tuple(range(STEP, budget + 1, STEP))
+    started = time.perf_counter()
+    doc = simulate(Xc, yc, c, strategy=strategy, n_seeds=cell["n_seeds"], budget=budget, repeats=cell["runs"],
+                   random_state=1000 + c, params=params, found_at=found_at,
+                   epochs=10 if strategy in ("elsa", "fars") else None)
+    rows = []
+    for i, r in enumerate(doc["runs"]):
+        rows.append({**{k: cell[k] for k in ("space", "cls", "rarity", "n_seeds", "strategy", "budget")}, "run": i,
+                     "total": r["total_positives"], "labels": r["queries"], "rounds": len(r["curve"]) - 1,
+                     "found_at": r["found_at"], "seconds": r["seconds"], "seed_ids": r["seed_ids"]})
+    print(f"{cell['space']} class {c} at {cell['rarity']:.1%}, {cell['n_seeds']} seed(s), {cell['strategy']} "
+          f"(budget {budget}): {[r['found_at'][str(budget)] for r in rows]} in {time.perf_counter() - started:.0f} s",
+          flush=True)
+    return rows
+
+
+def _worker_init():
+    os.environ["ELSA_THREADS"] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+def run(args) -> None:
+    for space in args.spaces:  # built in this process before the workers read them
+        build_space(space)
+    todo = cells(args)
+    # Longest cells first, so the pool ends evenly; ENS's largest budgets are the longest.
+    todo.sort(key=lambda c: (-(c["budget"] if c["strategy"] in BUDGET_AWARE else 0), c["space"] == "digits"))
+    print(f"{len(todo)} cells to run", flush=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with ProcessPoolExecutor(max_workers=args.workers, initializer=_worker_init) as pool:
+        futures = [pool.submit(run_cell, c) for c in todo]
+        for f in as_completed(futures):
+            with RUNS.open("a") as fh:  # one writer: the parent, one whole cell at a time
+                for row in f.result():
+                    fh.write(json.dumps(row) + "\n")
+
+
+# --- the tables ------------------------------------------------------------------------------
+
+def load_runs() -> list[dict]:
+    return [json.loads(line) for line in RUNS.read_text().splitlines()] if RUNS.exists() else []
+
+
+def found(row: dict, budget: int) -> int | None:
+    return row["found_at"].get(str(budget))
+
+
+def per_class(rows, space, rarity, n_seeds, name, budget) -> dict[int, dict[int, int]]:
+    """{class: {run: positives found within budget}} for one strategy."""
+    out: dict[int, dict[int, int]] = {}
+    for r in rows:
+        if (r["space"], r["rarity"], r["n_seeds"], r["strategy"]) != (space, rarity, n_seeds, name):
+            continue
+        if name in BUDGET_AWARE and r["budget"] != budget:
+            continue
+        v = found(r, budget)
+        if v is not None:
+            out.setdefault(r["cls"], {})[r["run"]] = v
+    return out
+
+
+def median_class(table: dict[int, dict[int, int]], classes) -> float | None:
+    vals = [np.median(list(table[c].values())) for c in classes if c in table]
+    return float(np.median(vals)) if len(vals) == len(classes) and vals else None
+
+
+def summarize(rows: list[dict]) -> tuple[str, dict]:
+    lines = ["# The default search against the active-search anchors", "",
+             "Generated by `python benchmarks/search_quality.py` from `search_quality.runs.jsonl` "
+             f"({len(rows)} runs, {platform.machine()}). Cells: positives found within the budget (seeds excluded) "
+             "by the *median class* (the median over classes of each class's median over runs), then the worst class "
+             "of the default's paired ratio. Ratios are the default's median-class count over the other's, on the "
+             "same classes and seeds.", ""]
+    summary: dict = {}
+    keys = sorted({(r["space"], r["rarity"], r["n_seeds"]) for r in rows}, key=lambda k: (SPACES.index(k[0]), -k[1], k[2]))
+    for space, rarity, n_seeds in keys:
+        sel = [r for r in rows if (r["space"], r["rarity"], r["n_seeds"]) == (space, rarity, n_seeds)]
+        total = sel[0]["total"]
+        budgets = [b for b in BUDGETS if any(found(r, b) is not None for r in sel)]
+        names = [s for s in STRATEGIES if any(r["strategy"] == s for r in sel)]
+        # Classes every strategy shown has finished, so that medians compare like with like;
+        # a budget-aware strategy (a run per budget) shows "-" at budgets it has not finished.
+        tables = {(s, b): per_class(rows, space, rarity, n_seeds, s, b) for s in names for b in budgets}
+        classes = sorted(set.intersection(*[set(t) for (s, _), t in tables.items() if t and s not in BUDGET_AWARE]
+                                          or [set()]))
+        if not classes:
+            continue
+        lines += [f"## {space}, {rarity:.1%} rarity ({total} positives), {n_seeds} seed(s); classes "
+                  f"{', '.join(map(str, classes))}", "",
+                  "| strategy | " + " | ".join(f"found at {b}" for b in budgets) + " | runs | s/run |",
+                  "|---|" + "---|" * (len(budgets) + 2)]
+        block = {}
+        for s in names:
+            cells_ = []
+            for b in budgets:
+                mc = median_class(tables[(s, b)], classes)
+                block.setdefault(s, {})[b] = mc
+                cells_.append("-" if mc is None else f"{mc:.0f}")
+            srows = [r for r in sel if r["strategy"] == s and r["cls"] in classes]
+            lines.append(f"| {s} | " + " | ".join(cells_) + f" | {len(srows)} | "
+                         f"{np.median([r['seconds'] for r in srows]):.1f} |")
+        lines += ["", "The default against each, median class and (worst class), paired:", "",
+                  "| against | " + " | ".join(str(b) for b in budgets) + " |", "|---|" + "---|" * len(budgets)]
+        ratios = {}
+        for s in names:
+            if s == "default" or "default" not in names:
+                continue
+            cells_ = []
+            for b in budgets:
+                mine, theirs = tables[("default", b)], tables[(s, b)]
+                mc_d, mc_s = median_class(mine, classes), median_class(theirs, classes)
+                if mc_d is None or mc_s is None:  # a budget-aware strategy not finished at this budget
+                    cells_.append("-")
+                    continue
+                worst = min((np.median([mine[c][i] for i in mine[c] if i in theirs[c]])
+                             / max(np.median([theirs[c][i] for i in mine[c] if i in theirs[c]]), 1e-9)) for c in classes)
+                ratio = mc_d / mc_s if mc_s else float("inf")
+                ratios.setdefault(s, {})[b] = {"median_class": ratio, "worst_class": float(worst)}
+                cells_.append(f"{ratio:.2f}x ({worst:.2f})")
+            lines.append(f"| {s} | " + " | ".join(cells_) + " |")
+        if "default" in names and "nn" in names:
+            below = []
+            for b in budgets:
+                d, nn = tables[("default", b)], tables[("nn", b)]
+                pairs = [(d[c][i], nn[c][i]) for c in classes for i in d[c] if i in nn[c]]
+                below.append(sum(a < b_ for a, b_ in pairs))
+            lines += ["", "Paired runs where the default found fewer than NN: "
+                      + ", ".join(f"{n} at {b}" for n, b in zip(below, budgets)) + "."]
+        lines.append("")
+        ceiling = float(np.median([next(r["total"] for r in sel if r["cls"] == c) - n_seeds for c in classes]))
+        summary[f"{space}|{rarity}|{n_seeds}"] = {"classes": classes, "median_class": block, "ratios": ratios,
+                                                  "ceiling": ceiling}
+    lines += criteria(summary)
+    return "\n".join(lines) + "\n", summary
+
+
+def criteria(summary: dict) -> list[str]:
+    """The issue's bar, cell by cell: 1.1x the best anchor, 1.25x ELSA, never below NN (paired)."""
+    out = ["## Against the bar", "",
+           "Each setting and budget: the default's median-class ratio to the best anchor (of seals, knn, ens, cal) "
+           "and to elsa, and its worst-class paired ratio to nn. The bar is 1.1x, 1.25x and 1.0. \"all found\": "
+           "the default found every positive of the median class but the seeds, so no ratio above 1 is possible.", "",
+           "| setting | budget | best anchor | ratio | vs elsa | worst vs nn |", "|---|---|---|---|---|---|"]
+    for key, s in summary.items():
+        mc, ratios = s["median_class"], s["ratios"]
+        if "default" not in mc:
+            continue
+        for b in sorted(mc["default"]):
+            anchors = {a: mc[a][b] for a in ANCHORS if a in mc and mc[a].get(b) is not None}
+            if not anchors or mc["default"][b] is None:
+                continue
+            best = max(anchors, key=anchors.get)
+            ratio = mc["default"][b] / anchors[best] if anchors[best] else float("inf")
+            vs_elsa = ratios.get("elsa", {}).get(b, {}).get("median_class")
+            vs_nn = ratios.get("nn", {}).get(b, {}).get("worst_class")
+            full = mc["default"][b] >= s.get("ceiling", float("inf"))
+            fmt = lambda v, bar: "-" if v is None else f"{v:.2f}{'' if v >= bar else ' (all found)' if full else ' (short)'}"  # noqa: E731
+            out.append(f"| {key.replace('|', ', ')} | {b} | {best} | {fmt(ratio, 1.1)} | {fmt(vs_elsa, 1.25)} | "
+                       f"{fmt(vs_nn, 1.0)} |")
+    return out + [""]
+
+
+def plots(rows: list[dict]) -> None:
+    """Positives found against labels (median class) per space; discovery against efficiency."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sel = [r for r in rows if r["rarity"] == 0.01 and r["n_seeds"] == 5]
+    spaces = [s for s in SPACES if any(r["space"] == s for r in sel)]
+    if not spaces:
+        return
+    fig, axes = plt.subplots(1, len(spaces), figsize=(4.2 * len(spaces), 3.6), squeeze=False)
+    fig2, axes2 = plt.subplots(1, len(spaces), figsize=(4.2 * len(spaces), 3.6), squeeze=False)
+    for ax, ax2, space in zip(axes[0], axes2[0], spaces):
+        here = [r for r in sel if r["space"] == space]
+        classes = sorted({r["cls"] for r in here if r["strategy"] == "default"}) or sorted({r["cls"] for r in here})
+        for name in STRATEGIES:
+            mine = [r for r in here if r["strategy"] == name and r["cls"] in classes]
+            if not mine:
+                continue
+            top = max(r["budget"] for r in mine)
+            if name in BUDGET_AWARE:  # one point per budget, each from its own runs
+                xs = sorted({r["budget"] for r in mine})
+                ys = [median_class(per_class(rows, space, 0.01, 5, name, b), classes) for b in xs]
+            else:
+                xs = list(range(STEP, top + 1, STEP))
+                ys = [median_class(per_class(rows, space, 0.01, 5, name, b), classes) for b in xs]
+            pts = [(x, y) for x, y in zip(xs, ys) if y is not None]
+            if not pts:
+                continue
+            style = dict(lw=2.2, color="black") if name == "default" else dict(lw=1.2)
+            ax.plot(*zip(*pts), label=name, marker="o" if name in BUDGET_AWARE else None, ms=3, **style)
+            total = mine[0]["total"]
+            ax2.plot([y / x for x, y in pts], [(5 + y) / total for x, y in pts], label=name, **style)
+        ax.set(title=space, xlabel="labels", ylabel="positives found (median class)")
+        ax2.set(title=space, xlabel="labelling efficiency (found / labels)", ylabel="discovery rate")
+    axes[0][0].legend(fontsize=7)
+    axes2[0][0].legend(fontsize=7)
+    for f, name in ((fig, "search_quality_curves.png"), (fig2, "search_quality_discovery.png")):
+        f.suptitle("1 % rarity, 5 seeds")
+        f.tight_layout()
+        f.savefig(RESULTS / name, dpi=110)
+        plt.close(f)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--spaces", nargs="+", default=list(SPACES), choices=SPACES)
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES))
+    parser.add_argument("--classes", type=int, nargs="+", default=list(range(10)))
+    parser.add_argument("--rarities", type=float, nargs="+", default=[0.01, 0.001])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 5])
+    parser.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS))
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="the design subset: " + json.dumps(QUICK))
+    parser.add_argument("--summarize", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        for k, v in QUICK.items():
+            setattr(args, k, v)
+    if not args.summarize:
+        run(args)
+    rows = load_runs()
+    md, summary = summarize(rows)
+    (RESULTS / "search_quality.md").write_text(md)
+    (RESULTS / "search_quality.json").write_text(json.dumps(summary, indent=1) + "\n")
+    plots(rows)
+    print(md)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
