@@ -336,9 +336,9 @@ def criteria(summary: dict) -> list[str]:
             vs_elsa = ratios.get("elsa", {}).get(b, {}).get("median_class")
             vs_nn = ratios.get("nn", {}).get(b, {}).get("worst_class")
             full = mc["default"][b] >= s.get("ceiling", float("inf"))
-            fmt = lambda v, bar: "-" if v is None else f"{v:.2f}{'' if v >= bar else ' (all found)' if full else ' (short)'}"  # noqa: E731
+            fmt = lambda v, bar, ceil=True: "-" if v is None else f"{v:.2f}{'' if v >= bar else ' (all found)' if full and ceil else ' (short)'}"  # noqa: E731
             out.append(f"| {key.replace('|', ', ')} | {b} | {best} | {fmt(ratio, 1.1)} | {fmt(vs_elsa, 1.25)} | "
-                       f"{fmt(vs_nn, 1.0)} |")
+                       f"{fmt(vs_nn, 1.0, ceil=False)} |")
     return out + [""]
 
 
