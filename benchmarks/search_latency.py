@@ -105,7 +105,7 @@ def graph_cost(n: int, sample: int | None) -> dict:
 
     X = load_npy(pool_path(n), "pool")
     t0 = time.perf_counter()
-    index = graph_module._graph_index(X, None, 0)
+    index = graph_module._graph_index(X, None, 0)[1]()
     build = time.perf_counter() - t0
     rows = n if sample is None else min(sample, n)
     t0 = time.perf_counter()

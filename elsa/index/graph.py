@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -101,36 +102,39 @@ class NeighbourGraph:
 
     def reverse(self, j: int) -> np.ndarray:
         """The rows that list ``j`` among their neighbours, ascending."""
-        if self._ptr is None:
-            self._transpose()
-        return self._rev[self._ptr[j] : self._ptr[j + 1]]
+        ptr, rows = self.transposed()
+        return rows[ptr[j] : ptr[j + 1]]
 
     def in_degree(self) -> np.ndarray:
         """How many rows list each row (its number of reverse neighbours)."""
-        if self._ptr is None:
-            self._transpose()
-        return np.diff(self._ptr)
+        return np.diff(self.transposed()[0])
 
     def prefix(self, k: int) -> "NeighbourGraph":
         """The graph of each row's first ``k`` neighbours (a view, for a smaller ``k``)."""
         return self if k == self.k else NeighbourGraph(self.forward[:, :k])
 
 
-def _graph_index(X: np.ndarray, index: Index | None, random_state: int) -> Index:
-    """The index that computes the graph: the run's own, unless it is exact on a large pool."""
+def _graph_index(X: np.ndarray, index: Index | None, random_state: int) -> tuple[str, Callable[[], Index]]:
+    """The name of the index that computes the graph (part of the cache key) and how to build it.
+
+    The run's own index, unless it is exact (or absent) on a pool above
+    :data:`EXACT_GRAPH_ROWS` rows, where faiss's IVF takes over when installed. Building
+    waits for a cache miss: a faiss index on a large pool takes minutes to train.
+    """
     from .exact import ExactIndex
 
-    if index is None or (isinstance(index, ExactIndex) and X.shape[0] > EXACT_GRAPH_ROWS):
-        if X.shape[0] > EXACT_GRAPH_ROWS:
-            try:
-                from .faiss_index import FaissIndex
+    if X.shape[0] > EXACT_GRAPH_ROWS and (index is None or isinstance(index, ExactIndex)):
+        from .faiss_index import FaissIndex, require_faiss
 
-                return FaissIndex(X, "ivf", random_state=random_state)
-            except ImportError:  # no faiss: exact, slowly
-                print(f"note: computing the k-NN graph of {X.shape[0]:,} rows exactly; install faiss "
-                      "(pip install 'elsa-search[faiss]') to compute it approximately and faster", file=sys.stderr)
-        return index if index is not None else ExactIndex(X)
-    return index
+        try:
+            require_faiss()
+            return "ivf", lambda: FaissIndex(X, "ivf", random_state=random_state)
+        except ImportError:  # no faiss: exact, slowly
+            print(f"note: computing the k-NN graph of {X.shape[0]:,} rows exactly; install faiss "
+                  "(pip install 'elsa-search[faiss]') to compute it approximately and faster", file=sys.stderr)
+    if index is not None:
+        return index.name, lambda: index
+    return ExactIndex.name, lambda: ExactIndex(X)
 
 
 def compute_graph(X: np.ndarray, k: int, index: Index, *, progress: bool = True) -> np.ndarray:
@@ -180,10 +184,10 @@ def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
 
 def _load_or_compute(X, k, index, cache, progress, random_state) -> NeighbourGraph:
     k_eff = min(k, max(X.shape[0] - 1, 0))
-    graph_index = _graph_index(X, index, random_state)
+    backend, build = _graph_index(X, index, random_state)
     path = None
     if cache:
-        path = _cache_folder() / f"{pool_digest(X)}-k{k}-{graph_index.name}.npy"
+        path = _cache_folder() / f"{pool_digest(X)}-k{k}-{backend}.npy"
         if path.exists():
             try:
                 forward = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -193,7 +197,7 @@ def _load_or_compute(X, k, index, cache, progress, random_state) -> NeighbourGra
                 pass  # unreadable (a crash mid-write cannot leave one; a disk error can): recompute
     forward = np.full((X.shape[0], k), -1, np.int32)
     if k_eff:
-        forward[:, :k_eff] = compute_graph(X, k_eff, graph_index, progress=progress)
+        forward[:, :k_eff] = compute_graph(X, k_eff, build(), progress=progress)
     if path is not None:
         _save(path, forward)
     return NeighbourGraph(forward)
