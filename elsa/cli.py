@@ -14,7 +14,7 @@ from . import __version__
 from ._io import check_writable, load_npy, save_npy, write_json
 from .exceptions import ElsaError, ParameterError
 from .index import BACKENDS as INDEX_BACKENDS
-from .search import DEFAULT_STRATEGY, DEFAULTS, STRATEGIES, default_epochs
+from .search import DEFAULT_STRATEGY, DEFAULTS, STRATEGIES
 from .search.strategies import PARAM_HELP, default_text
 from .embeddings.torch_encoder import SPACES
 from .ssl.config import METHODS, TrainConfig
@@ -284,11 +284,11 @@ def _index_options(args) -> dict:
     return {"shards": args.shards}
 
 
-def _epochs(args) -> int | None:
-    """``--epochs``, else the strategy's own default (no limit with a stopping rule)."""
+def _epochs(args) -> int | str | None:
+    """``--epochs``, else no limit with a stopping rule, else the strategy's own default ("auto")."""
     if args.epochs is not None:
         return args.epochs
-    return None if args.stop is not None else default_epochs(args.strategy)
+    return None if args.stop is not None else "auto"
 
 
 def cmd_simulate(args) -> int:
@@ -507,7 +507,8 @@ def cmd_label(args) -> int:
         session = Session.create(
             args.project, args.embeddings, manifest=args.manifest, target=args.target, seed_ids=seeds,
             seed_items=[t for t in (args.seed_items or "").split(",") if t],
-            strategy=args.strategy, budget=args.budget, epochs=_epochs(args), params=params, random_state=args.random_state, user=args.user, labels_from=args.labels_from,
+            strategy=args.strategy, budget=args.budget, epochs=_epochs(args), params=params,
+            random_state=args.random_state, user=args.user, labels_from=args.labels_from,
             stop=None if args.stop is None else str(args.stop), audit_share=args.audit_share,
             audit_positives=args.audit_positives, index=args.index, index_options=_index_options(args),
         )

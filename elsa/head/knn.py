@@ -81,6 +81,12 @@ class KNNModel:
             self._seen = now
         return changed
 
+    def labels_near(self, ids=None) -> np.ndarray:
+        """Whether any of ``ids``' neighbours is labelled (every item when None); where not, ``p = gamma``."""
+        s = self.positives if ids is None else self.positives[ids]
+        f = self.negatives if ids is None else self.negatives[ids]
+        return (s + f) > 0
+
     def probabilities(self, ids=None) -> np.ndarray:
         """``p(x)`` for ``ids`` (every item when None)."""
         s = self.positives if ids is None else self.positives[ids]

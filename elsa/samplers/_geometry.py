@@ -55,6 +55,16 @@ def sq_dist_to(X: np.ndarray, point: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", diff, diff)
 
 
+def nearest_sq_dist(C: np.ndarray, X: np.ndarray, anchors: np.ndarray, block: int = 256) -> np.ndarray:
+    """Each row of ``C``'s squared distance to its nearest row of ``X[anchors]``, read ``block`` anchors at a time."""
+    nearest = np.full(C.shape[0], np.inf, np.float32)
+    c_sq = (C**2).sum(1)
+    for start in range(0, anchors.size, block):
+        d = sq_dists(C, float_rows(X[anchors[start : start + block]]), c_sq)
+        nearest = np.minimum(nearest, d.min(axis=1))
+    return nearest
+
+
 def farthest_first(X: np.ndarray, candidates: np.ndarray, anchors: np.ndarray, size: int) -> np.ndarray:
     """Pick ``size`` candidates one by one, each farthest from the anchors and the picks so far.
 
@@ -68,11 +78,7 @@ def farthest_first(X: np.ndarray, candidates: np.ndarray, anchors: np.ndarray, s
         return np.zeros(0, np.int64)
     C = float_rows(X[candidates])
     if anchors.size:
-        nearest = np.full(candidates.size, np.inf, np.float32)
-        c_sq = (C**2).sum(1)
-        for start in range(0, anchors.size, 256):
-            d = sq_dists(C, float_rows(X[anchors[start : start + 256]]), c_sq)
-            nearest = np.minimum(nearest, d.min(axis=1))
+        nearest = nearest_sq_dist(C, X, anchors)
     else:
         nearest = sq_dist_to(C, C.mean(axis=0))
     picked = []

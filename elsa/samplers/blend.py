@@ -58,6 +58,7 @@ from ..head.logistic import LogisticHead
 from ..state import POSITIVE, SearchState
 from ._ranks import ranks_with_common_value, top_by_rank_sum
 from .base import Sampler, uniform_unlabelled
+from .cal import fit_with_random_negatives
 from .knn_search import knn_model
 
 
@@ -93,13 +94,8 @@ class BlendSampler(Sampler):
 
     def head_scores(self, state: SearchState, rng: np.random.Generator) -> np.ndarray | None:
         """The head's logit for every item, refitted on the labels and fresh pseudo-negatives."""
-        decided = np.flatnonzero(state.decided)
-        pseudo = uniform_unlabelled(state, rng, self.n_random)
-        ids = np.concatenate([decided, pseudo])
-        y = np.concatenate([state.answers[decided] == POSITIVE, np.zeros(pseudo.size, bool)])
-        if y.all() or not y.any():
+        if not fit_with_random_negatives(self._head, state, rng, self.n_random):
             return None
-        self._head.fit(state.X[ids], y, random_state=int(rng.integers(2**31 - 1)))
         return np.asarray(state.index.score(self._head.decision_function))
 
     def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:
@@ -110,8 +106,7 @@ class BlendSampler(Sampler):
         self._model.sync(state)
         unlabelled = np.flatnonzero(~state.labelled)
         p = self._model.probabilities(unlabelled)
-        no_label_near = (self._model.positives[unlabelled] == 0) & (self._model.negatives[unlabelled] == 0)
-        rank_p = ranks_with_common_value(p, no_label_near, self.gamma)  # p = gamma there: sorts only the rest
+        rank_p = ranks_with_common_value(p, ~self._model.labels_near(unlabelled), self.gamma)  # p = gamma there: sorts only the rest
         z = self.head_scores(state, rng)
         z = np.zeros(unlabelled.size) if z is None else z[unlabelled].astype(np.float64)
         return unlabelled[top_by_rank_sum(rank_p, z, self.batch_size)]

@@ -35,6 +35,20 @@ def cal_batch(round_no: int) -> int:
     return b
 
 
+def fit_with_random_negatives(head: LogisticHead, state: SearchState, rng: np.random.Generator,
+                              n_random: int) -> bool:
+    """Fit ``head`` on every decided label plus ``n_random`` random unlabelled items taken as
+    negatives (drawn afresh from ``rng``); False, with nothing fitted, while one class is missing."""
+    decided = np.flatnonzero(state.decided)
+    pseudo = uniform_unlabelled(state, rng, n_random)
+    ids = np.concatenate([decided, pseudo])
+    y = np.concatenate([state.answers[decided] == POSITIVE, np.zeros(pseudo.size, bool)])
+    if y.all() or not y.any():
+        return False
+    head.fit(state.X[ids], y, random_state=int(rng.integers(2**31 - 1)))
+    return True
+
+
 class CALSampler(Sampler):
     """AutoTAR's CAL round: a fresh logistic regression, the top ``cal_batch(round)`` items.
 
@@ -58,12 +72,7 @@ class CALSampler(Sampler):
 
     def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:
         size = cal_batch(max(state.epoch, 1))
-        decided = np.flatnonzero(state.decided)
-        pseudo = uniform_unlabelled(state, rng, self.n_random)
-        ids = np.concatenate([decided, pseudo])
-        y = np.concatenate([state.answers[decided] == POSITIVE, np.zeros(pseudo.size, bool)])
-        if y.all() or not y.any():  # nothing to contrast yet: random items
+        if not fit_with_random_negatives(self._head, state, rng, self.n_random):  # nothing to contrast yet
             return uniform_unlabelled(state, rng, size)
-        self._head.fit(state.X[ids], y, random_state=int(rng.integers(2**31 - 1)))
         held = state.index.score(self._head.decision_function)
         return scores.top(held, size, state.labelled)

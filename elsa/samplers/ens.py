@@ -74,8 +74,8 @@ class ENSSampler(Sampler):
 
     def prepare(self, state: SearchState, rng: np.random.Generator) -> None:
         self._model = knn_model(state, self.k, self.gamma)
-        self._max_influence = int(self._model.graph.in_degree().max(initial=0))
         self._influence = self._model.graph.in_degree().astype(np.int64)
+        self._max_influence = int(self._influence.max(initial=0))
         self._seen = np.zeros(state.n, bool)
         self.evaluated = []
 
@@ -218,7 +218,7 @@ class ENSSampler(Sampler):
         none, or too few prior-valued items remain for that shortcut.
         """
         model = self._model
-        touched = (model.positives + model.negatives) > 0
+        touched = model.labels_near()
         near = touched.copy()
         listed = model.graph.forward[touched & ~labelled].reshape(-1)
         near[listed[listed >= 0]] = True

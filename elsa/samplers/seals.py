@@ -6,6 +6,7 @@ import numpy as np
 
 from .._validation import check_choice, check_float, check_int, float_rows
 from ..state import SearchState
+from ._geometry import nearest_sq_dist
 from .base import Sampler, uniform_unlabelled
 
 CRITERIA = ("maxent", "id", "positive")
@@ -44,12 +45,7 @@ def nearest_first(state: SearchState, ids: np.ndarray) -> np.ndarray:
     positives = state.positive_ids
     if positives.size == 0:
         return np.sort(ids)
-    X, P = float_rows(state.X[ids]), float_rows(state.X[positives])
-    nearest = np.full(ids.size, np.inf)
-    for start in range(0, positives.size, 1024):
-        block = P[start : start + 1024]
-        d = (X * X).sum(1)[:, None] - 2.0 * X @ block.T + (block * block).sum(1)[None, :]
-        np.minimum(nearest, d.min(axis=1), out=nearest)
+    nearest = nearest_sq_dist(float_rows(state.X[ids]), state.X, positives, block=1024)
     return ids[np.lexsort((ids, nearest))]
 
 
