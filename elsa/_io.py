@@ -14,6 +14,9 @@ import numpy as np
 from .exceptions import InputError, ParameterError
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+
+
 def cache_root() -> Path:
     """ELSA's cache folder: ``$ELSA_CACHE_DIR``, default ``~/.cache/elsa``."""
     return Path(os.environ.get("ELSA_CACHE_DIR") or Path.home() / ".cache" / "elsa")
@@ -27,9 +30,22 @@ def load_npy(path, name: str) -> np.ndarray:
     if path.is_dir():
         raise InputError(f"{name} path is a folder, expected a .npy file: {path}")
     try:
+        with open(path, "rb") as fh:
+            magic = fh.read(len(_NPY_MAGIC))
+    except OSError as exc:
+        raise InputError(f"cannot read {name} file {path}: {exc.strerror}") from None
+    if magic != _NPY_MAGIC:
+        raise InputError(f"{name} file {path} is not a .npy array (no numpy header); save one with numpy.save, "
+                         "or write it with `elsa embed`")
+    try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise InputError(f"cannot read {name} file {path} as a numpy .npy array: {exc}") from exc
+    except ValueError as exc:
+        if "pickle" in str(exc) or "Python objects" in str(exc):
+            raise InputError(f"{name} file {path} holds Python objects, not numbers; ELSA reads numeric .npy "
+                             "arrays only (and never unpickles)") from None
+        raise InputError(f"cannot read {name} file {path} as a numpy .npy array: {exc}") from None
+    except (OSError, EOFError) as exc:
+        raise InputError(f"cannot read {name} file {path} as a numpy .npy array (truncated?): {exc}") from None
 
 
 def file_digest(path) -> str:
@@ -54,16 +70,32 @@ def check_writable(path, name: str) -> Path:
     return path
 
 
-def _jsonable(value):
+def jsonable(value):
+    """``value`` with NaN and inf as None, keys as strings and numpy scalars as Python ones (strict JSON)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
-        return _jsonable(value.item())
+        return jsonable(value.item())
     return value
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` can only set it, which
+    races with threads creating files); falls back to setting and restoring it."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write(path, write) -> None:
@@ -75,6 +107,7 @@ def atomic_write(path, write) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600; the file gets the mode open() would give
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -90,7 +123,7 @@ def atomic_write(path, write) -> None:
 
 def write_json(path, document) -> None:
     """Atomic JSON write; NaN and inf become null so the file is strict JSON."""
-    text = json.dumps(_jsonable(document), indent=1, allow_nan=False) + "\n"
+    text = json.dumps(jsonable(document), indent=1, allow_nan=False) + "\n"
     atomic_write(path, lambda fh: fh.write(text.encode()))
 
 

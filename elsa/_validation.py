@@ -16,9 +16,24 @@ _FINITE_CHECK_ROWS = 65536
 POOL_DTYPES = (np.dtype(np.float32), np.dtype(np.float16))  # kept as they are, never copied whole
 
 
+def is_integer(value) -> bool:
+    """A Python or numpy integer, and not a bool (``True`` is no count and no id); never a
+    float or a string that looks like one, which would be converted silently."""
+    return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def short_repr(value, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages (never echo a huge value back)."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an int past Python's 4,300 digits; nesting too deep
+        text = f"<a {type(value).__name__} too large to show>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def check_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """Return ``value`` as an int, or raise :class:`ParameterError` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, Integral):
+    if not is_integer(value):
         raise ParameterError(f"{name} must be an integer, got {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:

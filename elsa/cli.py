@@ -1,259 +1,22 @@
 """``elsa``: the command line. It parses, builds library objects and prints; no algorithm lives here.
 
 Exit status: 0 on success, 2 for a usage error (a bad option value), 1 for bad input
-data, 130 when interrupted. Errors print one line, never a traceback.
+data (a missing file or session included) and for a failure while running, 130 when
+interrupted. Errors print one line, never a traceback (``ELSA_DEBUG=1`` shows the
+traceback of an unexpected one). The options themselves are in :mod:`elsa.cli_parser`.
 """
 
 from __future__ import annotations
 
-import argparse
+import os
 import sys
 from pathlib import Path
 
-from . import __version__
 from ._io import check_writable, load_npy, save_npy, write_json
+from .cli_parser import STRATEGY_PARAM_NAMES, build_parser
 from .exceptions import ElsaError, ParameterError
-from .index import BACKENDS as INDEX_BACKENDS
-from .search import DEFAULT_STRATEGY, DEFAULTS, STRATEGIES
-from .search.strategies import PARAM_HELP, default_text
-from .embeddings.torch_encoder import SPACES
-from .ssl.config import METHODS, TrainConfig
-from .session.demo import DEMO_FOLDER
-from .web.server import DEFAULT_PORT
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def _pos_int(text: str) -> int:
-    value = _nonneg_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
-
-
-def _probability(text: str) -> float:
-    value = _float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
-    return value
-
-
-def _float_list(text: str) -> list[float]:
-    try:
-        return [_float(t) for t in text.replace(" ", "").split(",") if t]
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0.485,0.456,0.406; got {text!r}") from None
-
-
-def _stop_spec(text: str):
-    from .stopping import parse_stop
-
-    try:
-        return parse_stop(text)
-    except ParameterError as exc:
-        raise argparse.ArgumentTypeError(str(exc).replace("--stop ", "rule ")) from None
-
-
-def _id_list(text: str) -> list[int]:
-    try:
-        ids = [int(t) for t in text.replace(" ", "").split(",") if t]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated row ids such as 3,17,42; got {text!r}") from None
-    if not ids:
-        raise argparse.ArgumentTypeError("expected at least one row id")
-    return ids
-
-
-_KINDS = {"pos_int": _pos_int, "nonneg_int": _nonneg_int, "float": _float, "probability": _probability}
-
-
-def _add_strategy_params(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("strategy hyperparameters (defaults from the paper where it gives them)")
-    for name, (kind, text) in PARAM_HELP.items():
-        flag = "--" + name.replace("_", "-")
-        options = {"choices": kind} if isinstance(kind, tuple) else {"type": _KINDS[kind]}
-        g.add_argument(flag, help=f"{text} (default {default_text(name)})", **options)
-
-
-STRATEGY_PARAM_NAMES = tuple(DEFAULTS)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="elsa",
-        description="Find every example of a rare class in a large unlabelled pool, labelling as little as possible.",
-        allow_abbrev=False,
-    )
-    parser.add_argument("--version", action="version", version=f"elsa {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-
-    p = sub.add_parser("simulate", allow_abbrev=False,
-                       help="run a search with a simulated oracle built from ground-truth labels",
-                       description="Run ELSA or a baseline with ground-truth labels standing in for the person "
-                                   "labelling, and report discovery rate and labelling efficiency.")
-    p.add_argument("--embeddings", required=True, metavar="E.npy", help="float array (n, d)")
-    p.add_argument("--labels", required=True, metavar="L.npy", help="integer class ids (n,)")
-    p.add_argument("--target", required=True, type=int, metavar="T", help="the class to find: positives are L == T")
-    p.add_argument("--seeds", type=_nonneg_int, help="seed positives drawn at random (default 5)")
-    p.add_argument("--seed-ids", type=_id_list, metavar="I,J,...", help="explicit seed row ids (instead of --seeds)")
-    p.add_argument("--budget", type=_nonneg_int, help="total oracle queries allowed (default: no limit)")
-    p.add_argument("--epochs", type=_nonneg_int,
-                   help="epochs (rounds) before the final search (default 10 for the paper's strategies; no limit "
-                        "with --stop, and for those that run until their budget: blend, knn-search, ens, cal, "
-                        "nn-keep-going)")
-    p.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
-                   help=f"default {DEFAULT_STRATEGY} (not the paper's algorithm: that is elsa)")
-    p.add_argument("--stop", type=_stop_spec, metavar="RULE",
-                   help="budget:N (stop after N labels), recall:R@C (stop once recall R is certified with "
-                        "confidence C, from an audit sample hidden from the search), or knee (the knee heuristic)")
-    p.add_argument("--audit-positives", type=_pos_int, metavar="N",
-                   help="recall:R@C: positives the audit sample is drawn until (default: the fewest that can certify)")
-    p.add_argument("--audit-share", type=_probability, default=0.0, metavar="F",
-                   help="after every oracle call, also label this share of its size of random audit items for an "
-                        "unbiased recall estimate (default 0)")
-    p.add_argument("--index", choices=INDEX_BACKENDS, default="auto",
-                   help="search backend: exact, faiss's ivf, ivfpq or hnsw (the faiss extra), or ray (the pool in "
-                        "shards on a Ray cluster: RAY_ADDRESS, else a local one; the ray extra); auto (the default) is "
-                        "exact up to 2 million rows")
-    p.add_argument("--shards", type=_pos_int, metavar="N",
-                   help="with --index ray: shards of the pool, one actor each (default: one per CPU of the cluster)")
-    p.add_argument("--index-recall", action="store_true",
-                   help="report an approximate backend's recall@50 against the exact search on 200 of your rows")
-    p.add_argument("--noise", type=_probability, default=0.0, metavar="P", help="flip each answer with probability P")
-    p.add_argument("--repeats", type=_pos_int, default=1, metavar="R", help="independent runs (default 1)")
-    p.add_argument("--random-state", type=_nonneg_int, default=0, metavar="S", help="default 0")
-    p.add_argument("--output", metavar="results.json", help="write the full results as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_strategy_params(p)
-
-    e = sub.add_parser("embed", allow_abbrev=False, help="embed a folder of images, or the built-in dataset",
-                       description="Embed every image under PATH (recursive) with the built-in encoder, an ONNX model "
-                                   "or a torch model. PATH 'builtin:fashion-mnist' embeds the built-in dataset and also "
-                                   "writes its labels. Vectors are cached by image content: an interrupted run resumes "
-                                   "where it stopped, and a changed image is re-embedded alone.")
-    e.add_argument("path", metavar="PATH", help="an image folder, or builtin:fashion-mnist")
-    e.add_argument("--out", required=True, metavar="emb.npy", help="output array; a manifest emb.manifest.json is written beside it")
-    e.add_argument("--encoder", default="builtin", metavar="builtin|MODEL",
-                   help="'builtin' (EfficientNet-Lite0, ImageNet; the default), an .onnx image model, or a torch "
-                        "model: a checkpoint (or folder) from `elsa train`, an exported program (.pt2) or a "
-                        "TorchScript file")
-    e.add_argument("--space", choices=SPACES, default="embedding",
-                   help="for `elsa train` checkpoints: the encoder output (embedding, the default) or the projector "
-                        "output (projector: the latent space)")
-    e.add_argument("--image-size", type=_pos_int,
-                   help="input size in pixels (default: 64 for the built-in encoder, a multiple of 32; the model's "
-                        "own size for an ONNX model with a fixed input, else 224; the training size for a checkpoint)")
-    e.add_argument("--mean", type=_float_list, metavar="M[,M,M]",
-                   help="per-channel mean in [0, 1] pixel units for a user's model (default ImageNet's)")
-    e.add_argument("--std", type=_float_list, metavar="S[,S,S]",
-                   help="per-channel std in [0, 1] pixel units for a user's model (default ImageNet's)")
-    e.add_argument("--batch-size", type=_pos_int, default=128, help="images per inference call (default 128)")
-    e.add_argument("--workers", type=_pos_int, default=2, help="image decoding threads (default 2)")
-    e.add_argument("--engine", choices=("local", "ray"), default="local",
-                   help="local (this process, the default) or ray: tasks of --task-size images on a Ray cluster "
-                        "(RAY_ADDRESS, else a local one; the ray extra; the folder must be readable at the same path "
-                        "on every node). Vectors are cached here either way, so an interrupted run resumes")
-    e.add_argument("--task-size", type=_pos_int, metavar="N", help="with --engine ray: images per task (default 512)")
-    e.add_argument("--device", default="auto", help="torch models: cpu, cuda or auto (default)")
-    e.add_argument("--allow-pickle", action="store_true",
-                   help="allow a torch model saved with torch.save(module); loading it runs code from the file")
-    e.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
-    e.add_argument("--quiet", action="store_true", help="no progress bar")
-
-    t = sub.add_parser("train", allow_abbrev=False, help="train a self-supervised encoder on your own images",
-                       description="Train VICReg, Barlow Twins or SimSiam on the images under PATH (needs the torch "
-                                   "extra). Writes DIR/checkpoint.pt (every epoch, and on Ctrl-C) and "
-                                   "DIR/train_log.jsonl; --resume continues an interrupted run. Then embed with "
-                                   "`elsa embed PATH --encoder DIR --space embedding|projector`.")
-    t.add_argument("path", metavar="PATH", help="an image folder, or builtin:fashion-mnist")
-    t.add_argument("--out", required=True, metavar="DIR", help="folder for the checkpoint and the training log")
-    t.add_argument("--method", choices=METHODS, default="vicreg", help="default vicreg")
-    t.add_argument("--epochs", type=_pos_int, default=TrainConfig.epochs, help=f"default {TrainConfig.epochs}")
-    t.add_argument("--batch-size", type=_pos_int, default=TrainConfig.batch_size, help=f"default {TrainConfig.batch_size}")
-    t.add_argument("--image-size", type=_pos_int, default=TrainConfig.image_size,
-                   help=f"training crop size in pixels (default {TrainConfig.image_size})")
-    t.add_argument("--width", type=_pos_int, default=TrainConfig.width,
-                   help=f"ResNet width: channels of the first stage; the embedding has 8x this (default {TrainConfig.width})")
-    t.add_argument("--projector-dim", type=_pos_int, default=TrainConfig.projector_dim,
-                   help=f"projector units per layer (default {TrainConfig.projector_dim})")
-    t.add_argument("--lr", type=_float, default=TrainConfig.lr, help=f"AdamW learning rate (default {TrainConfig.lr})")
-    t.add_argument("--random-state", type=_nonneg_int, default=0, metavar="S", help="seed (default 0)")
-    t.add_argument("--device", default="auto", help="cpu, cuda or auto (default: a GPU when torch sees one)")
-    t.add_argument("--resume", action="store_true", help="continue the run in DIR")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
-
-    lb = sub.add_parser("label", allow_abbrev=False, help="label in your browser while ELSA searches",
-                        description="Serve the labelling page for the session in PROJECT (a folder; its answers are "
-                                    "in PROJECT/elsa-session.sqlite, saved as you give them). Start a session with "
-                                    "--embeddings (from `elsa embed`) and seeds; reopen one with --resume. With no "
-                                    "arguments, opens a demo session on the built-in data.")
-    lb.add_argument("project", nargs="?", metavar="PROJECT", help=f"session folder (default: the demo, ./{DEMO_FOLDER})")
-    lb.add_argument("--embeddings", metavar="E.npy", help="start a session over this pool (from `elsa embed`)")
-    lb.add_argument("--manifest", metavar="M.json", help="item list with image paths (default: E.manifest.json beside E.npy)")
-    lb.add_argument("--target", default="", help="what you are looking for, shown on the page")
-    lb.add_argument("--seed-ids", type=_id_list, metavar="I,J,...", help="seed positives by row id")
-    lb.add_argument("--seed-items", metavar="PATH,...", help="seed positives by item path (as in the manifest)")
-    lb.add_argument("--labels-from", metavar="FILE", help="start from existing labels (CSV or JSONL with item or id, and label)")
-    lb.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
-                    help=f"default {DEFAULT_STRATEGY} (not the paper's algorithm: that is elsa)")
-    lb.add_argument("--epochs", type=_nonneg_int, help="epochs before the final search (default 10 for the paper's "
-                                                       "strategies, no limit for blend and the other round-based ones; "
-                                                       "on --resume, a larger value continues a finished session)")
-    lb.add_argument("--budget", type=_nonneg_int, help="labels allowed (default: no limit); on --resume, changes it")
-    lb.add_argument("--stop", type=_stop_spec, metavar="RULE",
-                    help="budget:N, recall:R@C (stop once recall R is certified with confidence C; random checks "
-                         "are mixed into the batches) or knee; with a rule, epochs are unlimited by default")
-    lb.add_argument("--audit-share", type=_probability, metavar="F",
-                    help="random checks added to each batch, as a share of its size, for an unbiased recall "
-                         "estimate (default 0.1 with recall:R@C, else 0)")
-    lb.add_argument("--audit-positives", type=_pos_int, metavar="N",
-                    help="recall:R@C: the random positives the certificate rests on (default: the fewest that can certify)")
-    lb.add_argument("--random-state", type=_nonneg_int, default=0, metavar="S", help="default 0")
-    lb.add_argument("--index", choices=INDEX_BACKENDS, default="auto",
-                    help="search backend (default auto: exact up to 2 million rows, then faiss; ray: the pool in "
-                         "shards on a Ray cluster, RAY_ADDRESS or a local one)")
-    lb.add_argument("--shards", type=_pos_int, metavar="N",
-                    help="with --index ray: shards of the pool (default: one per CPU of the cluster)")
-    lb.add_argument("--resume", action="store_true", help="reopen the session in PROJECT where it stopped")
-    lb.add_argument("--export", metavar="FILE", help="write the labels (.csv, .jsonl, or .txt for the positives) and exit")
-    lb.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other needs a token)")
-    lb.add_argument("--port", type=_nonneg_int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0 picks a free port")
-    lb.add_argument("--token", help="access token (default: generated when --host is not loopback)")
-    lb.add_argument("--user", help="your name in the label history (default: your login)")
-    lb.add_argument("--open", action="store_true", help="open the page in a browser")
-    lb.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_strategy_params(lb)
-
-    d = sub.add_parser("demo", allow_abbrev=False, help="ELSA against nearest-neighbour search on the built-in data",
-                       description="Thin one Fashion-MNIST class to about 1 %% of the built-in pool, search for it "
-                                   "from 5 seeds with ELSA and with iterative NN, print a table and write a plot.")
-    d.add_argument("--target", type=int, default=0, help="class to find, 0-9 (default 0, T-shirt/top)")
-    d.add_argument("--seeds", type=_pos_int, default=5, help="default 5")
-    d.add_argument("--fraction", type=_float, default=0.01, help="share of the pool the class is thinned to (default 0.01)")
-    d.add_argument("--epochs", type=_nonneg_int, default=10, help="default 10")
-    d.add_argument("--random-state", type=_nonneg_int, default=0, help="default 0")
-    d.add_argument("--plot", default="elsa-demo.png", metavar="PNG", help="plot file (default elsa-demo.png)")
-    d.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
+from .search import DEFAULT_STRATEGY
+from .ssl.config import TrainConfig
 
 
 def _progress_callback(enabled: bool, repeats: int):
@@ -262,7 +25,8 @@ def _progress_callback(enabled: bool, repeats: int):
         return None, None
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=repeats, desc="searching", unit="run", dynamic_ncols=True, file=sys.stderr)
+    # delay: a bad argument found while the inputs are checked prints its one line and no bar
+    bar = tqdm(total=repeats, desc="searching", unit="run", dynamic_ncols=True, file=sys.stderr, delay=1.0)
     done = [0]
 
     def on_round(run, rnd, state):
@@ -440,8 +204,10 @@ def cmd_train(args) -> int:
                          image_size=args.image_size, width=args.width, projector_dim=args.projector_dim, lr=args.lr,
                          seed=args.random_state)
     out = Path(args.out)
+    from .ssl import require_torch, train
+
+    require_torch()  # before anything else: elsa.ssl.trainer imports torch
     from .embeddings import load_image_array
-    from .ssl import train
     from .ssl.trainer import check_run_folder
 
     check_run_folder(out, args.resume)
@@ -475,9 +241,55 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _label_session(args, params: dict):
+    """The session ``elsa label`` serves: the demo's, a new one (``--embeddings``) or a reopened one."""
+    from .session import Session
+
+    if args.embeddings is None:
+        if args.project is None:
+            from .session.demo import open_demo_session
+
+            return open_demo_session(progress=not args.quiet, user=args.user)
+        session = Session.open(args.project, user=args.user)
+        if args.epochs is not None and args.epochs > session.settings["epochs"]:
+            session.extend(args.epochs - session.settings["epochs"])
+        if args.budget is not None:
+            session.set_budget(args.budget)
+        return session
+    if args.project is None:
+        raise ParameterError("name the session folder: elsa label PROJECT --embeddings E.npy ...")
+    return Session.create(
+        args.project, args.embeddings, manifest=args.manifest, target=args.target, seed_ids=list(args.seed_ids or []),
+        seed_items=[t for t in (args.seed_items or "").split(",") if t],
+        strategy=args.strategy, budget=args.budget, epochs=_epochs(args), params=params,
+        random_state=args.random_state, user=args.user, labels_from=args.labels_from,
+        stop=None if args.stop is None else str(args.stop), audit_share=args.audit_share,
+        audit_positives=args.audit_positives, index=args.index, index_options=_index_options(args),
+    )
+
+
+def _print_start(session) -> None:
+    p = session.progress()
+    if not session.images.available:
+        print("note: the pool has no manifest with image paths (write one with `elsa embed`); the page will "
+              "show item names only", file=sys.stderr)
+    if not session.positive_items().size and session.settings["strategy"] not in ("usl", "latent", "random"):
+        print("note: no seeds yet; the search starts from random items until the first positive "
+              "(add seeds on the page, or use --strategy usl)", file=sys.stderr)
+    if p.pending:
+        waiting = f"{p.pending} item(s) waiting to be answered"
+    elif session.finished():
+        waiting = "the search has finished (a larger --epochs or --budget continues it)"
+    else:
+        waiting = "the next batch is being computed and appears on the page when ready"
+    print(f"{p.found} positive(s) found with {p.labels} label(s) so far; {waiting}")
+    if p.estimate:
+        print(_describe(p.estimate))
+
+
 def cmd_label(args) -> int:
-    from .session import DB_NAME, Session
     from .session.transfer import export_project
+    from .web.server import check_port, serve
 
     params = {k: getattr(args, k) for k in STRATEGY_PARAM_NAMES if getattr(args, k) is not None}
     creating = args.embeddings is not None
@@ -496,45 +308,14 @@ def cmd_label(args) -> int:
                          or args.audit_positives):
         raise ParameterError("seeds, target, strategy and its parameters are set when a session starts "
                              "(with --embeddings); a reopened session keeps its own")
-    if args.project is None and not creating:
-        from .session.demo import open_demo_session
-
-        session = open_demo_session(progress=not args.quiet, user=args.user)
-    elif creating:
-        if args.project is None:
-            raise ParameterError("name the session folder: elsa label PROJECT --embeddings E.npy ...")
-        seeds = list(args.seed_ids or [])
-        session = Session.create(
-            args.project, args.embeddings, manifest=args.manifest, target=args.target, seed_ids=seeds,
-            seed_items=[t for t in (args.seed_items or "").split(",") if t],
-            strategy=args.strategy, budget=args.budget, epochs=_epochs(args), params=params,
-            random_state=args.random_state, user=args.user, labels_from=args.labels_from,
-            stop=None if args.stop is None else str(args.stop), audit_share=args.audit_share,
-            audit_positives=args.audit_positives, index=args.index, index_options=_index_options(args),
-        )
-    else:
-        if not (Path(args.project) / DB_NAME).exists():
-            raise ParameterError(f"no session in {args.project}; start one with --embeddings E.npy")
-        session = Session.open(args.project, user=args.user)
-        if args.epochs is not None and args.epochs > session.settings["epochs"]:
-            session.extend(args.epochs - session.settings["epochs"])
-        if args.budget is not None:
-            session.set_budget(args.budget)
+    check_port(args.host, args.port)  # before a session is created: a bad address leaves nothing behind
+    session = _label_session(args, params)
     try:
-        p = session.progress()
-        if not session.images.available:
-            print("note: the pool has no manifest with image paths (write one with `elsa embed`); the page will "
-                  "show item names only", file=sys.stderr)
-        if not session.positive_items().size and session.settings["strategy"] not in ("usl", "latent", "random"):
-            print("note: no seeds yet; the search starts from random items until the first positive "
-                  "(add seeds on the page, or use --strategy usl)", file=sys.stderr)
-        print(f"{p.found} positive(s) found with {p.labels} label(s) so far; {p.pending} item(s) waiting")
-        if p.estimate:
-            print(_describe(p.estimate))
-        from .web.server import serve
-
+        _print_start(session)
         serve(session, host=args.host, port=args.port, token=args.token, open_browser=args.open)
         p = session.progress()
+    except ElsaError as exc:
+        raise type(exc)(f"{exc} (the session is saved: `elsa label --resume {session.folder}` reopens it)") from None
     finally:
         session.close()
     print(f"session saved: {p.found} positive(s) found with {p.labels} label(s). Export with "
@@ -558,6 +339,19 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"elsa {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file the library did not expect to fail: disk full, permissions, ...
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"elsa {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print(f"elsa {args.command}: error: out of memory", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line, and the traceback on request
+        if os.environ.get("ELSA_DEBUG"):
+            raise
+        print(f"elsa {args.command}: internal error: {type(exc).__name__}: {exc} (a bug in ELSA: please report "
+              "it; ELSA_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._validation import check_int
+from ._validation import check_float, check_int
 from .datasets import CLASS_NAMES, load_fashion_mnist
 from .embeddings import embed_array
 from .exceptions import ParameterError
@@ -55,16 +55,19 @@ def run_demo(
     target = check_int(target, "target", minimum=0, maximum=len(CLASS_NAMES) - 1)
     n_seeds = check_int(n_seeds, "seeds", minimum=1)
     images, labels = load_fashion_mnist("test")
-    emb = embed_array(images, progress=progress, desc="embedding built-in Fashion-MNIST")
-    if emb.from_cache:
-        log(f"embeddings: {emb.vectors.shape[0]} images, read from the cache")
+    natural = float(np.mean(labels == target))  # every class is 10 % of the test split
+    fraction = check_float(fraction, "fraction", minimum=0.0, maximum=natural, exclusive_minimum=True)
     rng = np.random.default_rng(random_state)
-    keep = make_rare(labels, target, fraction, rng)
-    X = emb.vectors[keep]
+    keep = make_rare(labels, target, fraction, rng)  # checked before the (slow, first-time) embedding
     truth = labels[keep] == target
     total = int(truth.sum())
     if n_seeds >= total:
-        raise ParameterError(f"asked for {n_seeds} seeds but only {total} positives remain after thinning")
+        raise ParameterError(f"fraction {fraction:g} leaves {total} positive(s) in the pool, not more than the "
+                             f"{n_seeds} seeds; raise the fraction or lower the seeds")
+    emb = embed_array(images, progress=progress, desc="embedding built-in Fashion-MNIST")
+    if emb.from_cache:
+        log(f"embeddings: {emb.vectors.shape[0]} images, read from the cache")
+    X = emb.vectors[keep]
     seeds = draw_seeds(truth, n_seeds, rng)
     name = CLASS_NAMES[target]
     log(

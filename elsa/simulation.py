@@ -19,7 +19,7 @@ from .index import make_index
 from .metrics import discovery_rate, labelling_efficiency, quartiles
 from .oracle import NoisyOracle, SimulatedOracle
 from .search import DEFAULT_STRATEGY, make_strategy, strategy_params
-from .search.strategies import resolve_epochs
+from .search.strategies import NO_EPOCH_LIMIT, resolve_epochs
 from .search.loop import Round
 from .state import SearchState
 
@@ -38,7 +38,8 @@ def make_rare(labels: np.ndarray, target: int, fraction: float, random_state=Non
     All other rows are kept; a random subset of the target class is kept so that it makes
     up ``fraction`` of the result (at least one item). Returned sorted.
     """
-    fraction = check_float(fraction, "fraction", minimum=0.0, maximum=1.0, exclusive_maximum=True)
+    fraction = check_float(fraction, "fraction", minimum=0.0, maximum=1.0, exclusive_minimum=True,
+                           exclusive_maximum=True)
     pos = np.flatnonzero(labels == target)
     neg = np.flatnonzero(labels != target)
     if pos.size == 0:
@@ -241,7 +242,6 @@ def simulate(
     }
 
 
-NO_EPOCH_LIMIT = 10**9  # epochs=None: the loop runs until a rule, the budget or the candidates end it
 
 
 class _Monitor:

@@ -126,7 +126,7 @@ def test_missing_and_unreadable_files(tmp_path, capsys):
     (tmp_path / "E.npy").write_text("not numpy")
     assert main(["simulate", "--embeddings", str(tmp_path / "E.npy"), "--labels", str(tmp_path / "nope.npy"),
                  "--target", "1"]) == 1
-    assert "cannot read embeddings file" in capsys.readouterr().err
+    assert "E.npy is not a .npy array (no numpy header)" in capsys.readouterr().err
     np.save(tmp_path / "E.npy", np.zeros((3, 2)))
     assert main(["simulate", "--embeddings", str(tmp_path / "E.npy"), "--labels", str(tmp_path / "nope.npy"),
                  "--target", "1"]) == 1

@@ -28,7 +28,7 @@ def emb(tmp_path, blobs):
     (["--embeddings", "E.npy", "--seed-items", "nope.jpg"], 2, "seed items ['nope.jpg'] are not items of the pool"),
     (["--embeddings", "E.npy", "--resume"], 2, "not both"),
     (["--seed-ids", "3"], 2, "are set when a session starts"),
-    ([], 2, "no session in"),
+    ([], 1, "no session in"),
     (["--embeddings", "E.npy", "--token", "short"], 2, "--token must be at least 16 characters"),
     (["--embeddings", "missing.npy"], 1, "embeddings file not found"),
     (["--embeddings", "E.npy", "--labels-from", "nope.csv"], 1, "label file"),
@@ -58,12 +58,16 @@ def test_label_serves_until_ctrl_c_and_resumes(emb, tmp_path):
     cmd = [sys.executable, "-m", "elsa", "label", str(tmp_path / "proj"), "--port", "0", "--quiet"]
     proc = subprocess.Popen(cmd + ["--embeddings", str(path), "--seed-ids", "200,201", "--target", "blob six"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    url = None
+    url, before = None, []
     for line in proc.stdout:
         if "open http://" in line:
             url = line.split("open ", 1)[1].strip()
             break
+        before.append(line)
     assert url is not None and url.startswith("http://127.0.0.1:")
+    # No round exists yet: the start-up line must not claim "0 item(s) waiting" while the page fills.
+    assert before == ["0 positive(s) found with 0 label(s) so far; the next batch is being computed and appears "
+                      "on the page when ready\n"]
     for _ in range(100):
         state = httpx.get(url + "api/state").json()
         if state["progress"]["pending"]:

@@ -377,3 +377,23 @@ def test_sessions_in_the_first_format_are_updated_on_opening(pool, tmp_path):
     with Session.open(tmp_path / "s") as s:
         assert s.store.meta()["schema"] == 2 and (s.labels() == NEGATIVE).sum() == 1
         assert s.progress().audit == 0 and s.certificate() is None
+
+
+def test_a_start_that_fails_leaves_nothing_behind(pool, tmp_path, monkeypatch):
+    path, X, truth = pool
+    broken = RuntimeError("the search could not be built")
+
+    def fail(*args, **kwargs):
+        raise broken
+
+    monkeypatch.setattr(Session, "__init__", fail)  # after the session file was written
+    with pytest.raises(RuntimeError):
+        Session.create(tmp_path / "new" / "proj", path, seed_ids=[270])
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(RuntimeError):
+        Session.create(tmp_path / "mine", path, seed_ids=[270])
+    assert list((tmp_path / "mine").iterdir()) == []  # a folder the user made stays, empty
+    monkeypatch.undo()
+    with Session.create(tmp_path / "mine", path, seed_ids=[270]) as s:  # and the same start works next time
+        assert s.positive_items().tolist() == [270]

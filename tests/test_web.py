@@ -345,3 +345,132 @@ def test_the_default_search_serves_pages_of_ten_until_its_budget(folder_pool):
         assert doc["progress"]["strategy"] == "blend" and [len(p) for p in pages] == [10, 10, 10]
         assert len({i for p in pages for i in p}) == 30
         assert sum(truth[i] for p in pages for i in p) == 18  # every bright square but the seeds, then dark ones
+
+
+def test_state_shows_the_target_by_example_seeds_first(session):
+    s, truth = session
+    c = client(s)
+    doc = c.get("/api/state").json()
+    assert doc["examples"] == [{"id": 40, "name": s.names[40], "origin": "seed"},
+                               {"id": 41, "name": s.names[41], "origin": "seed"}]
+    batch = s.advance()
+    found = next(int(i) for i in batch.ids if truth[i])
+    assert c.post("/api/answer", json={"item": found, "label": "y"}, headers=PAGE).status_code == 200
+    later = next(i for i in range(42, 60) if i != found and i not in set(batch.ids.tolist()))
+    assert c.post("/api/seeds", json={"items": [later]}, headers=PAGE).json()["added"] == [later]
+    doc = c.get("/api/state").json()
+    # A seed given after a positive was found still comes first: the strip shows what the person meant.
+    assert [(e["id"], e["origin"]) for e in doc["examples"]] == [(40, "seed"), (41, "seed"), (later, "seed"),
+                                                                (found, "found")]
+    more = [i for i in range(42, 60) if i not in (found, later)][:8]
+    c.post("/api/seeds", json={"items": more}, headers=PAGE)
+    doc = c.get("/api/state").json()
+    assert len(doc["examples"]) == 8 and all(e["origin"] == "seed" for e in doc["examples"])
+    assert [e["id"] for e in doc["examples"]][:3] == [40, 41, later]
+
+
+@pytest.fixture
+def deep_pool(tmp_path):
+    """60 PNGs whose names share a long folder path: only the file name's end tells them apart."""
+    rng = np.random.default_rng(5)
+    folder = "field-survey-uploads/2024-06-12-station-b/camera-roll"
+    (tmp_path / "images" / folder).mkdir(parents=True)
+    names, X = [], []
+    for i in range(60):
+        bright = i >= 40
+        pixels = rng.integers(150, 255, (16, 16, 3)) if bright else rng.integers(0, 100, (16, 16, 3))
+        name = f"{folder}/IMG_{i:04d}.png"
+        Image.fromarray(pixels.astype(np.uint8)).save(tmp_path / "images" / name)
+        names.append(name)
+        X.append(np.r_[pixels.mean() / 255, rng.normal(0, 0.05, 3)])
+    np.save(tmp_path / "emb.npy", np.asarray(X, np.float32))
+    (tmp_path / "emb.manifest.json").write_text(json.dumps({"source": str(tmp_path / "images"), "items": names}))
+    return tmp_path, np.arange(60) >= 40
+
+
+# Whether the end of a tile's name (its file name) is drawn inside every box that clips it.
+_TAIL_VISIBLE = """(el, tail) => {
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  let node = null;
+  while (walker.nextNode()) if (walker.currentNode.data.includes(tail)) node = walker.currentNode;
+  if (!node) return "no text node holds " + tail;
+  const range = document.createRange();
+  const at = node.data.lastIndexOf(tail);
+  range.setStart(node, at);
+  range.setEnd(node, at + tail.length);
+  const r = range.getBoundingClientRect();
+  for (let box = node.parentElement; box && el.contains(box); box = box.parentElement) {
+    if (getComputedStyle(box).overflowX === "visible") continue;
+    const b = box.getBoundingClientRect();
+    if (r.left < b.left - 0.5 || r.right > b.right + 0.5)
+      return `${tail} is drawn at ${r.left.toFixed(0)}-${r.right.toFixed(0)}, outside ${b.left.toFixed(0)}-${b.right.toFixed(0)}`;
+  }
+  return "visible";
+}"""
+
+
+@pytest.mark.skipif(not chromium and not REQUIRE_BROWSER,
+                    reason="needs Debian's chromium (apt-get install chromium chromium-driver)")
+def test_browser_shows_file_names_examples_of_the_target_and_keeps_the_header_in_view(deep_pool):
+    from playwright import sync_api
+
+    root, truth = deep_pool
+    with Session.create(root / "project", root / "emb.npy", target="bright squares", seed_ids=[40, 41]) as s, \
+            LiveServer(s) as srv, sync_api.sync_playwright() as p:
+        s.start_background()
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1000, "height": 520})  # short: the batch overflows
+        page.goto(srv.url)
+        page.wait_for_selector(".tile")
+        # Before any answer, the curve box says what it will show, not "1 found / 1 labels".
+        curve = page.text_content("#curve")
+        assert "first answer" in curve and "1 found" not in curve, curve
+        # The strip of examples shows the seeds, as thumbnails with alt text.
+        page.wait_for_function("document.querySelectorAll('#examples [data-id]').length === 2", timeout=5000)
+        shown = page.eval_on_selector_all("#examples [data-id]", """els => els.map(e => {
+            const img = e.querySelector('img');
+            return {id: +e.dataset.id, src: img && img.getAttribute('src'), alt: img && img.alt, title: e.title};
+        })""")
+        assert [e["id"] for e in shown] == [40, 41]
+        for e in shown:
+            assert e["src"] == f"/api/image/{e['id']}?size=thumb" and s.names[e["id"]] in e["alt"] + e["title"]
+        page.wait_for_function("[...document.querySelectorAll('#examples img')].every(i => i.complete && i.naturalWidth > 0)")
+        # Every tile: the whole path on hover, and its file name visible in the tile.
+        tiles = page.query_selector_all(".tile")
+        assert len(tiles) >= 6
+        for tile in tiles:
+            item = int(tile.get_attribute("data-id"))
+            name = tile.query_selector(".name")
+            assert name.get_attribute("title") == s.names[item]
+            assert name.inner_text().replace("\n", " ").startswith(f"#{item} ")
+            assert name.evaluate(_TAIL_VISIBLE, s.names[item].rsplit("/", 1)[-1]) == "visible"
+        # The header (the question and the counters) stays in view at the bottom of a long batch.
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_function("window.scrollY > 100")
+        box = page.evaluate("""() => {
+            const h = document.querySelector('header').getBoundingClientRect();
+            const hit = document.elementFromPoint(h.left + 40, h.top + h.height / 2);
+            return {top: h.top, bottom: h.bottom, hit: !!hit && !!hit.closest('header'),
+                    target: document.getElementById('target').getBoundingClientRect().bottom,
+                    found: document.getElementById('found').getBoundingClientRect().bottom};
+        }""")
+        assert abs(box["top"]) <= 1 and box["hit"], box
+        assert 0 < box["target"] <= box["bottom"] and 0 < box["found"] <= box["bottom"], box
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "label-page-scrolled.png"))
+        # Moving the focus back up scrolls its tile into view below the header, not under it.
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("""() => {
+            const t = document.querySelector('.tile.focus').getBoundingClientRect();
+            return t.top >= document.querySelector('header').getBoundingClientRect().bottom && t.bottom <= innerHeight;
+        }""", timeout=5000)
+        page.keyboard.press("ArrowLeft")
+        # A first answer: the positive joins the strip after the seeds, and the curve is drawn.
+        first = int(page.get_attribute(".tile.focus", "data-id"))
+        page.keyboard.press("y")
+        page.wait_for_function(f"[...document.querySelectorAll('#examples [data-id]')].map(e => +e.dataset.id)"
+                               f".join() === '40,41,{first}'")
+        page.wait_for_function("!!document.querySelector('#curve polyline')")
+        assert "first answer" not in page.text_content("#curve")
+        assert page.inner_text("#found") == "1"
+        browser.close()

@@ -15,7 +15,6 @@ a search reaches (thousands) a cold fit takes milliseconds to tenths of a second
 
 from __future__ import annotations
 
-import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from .._validation import check_float, check_int

@@ -215,6 +215,9 @@ def _explorer(name: str, p: dict):
     return LatentSampler(p["distribution"], p["b"], p["b_growth"])  # latent
 
 
+NO_EPOCH_LIMIT = 10**9  # epochs=None, where a count is stored: a rule, the budget or the candidates end the run
+
+
 def resolve_epochs(name: str, epochs: int | str | None) -> int | None:
     """``epochs``, with ``"auto"`` meaning the strategy's own default (:func:`default_epochs`)."""
     return default_epochs(name) if epochs == "auto" else epochs

@@ -32,7 +32,6 @@ Choices where the paper (a simulated oracle answering a whole batch at once) is 
 
 from __future__ import annotations
 
-import getpass
 import json
 import math
 import logging
@@ -45,16 +44,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import file_digest, load_npy
-from .._validation import check_choice, check_embeddings, check_float, check_int
+from .._validation import check_int, is_integer, short_repr
 from ..exceptions import ConflictError, ElsaError, InputError, ParameterError
-from ..index import BACKENDS, make_index
-from ..search import DEFAULT_STRATEGY, STRATEGIES, make_strategy, strategy_params
-from ..search.strategies import resolve_epochs
+from ..index import make_index
+from ..search import DEFAULT_STRATEGY, make_strategy
+from ..search.strategies import NO_EPOCH_LIMIT
 from ..state import NEGATIVE, POSITIVE, UNLABELLED, UNSURE, SearchState
-from ..stopping import audit_estimate, knee_reached, min_target_positives, parse_stop, qbcb_threshold, quant_from_state
-from .images import ItemImages, image_source
-from .store import DB_NAME, LABELS, SessionLock, Store
+from ..stopping import audit_estimate, knee_reached, parse_stop, qbcb_threshold, quant_from_state
+from .images import ItemImages
+from .setup import check_new_session, default_user, load_pool, start_session
+from .store import DB_NAME, LABELS, SessionLock, Store, no_session
 
 log = logging.getLogger("elsa.session")
 
@@ -137,10 +136,10 @@ class Session:
         self.folder = folder
         self.store = store
         self._lock = lock
-        self.user = user or _default_user()
+        self.user = user or default_user()
         meta = store.meta()
         self.settings = meta
-        self.X = _load_pool(meta)
+        self.X = load_pool(meta)
         self.names = [r[0] for r in store.query("SELECT name FROM items ORDER BY id")]
         if len(self.names) != self.X.shape[0]:
             raise InputError(f"session file lists {len(self.names)} items but the pool has {self.X.shape[0]} rows")
@@ -203,87 +202,21 @@ class Session:
         backend (:func:`elsa.index.make_index`; ``ray`` with ``{"shards": N}`` runs on a
         cluster), kept in the session and used again on reopening.
         """
+        new = check_new_session(
+            embeddings, manifest=manifest, target=target, seed_ids=seed_ids, seed_items=seed_items,
+            strategy=strategy, epochs=epochs, budget=budget, params=params, random_state=random_state,
+            labels_from=labels_from, stop=stop, audit_share=audit_share, audit_positives=audit_positives,
+            index=index, index_options=index_options,
+        )
         folder = Path(folder)
-        strategy = check_choice(strategy, "strategy", STRATEGIES)
-        index = check_choice(index, "index backend", BACKENDS)
-        index_options = _check_index_options(index, index_options)
-        epochs = resolve_epochs(strategy, epochs)
-        epochs = NO_EPOCH_LIMIT if epochs is None else check_int(epochs, "epochs", minimum=0)
-        budget = None if budget is None else check_int(budget, "budget", minimum=0)
-        spec = None if stop is None else parse_stop(stop)
-        if spec is not None and spec.kind == "budget":
-            budget = spec.budget if budget is None else min(budget, spec.budget)
-        if audit_share is None:
-            audit_share = 0.1 if spec is not None and spec.kind == "recall" else 0.0
-        audit_share = check_float(audit_share, "audit_share", minimum=0.0, maximum=1.0)
-        if spec is not None and spec.kind == "recall":
-            least = min_target_positives(spec.target, spec.confidence)
-            audit_positives = least if audit_positives is None else check_int(audit_positives, "audit_positives",
-                                                                                minimum=least)
-            if audit_share == 0:
-                raise ParameterError("recall:R@C needs audit items: give an audit share above 0")
-        elif audit_positives is not None:
-            raise ParameterError("audit_positives only applies to a recall:R@C stop")
-        random_state = check_int(random_state, "random_state", minimum=0)
-        params = strategy_params(strategy, **(params or {}))
-        emb_path = Path(embeddings).resolve()
-        X = check_embeddings(load_npy(emb_path, "embeddings"))
-        man_path, man = _read_manifest(emb_path, manifest)
-        names = list(man["items"]) if man and "items" in man else [f"row {i}" for i in range(X.shape[0])]
-        if len(names) != X.shape[0]:
-            raise InputError(f"the manifest {man_path} lists {len(names)} items but {emb_path} has {X.shape[0]} rows")
-        seed_ids = [int(i) for i in np.asarray(seed_ids, dtype=np.int64).ravel()]
-        if seed_items:
-            by_name = {name: i for i, name in enumerate(names)}
-            missing = [t for t in seed_items if t not in by_name]
-            if missing:
-                raise ParameterError(f"seed items {missing[:3]} are not items of the pool (see the manifest's items)")
-            seed_ids += [by_name[t] for t in seed_items]
-        bad = [i for i in seed_ids if not 0 <= i < X.shape[0]]
-        if bad:
-            raise ParameterError(f"seed ids {bad[:5]} are outside the pool's rows 0..{X.shape[0] - 1}")
-        imported = []
-        if labels_from is not None:  # read and checked before anything is written
-            from .transfer import read_labels
-
-            imported = read_labels(labels_from, names)
-            clash = [names[i] for i, label in imported if label != "positive" and i in set(seed_ids)]
-            if clash:
-                raise InputError(f"{labels_from}: seeds {clash[:3]} are labelled negative or unsure there")
-        folder.mkdir(parents=True, exist_ok=True)
-        if (folder / DB_NAME).exists():
-            raise InputError(f"{folder} already holds a session; reopen it (elsa label --resume {folder}) "
-                             "or choose another folder")
-        lock = SessionLock(folder)
-        try:
-            store = Store(folder / DB_NAME, create=True)
-            meta = {
-                "embeddings": str(emb_path), "digest": file_digest(emb_path), "shape": list(X.shape),
-                "manifest": str(man_path) if man_path else None, "images": image_source(man),
-                "target": target, "strategy": strategy, "params": params, "epochs": epochs, "budget": budget,
-                "random_state": random_state, "created": time.time(), "stop_reason": None,
-                "stop": None if spec is None else str(spec), "audit_share": audit_share,
-                "audit_positives": audit_positives, "index": index, "index_options": index_options,
-            }
-            with store.transaction("create the session") as db:
-                store.set_meta(db, meta)
-                db.executemany("INSERT INTO items VALUES (?, ?)", enumerate(names))
-                for i in dict.fromkeys(seed_ids):
-                    store.add_label(db, i, "positive", origin="seed", user=user or _default_user(), expect=None)
-                for i, label in imported:
-                    if i not in seed_ids:
-                        store.add_label(db, i, label, origin="import", user=user or _default_user(), expect=None)
-            return cls(folder, store, lock, user)
-        except BaseException:
-            lock.release()
-            raise
+        return start_session(folder, new, user or default_user(), lambda store, lock: cls(folder, store, lock, user))
 
     @classmethod
     def open(cls, folder, *, user: str | None = None) -> "Session":
         """Reopen the session in ``folder`` where it stopped."""
         folder = Path(folder)
         if not (folder / DB_NAME).exists():
-            raise InputError(f"no session in {folder} (no {DB_NAME}); start one with --embeddings")
+            raise no_session(folder)
         lock = SessionLock(folder)
         try:
             return cls(folder, Store(folder / DB_NAME), lock, user)
@@ -614,7 +547,7 @@ class Session:
 
     def set_budget(self, budget: int | None) -> None:
         """Change the label budget (None: no limit); a finished session may continue."""
-        budget = None if budget is None else check_int(budget, "budget", minimum=0)
+        budget = None if budget is None else check_int(budget, "budget", minimum=1)
         values = {"budget": budget}
         if self.settings.get("stop_reason") == "budget":
             values["stop_reason"] = None
@@ -644,12 +577,12 @@ class Session:
     # --- answers --------------------------------------------------------------------
 
     def _check_item(self, item) -> int:
-        try:
-            item = int(item)
-        except (TypeError, ValueError):
-            raise InputError(f"item ids are whole numbers, got {item!r}") from None
+        """``item`` as an int: Python and numpy integers only (not bool, str or float: 1.5 or "5" is no id)."""
+        if not is_integer(item):
+            raise InputError(f"item ids are whole numbers, got {short_repr(item)}")
+        item = int(item)
         if not 0 <= item < len(self.names):
-            raise InputError(f"no item {item}: ids run from 0 to {len(self.names) - 1}")
+            raise InputError(f"no item {short_repr(item)}: ids run from 0 to {len(self.names) - 1}")
         return item
 
     def answer(self, item, label, *, expect: str | None = None, user: str | None = None) -> int:
@@ -706,6 +639,11 @@ class Session:
 
         Returns ``(item, label now)``; an item back to unlabelled is pending again.
         """
+        if event is not None:
+            if not is_integer(event):
+                raise InputError(f"event ids are whole numbers, got {short_repr(event)}")
+            if not 0 < event < 2**63:  # event ids are positive SQLite integers (int64)
+                raise InputError(f"no answer with event id {short_repr(event)} to undo")
         with self._write("save the undo") as db:
             if event is None:
                 row = db.execute(
@@ -795,6 +733,17 @@ class Session:
         return np.array([r[0] for r in self.store.query(
             "SELECT item FROM labels WHERE label = 'positive' ORDER BY event")], np.int64)
 
+    def examples(self, limit: int = 8) -> list[tuple[int, str]]:
+        """What the target looks like: ``[(item, "seed" | "found")]``, the positives the person
+        gave (seeds, imported, answered outside the search, as :meth:`progress` counts
+        seeds) first, then the first positives the search found, each in the order they
+        became positive."""
+        given = ("seed", "import", "extra")
+        rows = self.store.query(
+            "SELECT l.item, e.origin FROM labels l JOIN events e ON e.id = l.event WHERE l.label = 'positive' "
+            "ORDER BY e.origin NOT IN (?, ?, ?), l.event LIMIT ?", (*given, check_int(limit, "limit", minimum=0)))
+        return [(int(i), "seed" if origin in given else "found") for i, origin in rows]
+
     def item_labels(self, items) -> dict[int, dict]:
         """Current label, event, who and when for ``items`` (unlabelled ones are absent)."""
         items = [int(i) for i in items]
@@ -872,7 +821,6 @@ class Session:
 
 
 _AUDIT = 3  # the audit order's stream: random_state, round 0, purpose 3
-NO_EPOCH_LIMIT = 10**9
 
 _STOP_MESSAGES = {
     "knee": "the knee rule says the search has stopped finding positives",
@@ -880,64 +828,6 @@ _STOP_MESSAGES = {
     "epochs": "all epochs and the final search are done",
     "no candidates": "the search has nothing left to propose",
 }
-
-
-RAY_OPTIONS = ("shards", "shard_backend", "cpus_per_shard")
-
-
-def _check_index_options(index: str, options: dict | None) -> dict:
-    """The backend options a session keeps, checked before anything is written."""
-    options = dict(options or {})
-    if not options:
-        return options
-    if index != "ray":
-        raise ParameterError(f"index_options apply to the ray backend only, not {index!r}")
-    unknown = sorted(set(options) - set(RAY_OPTIONS))
-    if unknown:
-        raise ParameterError(f"unknown ray index options {unknown}; choose from {', '.join(RAY_OPTIONS)}")
-    if "shards" in options:
-        options["shards"] = check_int(options["shards"], "shards", minimum=1)
-    if "shard_backend" in options:
-        options["shard_backend"] = check_choice(options["shard_backend"], "shard backend", ("exact", "ivf", "ivfpq", "hnsw"))
-    if "cpus_per_shard" in options:
-        options["cpus_per_shard"] = check_float(options["cpus_per_shard"], "cpus_per_shard", minimum=0.01)
-    return options
-
-
-def _default_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
-
-
-def _read_manifest(emb_path: Path, manifest) -> tuple[Path | None, dict | None]:
-    if manifest is None:
-        stem = emb_path.with_suffix("")
-        guess = stem.with_name(stem.name + ".manifest.json")
-        if not guess.exists():
-            return None, None
-        manifest = guess
-    path = Path(manifest).resolve()
-    try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"manifest {path} does not exist") from None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"manifest {path} is not readable JSON: {exc}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
-        raise InputError(f"manifest {path} has no list of items (write it with `elsa embed`)")
-    return path, doc
-
-
-def _load_pool(meta: dict) -> np.ndarray:
-    path = Path(meta["embeddings"])
-    if not path.exists():
-        raise InputError(f"the session's embeddings {path} are missing; put the file back to reopen the session")
-    if file_digest(path) != meta["digest"]:
-        raise InputError(f"the embeddings {path} changed since the session began; "
-                         "a session's labels only make sense over the pool they were given on")
-    return check_embeddings(load_npy(path, "embeddings"))
 
 
 __all__ = ["Batch", "LABELS", "Progress", "Session", "normalise_label"]

@@ -81,6 +81,41 @@ def _storage_error(exc: sqlite3.Error, path: Path, doing: str) -> StorageError:
     return StorageError(f"could not {doing} in {path}: {why}; every earlier answer is saved")
 
 
+def no_session(folder: Path) -> InputError:
+    return InputError(f"no session in {folder} (no {DB_NAME}); start one with --embeddings E.npy")
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that never writes, for exports, also from read-only storage.
+
+    ``mode=ro`` reads the write-ahead log too, so it sees every committed answer, also while
+    ``elsa label`` serves the session. It needs the log's index (``-shm``) to exist or be
+    creatable; in a read-only folder after a clean close neither log file exists, the
+    database file holds everything, and it is opened ``immutable``. A read-only folder that
+    still holds a log (the last session was killed) cannot be read safely this way, and
+    says so.
+    """
+    def connect(query: str) -> sqlite3.Connection:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?{query}", uri=True, isolation_level=None,
+                             check_same_thread=False, timeout=30)
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the connection opens lazily
+        return db
+
+    try:
+        try:
+            return connect("mode=ro")
+        except sqlite3.OperationalError:
+            wal = path.with_name(path.name + "-wal")
+            if wal.exists() and wal.stat().st_size > 0:
+                raise StorageError(
+                    f"the session file {path} has answers in {wal.name} that a read-only folder does not let "
+                    "SQLite read; copy the folder somewhere writable and export from the copy"
+                ) from None
+            return connect("immutable=1")
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"{path} is not a readable ELSA session file: {exc}") from None
+
+
 class SessionLock:
     """An exclusive lock on a project directory, held while a session is open for writing.
 
@@ -91,7 +126,14 @@ class SessionLock:
 
     def __init__(self, folder: Path):
         self.path = folder / LOCK_NAME
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot open the session in {folder} for labelling: its lock file {self.path} cannot be written "
+                f"({exc.strerror}); labelling needs write access to the folder, and "
+                f"`elsa label {folder} --export FILE` works without it"
+            ) from None
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -113,11 +155,18 @@ class SessionLock:
 class Store:
     """Thread-safe access to one session file (one connection, one lock around it)."""
 
-    def __init__(self, path: Path, *, create: bool = False):
+    def __init__(self, path: Path, *, create: bool = False, read_only: bool = False):
         self.path = Path(path)
         self.lock = threading.RLock()
         if not create and not self.path.exists():
-            raise InputError(f"no session in {self.path.parent} (no {DB_NAME})")
+            raise no_session(self.path.parent)
+        if read_only:
+            self._db = _connect_read_only(self.path)
+            version = self.meta().get("schema")
+            if version not in range(1, SCHEMA_VERSION + 1):  # read as it is: no migration writes
+                raise InputError(f"{self.path} has session format {version!r}; this ELSA reads formats "
+                                 f"1-{SCHEMA_VERSION}")
+            return
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -136,6 +185,13 @@ class Store:
                     version += 1
                     self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (json.dumps(version),))
         except sqlite3.DatabaseError as exc:
+            if not create:
+                _connect_read_only(self.path).close()  # unreadable: raises InputError; else it is read-only
+                raise StorageError(
+                    f"cannot open the session in {self.path.parent} for labelling: the folder or the session file is "
+                    f"read-only ({exc}); labelling needs write access, and "
+                    f"`elsa label {self.path.parent} --export FILE` works without it"
+                ) from None
             raise InputError(f"{self.path} is not a readable ELSA session file: {exc}") from None
         if version != SCHEMA_VERSION:
             raise InputError(f"{self.path} has session format {version!r}; this ELSA reads format {SCHEMA_VERSION}")
@@ -211,8 +267,12 @@ class Store:
         item = row[0]
         now = self.current(db, item)
         if now is None or now[1] != event:
+            current = now[0] if now else None
+            if db.execute("SELECT 1 FROM events WHERE undoes = ?", (event,)).fetchone():
+                raise ConflictError(f"answer {event} (item {item}) was already taken back; item {item} is now "
+                                    f"{current or 'unlabelled'}", item=item, current=current)
             raise ConflictError(f"item {item} was answered again since event {event}; undo that answer first",
-                                item=item, current=now[0] if now else None)
+                                item=item, current=current)
         db.execute("INSERT INTO events (item, label, origin, user, at, undoes) VALUES (?, 'undo', 'undo', ?, ?, ?)",
                    (item, user, time.time(), event))
         undone = {r[0] for r in db.execute("SELECT undoes FROM events WHERE item = ? AND label = 'undo'", (item,))}

@@ -73,11 +73,11 @@ def export_labels(store, names: list[str], path, fmt: str | None = None) -> int:
 
 
 def export_project(folder, path, fmt: str | None = None) -> int:
-    """Export the labels of the session in ``folder`` without opening it for labelling
-    (works while ``elsa label`` serves it)."""
+    """Export the labels of the session in ``folder`` without opening it for labelling: it
+    works while ``elsa label`` serves it, and from read-only storage."""
     from .store import DB_NAME, Store
 
-    store = Store(Path(folder) / DB_NAME)
+    store = Store(Path(folder) / DB_NAME, read_only=True)
     try:
         names = [r[0] for r in store.query("SELECT name FROM items ORDER BY id")]
         return export_labels(store, names, path, fmt)

@@ -6,8 +6,8 @@ offline).
 
 Safety
 ------
-* Images are served by item id only (``/api/image/{id:int}``); the id is looked up in
-  the session's item table. No part of a request is ever used as a path.
+* Images are served by item id only (``/api/image/{id}``, at most 18 digits); the id is
+  looked up in the session's item table. No part of a request is ever used as a path.
 * With a token (required when binding anything but loopback), every request must carry
   it: the ``X-Elsa-Token`` header, or for page loads and images a cookie set when the
   page was opened with ``?token=...``. Requests that change state accept the header only,
@@ -16,27 +16,46 @@ Safety
   ``X-Elsa-Client`` header (a cross-site form cannot send either without a CORS
   preflight, which this app never approves), and the Host header must be a loopback
   name, which defeats DNS rebinding.
+
+Bad requests
+------------
+Every refused request gets a 4xx with a JSON ``{"error": "..."}`` that names the field and
+its value (cut to 80 characters), never a traceback. Bodies are read up to ``MAX_BODY``
+(1 MiB, far above a whole batch of ids): a longer one is refused with 413 on its
+Content-Length before it is read, or as soon as it grows past the limit. A body must be a
+JSON object (no NaN or Infinity); ids are JSON whole numbers (not ``"5"``, ``5.0`` or
+``true``); labels are strings.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
+import re
+from http import HTTPStatus
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from .._io import jsonable
+from .._validation import is_integer, short_repr
+from ..session.session import normalise_label
 from ..session.transfer import FORMATS, render_labels
 from ..exceptions import ConflictError, ElsaError, InputError, ParameterError, StorageError
 
 STATIC = Path(__file__).parent / "static"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 _SAFE_METHODS = ("GET", "HEAD")
+MAX_BODY = 1 << 20  # bytes
+MAX_EPOCHS = 1000  # one "continue" adds at most this many
+_PATH_ID = re.compile(r"[0-9]{1,18}")  # below SQLite's int64 and Python's int() digit limit
 
 
 def _error(exc: Exception) -> JSONResponse:
@@ -47,6 +66,54 @@ def _error(exc: Exception) -> JSONResponse:
     if isinstance(exc, (ParameterError, InputError)):
         return JSONResponse({"error": str(exc)}, 400)
     return JSONResponse({"error": str(exc)}, 500)
+
+
+def _whole(value, field: str, what: str = "an item id") -> int:
+    """``value``, read from JSON ``field``, as an id: a JSON whole number, not ``true``, ``5.0`` or ``"5"``."""
+    if not is_integer(value):
+        raise InputError(f"{field!r} must be {what} (a whole number), got {short_repr(value)}")
+    return value
+
+
+async def _body(request: Request) -> dict:
+    """The JSON object in the request body, read no further than ``MAX_BODY`` bytes."""
+    length = request.headers.get("content-length", "")
+    too_large = HTTPException(413, f"the request body is over {MAX_BODY} bytes")
+    if re.fullmatch(r"[0-9]+", length) and (len(length) > 12 or int(length) > MAX_BODY):
+        raise too_large
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise too_large
+
+    def no_constant(name):
+        raise ValueError(f"{name} is not a JSON number")
+
+    try:
+        doc = json.loads(raw, parse_constant=no_constant)
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise InputError(f"the request body is not JSON: {str(exc)[:160]}") from None
+    except RecursionError:
+        raise InputError("the request body is not JSON that can be read: it is nested too deeply") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"the request body must be a JSON object, got {short_repr(doc)}")
+    return doc
+
+
+def _http_error(request: Request, exc: HTTPException) -> Response:
+    """Starlette's own refusals (no such route, wrong method, too large) as JSON errors."""
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    error = exc.detail
+    if error == HTTPStatus(exc.status_code).phrase:
+        error = f"{error}: {request.method} {short_repr(request.url.path)}"
+    return JSONResponse({"error": error}, exc.status_code, headers=exc.headers)
+
+
+def _internal_error(request: Request, exc: Exception) -> Response:
+    """The last resort (a bug): a JSON 500 without the traceback (Starlette re-raises it for the server's log)."""
+    return JSONResponse({"error": f"internal error ({type(exc).__name__}); the labeller's log has the details"}, 500)
 
 
 class Guard:
@@ -80,7 +147,7 @@ class Guard:
         if self.loopback_only:
             host = (request.headers.get("host") or "").rsplit(":", 1)[0]
             if host not in LOOPBACK_NAMES:
-                return 421, f"this labeller answers on loopback names only, not {host!r}"
+                return 421, f"this labeller answers on loopback names only, not {short_repr(host)}"
         if self.token:
             given = request.headers.get("x-elsa-token")
             if given is None and not changes_state:
@@ -103,23 +170,33 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
     """The app for ``session``. ``token``: required on every request when set."""
 
     def user_of(request: Request) -> str | None:
-        name = (request.headers.get("x-elsa-user") or "").strip()
+        name = "".join(c for c in request.headers.get("x-elsa-user") or "" if c.isprintable()).strip()
         return name[:64] or None
 
-    async def body(request: Request) -> dict:
-        try:
-            doc = await request.json()
-        except (ValueError, UnicodeDecodeError):
-            raise InputError("the request body is not JSON") from None
-        if not isinstance(doc, dict):
-            raise InputError("the request body must be a JSON object")
-        return doc
-
-    def item_list(doc: dict) -> list:
+    def item_list(doc: dict) -> list[int]:
         items = doc.get("items")
         if not isinstance(items, list) or not items:
-            raise InputError("'items' must be a non-empty list of item ids")
-        return items
+            raise InputError(f"'items' must be a non-empty list of item ids, got {short_repr(items)}")
+        return [_whole(item, f"items[{n}]") for n, item in enumerate(items)]
+
+    def label_of(doc: dict, field: str) -> str | None:
+        value = doc.get(field)
+        if value is None and field == "expect":
+            return None
+        if isinstance(value, str):
+            try:
+                return normalise_label(value)
+            except ParameterError:
+                pass
+        extra = " (or null: unlabelled)" if field == "expect" else ""
+        raise InputError(f"{field!r} must be positive, negative or unsure (or y/n/u){extra}, got {short_repr(value)}")
+
+    def path_item(request: Request) -> int:
+        """The ``{item}`` of the path: 404 unless it is a registered item's id."""
+        text = request.path_params["item"]
+        if not _PATH_ID.fullmatch(text) or int(text) >= len(session.names):
+            raise HTTPException(404, f"no item {short_repr(text)}: ids run from 0 to {len(session.names) - 1}")
+        return int(text)
 
     def item_view(items) -> list[dict]:
         labels = session.item_labels(items)
@@ -130,8 +207,10 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
         view = item_view([i for i, _ in items])
         for entry, (_, source) in zip(view, items):
             entry["source"] = source
-        return {"progress": session.progress().as_dict(), "batch": view, "rounds": rounds,
-                "images": session.images.available}
+        examples = [{"id": i, "name": session.names[i], "origin": origin} for i, origin in session.examples()]
+        # JSON has no NaN: an estimate not made yet (no random positive) is null
+        return {"progress": jsonable(session.progress().as_dict()), "batch": view, "rounds": rounds,
+                "images": session.images.available, "examples": examples}
 
     def api(handler):
         async def endpoint(request: Request):
@@ -148,44 +227,40 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
 
     @api
     async def answer(request):
-        doc = await body(request)
-        event = await run_in_threadpool(
-            session.answer, doc.get("item"), doc.get("label"), expect=doc.get("expect"), user=user_of(request)
-        )
-        return JSONResponse({"event": event, "item": doc.get("item")})
+        doc = await _body(request)
+        item, label, expect = _whole(doc.get("item"), "item"), label_of(doc, "label"), label_of(doc, "expect")
+        event = await run_in_threadpool(session.answer, item, label, expect=expect, user=user_of(request))
+        return JSONResponse({"event": event, "item": item})
 
     @api
     async def answer_many(request):
-        doc = await body(request)
-        items = item_list(doc)
-        out = await run_in_threadpool(
-            session.answer_many, items, doc.get("label"), expect=doc.get("expect"), user=user_of(request)
-        )
+        doc = await _body(request)
+        items, label, expect = item_list(doc), label_of(doc, "label"), label_of(doc, "expect")
+        out = await run_in_threadpool(session.answer_many, items, label, expect=expect, user=user_of(request))
         return JSONResponse({"events": {str(k): v for k, v in out["events"].items()},
                              "conflicts": {str(k): v for k, v in out["conflicts"].items()}})
 
     @api
     async def undo(request):
-        doc = await body(request)
+        doc = await _body(request)
         event = doc.get("event")
-        if event is not None and not isinstance(event, int):
-            raise InputError(f"'event' must be an event id, got {event!r}")
+        event = None if event is None else _whole(event, "event", "an event id")
         item, label = await run_in_threadpool(session.undo, event, user=user_of(request))
         return JSONResponse({"item": item, "label": label})
 
     @api
     async def seeds(request):
-        doc = await body(request)
+        doc = await _body(request)
         items = item_list(doc)
         added = await run_in_threadpool(session.add_seeds, items, user=user_of(request))
         return JSONResponse({"added": added})
 
     @api
     async def similar(request):
-        item = request.path_params["item"]
+        item = path_item(request)
         k = request.query_params.get("k", "24")
-        if not k.isdigit():
-            raise InputError(f"k must be a whole number, got {k!r}")
+        if not re.fullmatch(r"[0-9]{1,4}", k):
+            raise InputError(f"'k' must be a whole number from 1 to 1000, got {short_repr(k)}")
         ids = await run_in_threadpool(session.similar, item, int(k))
         return JSONResponse({"item": item, "items": item_view(ids)})
 
@@ -197,17 +272,15 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
         elif which == "positives":
             ids = session.positive_items()
         else:
-            return JSONResponse({"error": f"no list {which!r}; lists are unsure and positives"}, 404)
+            return JSONResponse({"error": f"no list {short_repr(which)}; lists are unsure and positives"}, 404)
         return JSONResponse({"items": item_view(ids)})
 
     @api
     async def image(request):
-        item = request.path_params["item"]
-        if not 0 <= item < len(session.names):
-            return JSONResponse({"error": f"no item {item}"}, 404)
+        item = path_item(request)
         size = request.query_params.get("size", "thumb")
         if size not in ("thumb", "full"):
-            raise InputError(f"size is thumb or full, got {size!r}")
+            raise InputError(f"'size' is thumb or full, got {short_repr(size)}")
         try:
             data, media = await run_in_threadpool(session.images.encoded, item, size)
         except InputError as exc:
@@ -220,7 +293,8 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
     async def export(request):
         fmt = request.path_params["fmt"]
         if fmt not in FORMATS:
-            return JSONResponse({"error": f"no export format {fmt!r}; choose one of {', '.join(FORMATS)}"}, 404)
+            return JSONResponse({"error": f"no export format {short_repr(fmt)}; choose one of {', '.join(FORMATS)}"},
+                                404)
         text, _ = await run_in_threadpool(render_labels, session.store, session.names, fmt)
         media = {"csv": "text/csv", "jsonl": "application/x-ndjson", "txt": "text/plain"}[fmt]
         name = "positives.txt" if fmt == "txt" else f"labels.{fmt}"
@@ -228,24 +302,21 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
 
     @api
     async def retry(request):
-        await body(request)
+        await _body(request)
         await run_in_threadpool(session.retry)
         return JSONResponse({"status": session.status})
 
     @api
     async def extend(request):
-        doc = await body(request)
-        epochs = doc.get("epochs", 5)
-        if not isinstance(epochs, int):
-            raise InputError(f"'epochs' must be a whole number, got {epochs!r}")
+        doc = await _body(request)
+        epochs = _whole(doc.get("epochs", 5), "epochs", f"a number of epochs from 1 to {MAX_EPOCHS}")
+        if not 1 <= epochs <= MAX_EPOCHS:
+            raise InputError(f"'epochs' must be from 1 to {MAX_EPOCHS}, got {short_repr(epochs)}")
         await run_in_threadpool(session.extend, epochs)
         return JSONResponse({"epochs": session.settings["epochs"]})
 
     async def page(request):
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
-
-    async def not_found(request, exc):
-        return PlainTextResponse("not found", 404)
 
     routes = [
         Route("/", page),
@@ -256,16 +327,16 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
         Route("/api/seeds", seeds, methods=["POST"]),
         Route("/api/retry", retry, methods=["POST"]),
         Route("/api/extend", extend, methods=["POST"]),
-        Route("/api/similar/{item:int}", similar),
+        Route("/api/similar/{item}", similar),
         Route("/api/list/{which}", listing),
-        Route("/api/image/{item:int}", image),
+        Route("/api/image/{item}", image),
         Route("/api/export/{fmt}", export),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(
         routes=routes,
         middleware=[Middleware(Guard, token=token, loopback_only=loopback_only)],
-        exception_handlers={404: not_found},
+        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
     )
 
 

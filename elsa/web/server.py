@@ -17,14 +17,20 @@ def is_loopback(host: str) -> bool:
     return host in LOOPBACK_NAMES or host.startswith("127.")
 
 
-def _check_port(host: str, port: int) -> int:
+def check_port(host: str, port: int) -> int:
+    """Bind ``host:port`` once to see that the labeller can listen there; returns the port
+    (a free one for port 0). ``elsa label`` calls it before it creates a session, so a bad
+    address leaves nothing behind."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ParameterError(f"--port must be 0-65535, got {port!r}")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host.strip("[]"), port))
         except OSError as exc:
-            raise InputError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port") from None
+            why = exc.strerror or str(exc)
+            raise InputError(f"cannot listen on {host}:{port} ({why}); choose another --host or --port") from None
         return s.getsockname()[1]
 
 
@@ -42,7 +48,7 @@ def serve(session, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, token: 
         raise ParameterError("--token must be at least 16 characters")
     if not loopback and token is None:
         token = secrets.token_urlsafe(24)
-    port = _check_port(host, port)
+    port = check_port(host, port)
     app = create_app(session, token=token, loopback_only=loopback)
     shown = socket.gethostname() if host in ("0.0.0.0", "::") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/" + (f"?token={token}" if token else "")

@@ -17,6 +17,9 @@ const S = {
 };
 
 $("user").value = localStorage.getItem("elsa_user") || "";
+// The sticky header's height, so that a tile scrolled into view lands below it (app.css).
+new ResizeObserver(() => document.documentElement.style.setProperty(
+  "--header-h", `${document.querySelector("header").offsetHeight}px`)).observe(document.querySelector("header"));
 $("user").addEventListener("change", () => localStorage.setItem("elsa_user", $("user").value.trim()));
 
 function headers() {
@@ -66,26 +69,34 @@ async function refresh() {
   $("found").textContent = p.found;
   $("labels").textContent = p.budget === null ? p.labels : `${p.labels} / ${p.budget}`;
   $("labels-note").textContent = p.budget === null ? "labels spent" : "labels spent / budget";
+  $("labels-box").title = "answers to the items the search proposed" +
+    (p.stop || p.audit ? "; answers to random checks alone are not counted here" : "");
   $("epoch").textContent = p.epochs === null ? `${p.epoch}` : `${p.epoch} / ${p.epochs}`;
   $("seeds").textContent = p.seeds;
   $("n-unsure").textContent = p.unsure;
   const e = p.estimate;
-  if (e && e.recall !== null && !Number.isNaN(e.recall)) {
+  if (e && e.method === "audit" && e.recall_low !== null && e.recall_high !== null) {
     // A point estimate from a handful of random checks says little: show it once the interval is useful.
-    const wide = e.recall_high - e.recall_low > 0.5;
-    if (e.method === "quant") {  // a heuristic: its interval is far too narrow, so none is shown
-      $("recall").textContent = "≈" + e.recall.toFixed(2);
-      $("recall-note").textContent = "recall, heuristic (no random checks)";
-    } else {
-      $("recall").textContent = wide ? "?" : e.recall.toFixed(2);
-      $("recall-note").textContent = `recall, ${Math.round(100 * e.level)} %: ${e.recall_low.toFixed(2)}–` +
-        `${e.recall_high.toFixed(2)} (random checks${wide ? "; too few yet" : ""})`;
-    }
+    // None at all (null) until a random check is positive.
+    const wide = e.recall === null || e.recall_high - e.recall_low > 0.5;
+    const range = `${e.recall_low.toFixed(2)}–${e.recall_high.toFixed(2)}`;
+    $("recall").textContent = wide ? "?" : e.recall.toFixed(2);
+    $("recall-note").textContent = `recall ${range}` + (wide ? ": too few checks" : "");
+    $("recall-box").title = `recall: the share of all positives found so far, ${range} at ${Math.round(100 * e.level)} % ` +
+      `confidence from the random checks${wide ? "; too few have been answered yet for a useful estimate" : ""}`;
+  } else if (e && e.method === "quant" && e.recall !== null && !Number.isNaN(e.recall)) {
+    // A heuristic: its interval is far too narrow, so none is shown.
+    $("recall").textContent = "≈" + e.recall.toFixed(2);
+    $("recall-note").textContent = "recall, heuristic";
+    $("recall-box").title = "recall: the share of all positives found so far, a heuristic from the search's scores " +
+      "(no random checks, so no interval)";
   } else {
     $("recall").textContent = "–";
     $("recall-note").textContent = "recall (estimate)";
+    $("recall-box").title = "recall: the share of all positives found so far; estimated once the search has one";
   }
   drawCurve(p.curve);
+  showExamples(doc.examples || []);
   showStatus(p);
   if (S.view === "batch" && version !== S.version) {
     schedule(200);  // an answer went out while this state was on its way: fetch a fresh one
@@ -146,15 +157,65 @@ function schedule(ms) {
 
 function drawCurve(curve) {
   const svg = $("curve");
-  const W = 220, H = 70, pad = 4;
-  const maxX = Math.max(1, ...curve.map((c) => c[0]));
-  const maxY = Math.max(1, ...curve.map((c) => c[1]));
+  const W = 220, H = 80, pad = 4, top = 16, bottom = 15;  // the labels sit above and below the plot
+  const labels = Math.max(0, ...curve.map((c) => c[0]));
+  const found = Math.max(0, ...curve.map((c) => c[1]));
+  if (labels === 0) {  // only the origin: nothing to draw yet, so say what will be drawn
+    svg.innerHTML =
+      `<text x="${W / 2}" y="28" font-size="11" text-anchor="middle" fill="#59636e">No curve yet: it plots positives</text>` +
+      `<text x="${W / 2}" y="44" font-size="11" text-anchor="middle" fill="#59636e">found against labels spent,</text>` +
+      `<text x="${W / 2}" y="60" font-size="11" text-anchor="middle" fill="#59636e">from your first answer.</text>`;
+    return;
+  }
   const pts = curve.map(([x, y]) =>
-    `${(pad + (x / maxX) * (W - 2 * pad)).toFixed(1)},${(H - pad - (y / maxY) * (H - 2 * pad)).toFixed(1)}`);
+    `${(pad + (x / labels) * (W - 2 * pad)).toFixed(1)},${(H - bottom - (y / Math.max(1, found)) * (H - top - bottom)).toFixed(1)}`);
   svg.innerHTML =
     `<polyline fill="none" stroke="#1a7f37" stroke-width="2" points="${pts.join(" ")}"/>` +
-    `<text x="${W - pad}" y="12" font-size="10" text-anchor="end" fill="#59636e">${maxY} found</text>` +
-    `<text x="${W - pad}" y="${H - 6}" font-size="10" text-anchor="end" fill="#59636e">${maxX} labels</text>`;
+    `<text x="${W - pad}" y="11" font-size="10" text-anchor="end" fill="#59636e">${found} found</text>` +
+    `<text x="${W - pad}" y="${H - 3}" font-size="10" text-anchor="end" fill="#59636e">${labels} label${labels === 1 ? "" : "s"}</text>`;
+}
+
+// The target by example: the seeds, then the first positives found (as /api/state lists them).
+let shownExamples = "";
+function showExamples(examples) {
+  const key = JSON.stringify([S.images, examples]);
+  if (key === shownExamples) return;  // unchanged: keep the images as they are, no flicker
+  shownExamples = key;
+  const box = $("examples");
+  box.innerHTML = "";
+  if (!examples.length) {
+    const none = document.createElement("span");
+    none.className = "none";
+    none.textContent = "No examples yet: the first positives you find appear here.";
+    box.appendChild(none);
+    return;
+  }
+  const cap = document.createElement("span");
+  cap.className = "cap";
+  cap.textContent = "like:";
+  cap.title = "your seeds (solid frame), then the first positives found (dashed)";
+  box.appendChild(cap);
+  for (const ex of examples) {
+    const what = ex.origin === "seed" ? "seed" : "found";
+    const el = document.createElement(S.images ? "button" : "span");
+    el.className = `ex ${what}` + (S.images ? "" : " text");
+    el.dataset.id = ex.id;
+    el.setAttribute("role", "listitem");
+    el.title = `#${ex.id} ${ex.name} (${what === "seed" ? "a seed" : "a positive found"})`;
+    if (S.images) {
+      el.innerHTML = `<img src="/api/image/${ex.id}?size=thumb" alt="${what} #${ex.id}: ${escapeHtml(ex.name)}">`;
+      el.addEventListener("click", () => { el.blur(); openViewerFor(ex); });  // keys go back to the grid
+    } else {
+      el.textContent = `#${ex.id} ${tail(ex.name)}`;
+    }
+    box.appendChild(el);
+  }
+}
+
+// The end of a path ("…/test/5124"): the part that tells items apart.
+function tail(name) {
+  const parts = String(name).split("/");
+  return parts.length > 2 ? "…/" + parts.slice(-2).join("/") : String(name);
 }
 
 // --- the grid ------------------------------------------------------------------------
@@ -184,7 +245,10 @@ function tileFor(it, i) {
     : `<div class="noimg">no image</div>`;
   const tag = it.source === "audit" ? `<span class="tag" title="a random item, to estimate how many positives remain">random check</span>` : "";
   const badge = it.label ? `<span class="badge">${{ positive: "yes", negative: "no", unsure: "?" }[it.label]}</span>` : "";
-  d.innerHTML = `${img}${tag}${badge}<div class="name" title="${escapeHtml(it.name)}">#${it.id} ${escapeHtml(it.name)}</div>` +
+  // The path is cut at its start when it is too long (app.css), so its end, the file name, shows;
+  // the left-to-right isolate keeps its punctuation in place inside the right-to-left box that does that.
+  d.innerHTML = `${img}${tag}${badge}<div class="name" title="${escapeHtml(it.name)}"><span class="id">#${it.id}</span>` +
+    `<span class="path"><bdi dir="ltr">${escapeHtml(it.name)}</bdi></span></div>` +
     `<div class="buttons"><button data-l="positive" title="y">yes</button><button data-l="negative" title="n">no</button>` +
     `<button data-l="unsure" title="u">?</button></div>`;
   d.addEventListener("click", (ev) => {
@@ -204,7 +268,11 @@ function render() {
   if (!S.items.length) {
     const e = document.createElement("div");
     e.className = "empty";
-    e.textContent = { batch: "Nothing to label right now.", unsure: "No unsure items.", positives: "No positives yet.",
+    const status = S.state ? S.state.progress.status : "";
+    const batch = { searching: "Nothing to label yet: ELSA is choosing the items to show you…",
+      done: "Finished: nothing left to label. Export your labels above, or continue for more epochs.",
+      error: "The search stopped with an error: see the message above." }[status] || "Nothing to label right now.";
+    e.textContent = { batch, unsure: "No unsure items.", positives: "No positives yet.",
       similar: "No unlabelled neighbours." }[S.view];
     grid.appendChild(e);
   }
@@ -347,9 +415,13 @@ async function switchView(view, items) {
 }
 
 function openViewer() {
-  const it = S.items[S.focus];
+  openViewerFor(S.items[S.focus]);
+}
+
+function openViewerFor(it) {
   if (!it || !S.images) return;
   $("viewer-img").src = `/api/image/${it.id}?size=full`;
+  $("viewer-img").alt = it.name;
   $("viewer-name").textContent = `#${it.id} ${it.name}`;
   $("viewer").hidden = false;
 }
