@@ -137,6 +137,9 @@ def test_a_read_only_lock_file_or_folder_is_named_and_export_still_works(pool):
     rows = (pool / "labels.csv").read_text().splitlines()
     assert len(rows) == 4 and [r.split(",")[2] for r in rows[1:]] == ["positive", "positive", "negative"]
     assert sorted(p.name for p in (pool / "proj").iterdir()) == ["elsa-session.lock", "elsa-session.sqlite"]
+    # A read-only session file in a writable folder: refused when it opens, not at the first answer.
+    with read_only(pool / "proj" / "elsa-session.sqlite"):
+        one_line_error(elsa("label", "proj", "--resume", cwd=pool), 1, "the folder or the session file is read-only")
 
 
 def test_outputs_take_the_users_umask(tmp_path):

@@ -184,7 +184,15 @@ class Store:
                         self._db.execute(statement)
                     version += 1
                     self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (json.dumps(version),))
+            if not create:  # a read-only file opens, and would fail only at the first answer: find out now
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.execute("UPDATE meta SET value = value WHERE key = 'schema'")
+                finally:
+                    self._db.execute("ROLLBACK")
         except sqlite3.DatabaseError as exc:
+            if hasattr(self, "_db"):
+                self._db.close()
             if not create:
                 _connect_read_only(self.path).close()  # unreadable: raises InputError; else it is read-only
                 raise StorageError(
