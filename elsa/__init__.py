@@ -5,16 +5,22 @@ nearest-neighbour search around the positives found so far, an active-learning h
 the RandS diversity sampler and a final search, with the paper's baselines.
 """
 
+from ._lazy import lazy_names
 from .exceptions import ElsaError, EmptyPoolError, InputError, MissingDependencyError, ParameterError
-from .head import MLPHead
-from .index import ExactIndex, Index
-from .metrics import corrected_labelling_efficiency, discovery_rate, labelling_efficiency
-from .oracle import NoisyOracle, SimulatedOracle
-from .samplers import ConfidenceSampler, FinalSearch, NearestNeighbourSampler, RandomSampler, RandS, Sampler
-from .search import STRATEGIES, ActiveSearch, SearchResult, make_strategy
-from .simulation import simulate
 
 __version__ = "0.1.0"
+
+# The rest is imported on first use, so that `elsa --help`, a usage error or a cached
+# re-run of `elsa embed` does not wait for scikit-learn and scipy.
+__getattr__ = lazy_names(__name__, {
+    "MLPHead": "head", "ExactIndex": "index", "Index": "index",
+    "corrected_labelling_efficiency": "metrics", "discovery_rate": "metrics", "labelling_efficiency": "metrics",
+    "NoisyOracle": "oracle", "SimulatedOracle": "oracle",
+    "ConfidenceSampler": "samplers", "FinalSearch": "samplers", "NearestNeighbourSampler": "samplers",
+    "RandomSampler": "samplers", "RandS": "samplers", "Sampler": "samplers",
+    "STRATEGIES": "search", "ActiveSearch": "search", "SearchResult": "search", "make_strategy": "search",
+    "simulate": "simulation",
+}, globals())
 
 __all__ = [
     "STRATEGIES",

@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 
 from . import __version__
+from .embeddings.encoder import BATCH_SIZE
 from .embeddings.torch_encoder import SPACES
 from .index import BACKENDS as INDEX_BACKENDS
 from .search import DEFAULT_STRATEGY, DEFAULTS, STRATEGIES
-from .search.strategies import PARAM_HELP, default_text
-from .session.demo import DEMO_FOLDER
+from .search.registry import PARAM_HELP, default_text
+from .session.store import DEMO_FOLDER
 from .ssl.config import METHODS, TrainConfig
 from .exceptions import ParameterError
 from .web.server import DEFAULT_PORT
@@ -177,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per-channel mean in [0, 1] pixel units for a user's model (default ImageNet's)")
     e.add_argument("--std", type=_float_list, metavar="S[,S,S]",
                    help="per-channel std in [0, 1] pixel units for a user's model (default ImageNet's)")
-    e.add_argument("--batch-size", type=_pos_int, default=128, help="images per inference call (default 128)")
+    e.add_argument("--batch-size", type=_pos_int, default=BATCH_SIZE,
+                   help=f"images per inference call (default {BATCH_SIZE}, measured)")
     e.add_argument("--workers", type=_pos_int, default=2, help="image decoding threads (default 2)")
     e.add_argument("--engine", choices=("local", "ray"), default="local",
                    help="local (this process, the default) or ray: tasks of --task-size images on a Ray cluster "

@@ -234,3 +234,55 @@ def test_engine_ray_is_for_folders(tmp_path):
 
     assert main(["embed", "builtin:fashion-mnist", "--engine", "ray", "--out", str(tmp_path / "e.npy")]) == 2
     assert main(["embed", str(tmp_path), "--task-size", "4", "--out", str(tmp_path / "e.npy")]) == 2
+
+
+def test_a_large_jpeg_is_decoded_at_the_scale_the_model_needs(tmp_path):
+    from elsa.embeddings.images import open_rgb
+
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 255, (1200, 1600, 3), dtype=np.uint8))
+    photo.save(tmp_path / "p.jpg", quality=90)
+    photo.save(tmp_path / "p.png")
+    assert open_rgb(tmp_path / "p.jpg").size == (1600, 1200)
+    assert open_rgb(tmp_path / "p.jpg", 224).size == (400, 300)  # 1/4: the smallest scale with both sides >= 224
+    assert open_rgb(tmp_path / "p.jpg", 100).size == (200, 150)  # 1/8
+    assert open_rgb(tmp_path / "p.png", 224).size == (1600, 1200)  # only JPEGs have reduced scales
+
+
+def test_batched_preparation_is_the_per_image_one():
+    enc = OnnxImageEncoder()
+    rng = np.random.default_rng(1)
+    images = [rng.integers(0, 255, (28, 28), dtype=np.uint8), rng.integers(0, 255, (70, 50, 3), dtype=np.uint8)]
+    batch = enc.prepare_batch(images)
+    assert batch.shape == (2, 3, 64, 64) and batch.dtype == np.float32
+    for got, image in zip(batch, images):
+        pixels = np.asarray(Image.fromarray(image).convert("RGB").resize((64, 64), Image.BILINEAR), np.float32)
+        np.testing.assert_array_equal(got, ((pixels - 127) / 128).transpose(2, 0, 1))
+
+
+def test_a_cached_re_run_opens_no_model_and_decodes_nothing(tmp_path, monkeypatch):
+    import elsa.embeddings.pipeline as pipeline
+
+    for i in range(5):
+        Image.fromarray(np.full((20, 20), 40 * i, np.uint8)).save(tmp_path / f"{i}.png")
+    first = embed_folder(tmp_path, OnnxImageEncoder(), progress=False)
+    assert first.n_computed == 5
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("a cached re-run decoded an image")
+
+    monkeypatch.setattr(pipeline, "open_rgb", no_decoding)
+    encoder = OnnxImageEncoder()
+    again = embed_folder(tmp_path, encoder, progress=False)
+    assert again.from_cache and "_session" not in encoder.__dict__  # the ONNX session was never created
+    np.testing.assert_array_equal(again.vectors, first.vectors)
+
+
+def test_the_command_line_starts_without_scikit_learn_or_onnxruntime():
+    import subprocess
+    import sys
+
+    heavy = "('sklearn', 'scipy', 'onnxruntime', 'starlette')"
+    code = f"import sys, elsa.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

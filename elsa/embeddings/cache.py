@@ -16,6 +16,7 @@ second run over a large folder does not read every file again to find it unchang
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -115,8 +116,8 @@ class FileHashes:
     def sha(self, path: Path) -> str | None:
         """The file's hash, or None if it cannot be read."""
         try:
-            st = path.stat()
-            key = str(path.resolve())
+            st = os.stat(path)
+            key = os.path.abspath(path)  # not resolve(): a realpath walk per file cost 0.1 ms
             row = self.db.execute("SELECT size, mtime, sha FROM files WHERE path = ?", (key,)).fetchone()
             if row and row[0] == st.st_size and row[1] == st.st_mtime_ns:
                 return row[2]

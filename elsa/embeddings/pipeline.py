@@ -65,11 +65,11 @@ def decode(encoder: ImageEncoder, loaders: Sequence[Callable], keys: Sequence[st
     arrays, done, failed = [], [], {}
     for load, key in zip(loaders, keys):
         try:
-            arrays.append(encoder.prepare(load()))
+            arrays.append(encoder.resized(load()))
             done.append(key)
         except ValueError as exc:
             failed[key] = str(exc)
-    return (np.stack(arrays) if arrays else None), done, failed
+    return (encoder.normalise(np.stack(arrays)) if arrays else None), done, failed
 
 
 class ShardWriter:
@@ -234,7 +234,8 @@ def embed_folder(root, encoder: ImageEncoder | None = None, *, out=None, progres
                 unreadable[i] = "cannot read file (permission denied or removed)"
     finally:
         hashes.close()
-    loaders = [functools.partial(open_rgb, p) for p in paths]  # picklable: a cluster's tasks get paths only
+    # picklable: a cluster's tasks get paths only
+    loaders = [functools.partial(open_rgb, p, encoder.image_size) for p in paths]
     try:
         return embed_items(names, keys, loaders, encoder, out=out, use_cache=use_cache, progress=progress,
                            desc=f"embedding {root.name or root}", unreadable=unreadable, **kwargs)

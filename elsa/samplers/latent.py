@@ -7,11 +7,11 @@ from sklearn.cluster import KMeans
 
 from .._validation import check_choice, check_float, check_int
 from ..index import ExactIndex
+from ..search.registry import DISTRIBUTIONS
 from ..state import SearchState
 from ._geometry import pca_project, sq_dists
 from .base import Sampler, growing_batch
 
-DISTRIBUTIONS = ("uniform", "normal", "clustered-uniform", "clustered-normal")
 
 
 class LatentSampler(Sampler):

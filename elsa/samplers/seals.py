@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_choice, check_float, check_int, float_rows
+from ..search.registry import CRITERIA
 from ..state import SearchState
 from ._geometry import nearest_sq_dist
 from .base import Sampler, uniform_unlabelled
 
-CRITERIA = ("maxent", "id", "positive")
 
 
 class CandidatePool:

@@ -1,7 +1,15 @@
-"""The search loop and the strategies built from it."""
+"""The search loop and the strategies built from it.
 
-from .loop import ActiveSearch, Round, SearchResult
-from .strategies import DEFAULT_STRATEGY, DEFAULTS, STRATEGIES, default_epochs, make_strategy, strategy_params
+The registry (names, parameters, defaults) is imported at once; the loop and the
+strategies, which need scikit-learn, when first used (PEP 562), so that the command
+line starts without them.
+"""
+
+from .registry import DEFAULT_STRATEGY, DEFAULTS, STRATEGIES, default_epochs, strategy_params
+
+from .._lazy import lazy_names
 
 __all__ = ["DEFAULTS", "DEFAULT_STRATEGY", "STRATEGIES", "ActiveSearch", "Round", "SearchResult", "default_epochs",
            "make_strategy", "strategy_params"]
+__getattr__ = lazy_names(__name__, {"ActiveSearch": "loop", "Round": "loop", "SearchResult": "loop",
+                                    "make_strategy": "strategies"}, globals())

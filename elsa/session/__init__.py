@@ -1,6 +1,9 @@
 """Labelling sessions: a person as the oracle, durable in one SQLite file per project."""
 
-from .session import Batch, Progress, Session, normalise_label
-from .store import DB_NAME, LABELS
+from .._lazy import lazy_names
+from .store import DB_NAME, DEMO_FOLDER, LABELS
 
-__all__ = ["Batch", "DB_NAME", "LABELS", "Progress", "Session", "normalise_label"]
+__all__ = ["Batch", "DB_NAME", "DEMO_FOLDER", "LABELS", "Progress", "Session", "normalise_label"]
+# The session needs the search (scikit-learn): imported when first used.
+__getattr__ = lazy_names(__name__, dict.fromkeys(("Batch", "Progress", "Session", "normalise_label"), "session"),
+                         globals())

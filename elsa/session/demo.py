@@ -18,9 +18,8 @@ from ..embeddings import embed_array
 from ..simulation import draw_seeds, make_rare
 from .images import BUILTIN_PREFIX, builtin_names
 from .session import Session
-from .store import DB_NAME
+from .store import DB_NAME, DEMO_FOLDER
 
-DEMO_FOLDER = "elsa-label-demo"
 DEMO_TARGET = 0
 
 

@@ -60,7 +60,7 @@ class ItemImages:
     def available(self) -> bool:
         return self.kind != "none"
 
-    def _open(self, item: int) -> Image.Image:
+    def _open(self, item: int, limit: int | None = None) -> Image.Image:
         name = self.names[item]
         if self.kind == "builtin":
             m = _BUILTIN_NAME.match(name)
@@ -77,7 +77,7 @@ class ItemImages:
                 raise InputError(f"item {item} ({name!r}) lies outside the image folder {self._root}")
             if not path.is_file():
                 raise InputError(f"the image of item {item} is missing: {path}")
-            return open_rgb(path)
+            return open_rgb(path, limit)  # a photograph is decoded at a reduced scale for a thumbnail
         raise InputError("this session's pool has no images (embeddings were given without a manifest)")
 
     def encoded(self, item: int, size: str = "thumb") -> tuple[bytes, str]:
@@ -87,8 +87,8 @@ class ItemImages:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        img = self._open(item)
         limit = self.THUMB if size == "thumb" else self.FULL
+        img = self._open(item, limit)
         small = max(img.size) < limit // 2
         if small:  # tiny images (28 px) are blown up with hard edges rather than blurred
             scale = max(1, limit // max(img.size))

@@ -41,6 +41,7 @@ from ..exceptions import ConflictError, InputError, StorageError
 
 SCHEMA_VERSION = 2  # 2: the audit table
 DB_NAME = "elsa-session.sqlite"
+DEMO_FOLDER = "elsa-label-demo"  # where `elsa label` with no arguments keeps its demo session
 LOCK_NAME = "elsa-session.lock"
 LABELS = ("positive", "negative", "unsure")
 

@@ -8,12 +8,13 @@ import webbrowser
 from typing import Callable
 
 from ..exceptions import InputError, ParameterError
-from .app import LOOPBACK_NAMES, create_app
 
 DEFAULT_PORT = 8765
 
 
 def is_loopback(host: str) -> bool:
+    from .app import LOOPBACK_NAMES  # the app (Starlette, the session) is imported when it is served
+
     return host in LOOPBACK_NAMES or host.startswith("127.")
 
 
@@ -42,6 +43,8 @@ def serve(session, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, token: 
     here and printed in the link.
     """
     import uvicorn
+
+    from .app import create_app
 
     loopback = is_loopback(host)
     if token is not None and len(token) < 16:
