@@ -286,3 +286,13 @@ def test_the_command_line_starts_without_scikit_learn_or_onnxruntime():
     code = f"import sys, elsa.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_inference_in_the_decode_threads_gives_the_vectors_of_one_thread():
+    images = np.random.default_rng(4).integers(0, 255, (70, 28, 28), dtype=np.uint8)
+    encoder = OnnxImageEncoder(batch_size=16)
+    one = embed_array(images, encoder, progress=False, use_cache=False, workers=1)  # inference in this thread
+    two = embed_array(images, encoder, progress=False, use_cache=False, workers=2)  # in both decode threads
+    assert encoder.for_threads(2).threads == max(1, encoder.threads // 2) and encoder.for_threads(2) is encoder.for_threads(2)
+    np.testing.assert_allclose(two.vectors, one.vectors, atol=1e-4)
+    np.testing.assert_allclose(one.vectors[:16], encoder.embed_prepared(encoder.prepare_batch(images[:16])), atol=1e-4)

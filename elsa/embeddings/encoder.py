@@ -22,6 +22,7 @@ for photographs.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 from functools import cached_property
@@ -200,7 +201,19 @@ class OnnxImageEncoder(ImageEncoder):
     def __getstate__(self):  # an onnxruntime session does not pickle; a copy opens its own
         state = dict(self.__dict__)
         state.pop("_session", None)
+        state.pop("_twins", None)
         return state
+
+    def for_threads(self, n: int) -> "OnnxImageEncoder":
+        """The same model for ``n`` threads calling it at once: a twin whose session takes
+        ``1/n`` of this one's cores. Made once per ``n`` and kept, so that repeated runs
+        with one encoder open one session each, as before."""
+        twins = self.__dict__.setdefault("_twins", {})
+        if n not in twins:
+            twin = copy.copy(self)  # through __getstate__: without this session and these twins
+            twin.threads = max(1, self.threads // n)
+            twins[n] = twin
+        return twins[n]
 
     def _weights_digest(self) -> str:
         return file_digest(self.model_path)

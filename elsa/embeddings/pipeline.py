@@ -100,9 +100,18 @@ def _embed_missing(todo: list[int], keys: Sequence[str], loaders: Sequence[Calla
                    store: VectorStore, *, shard_size: int, workers: int, desc: str, progress: bool) -> None:
     """Embed items ``todo`` and store their vectors (or decode failures) shard by shard."""
     batches = [todo[i:i + encoder.batch_size] for i in range(0, len(todo), encoder.batch_size)]
+    # An ONNX model runs in the worker threads too, each call on its share of the cores:
+    # decoding and inference then overlap inside every core instead of the decode threads
+    # pre-empting one inference that asked for all of them (a cold folder of PNGs reached
+    # 0.75 and 0.92 of bare inference at 64 and 224 px, from 0.69 and 0.79 the run before;
+    # benchmarks/results/embed_throughput.md). onnxruntime's run() may be called from
+    # several threads at once.
+    runner = encoder.for_threads(workers) if isinstance(encoder, OnnxImageEncoder) and workers > 1 else None
 
     def prepare(batch: list[int]):
-        return (*decode(encoder, [loaders[i] for i in batch], [keys[i] for i in batch]), len(batch))
+        tensors, done, failed = decode(encoder, [loaders[i] for i in batch], [keys[i] for i in batch])
+        vectors = None if runner is None or tensors is None else runner.embed_prepared(tensors)
+        return tensors, vectors, done, failed, len(batch)
 
     writer = ShardWriter(store, shard_size)
     pending: deque = deque()
@@ -113,11 +122,13 @@ def _embed_missing(todo: list[int], keys: Sequence[str], loaders: Sequence[Calla
             pending.extend(pool.submit(prepare, b) for b in batches[: workers + 1])
             submitted = len(pending)
             while pending:
-                batch, done, failed, count = pending.popleft().result()
+                batch, vectors, done, failed, count = pending.popleft().result()
                 if submitted < len(batches):
                     pending.append(pool.submit(prepare, batches[submitted]))
                     submitted += 1
-                writer.add(done, None if batch is None else encoder.embed_prepared(batch), failed)
+                if vectors is None and batch is not None:
+                    vectors = encoder.embed_prepared(batch)
+                writer.add(done, vectors, failed)
                 bar.update(count)
         finally:
             for future in pending:
