@@ -19,7 +19,7 @@ from .index import make_index
 from .metrics import discovery_rate, labelling_efficiency, quartiles
 from .oracle import NoisyOracle, SimulatedOracle
 from .search import DEFAULT_STRATEGY, make_strategy, strategy_params
-from .search.strategies import NO_EPOCH_LIMIT, resolve_epochs
+from .search.registry import NO_EPOCH_LIMIT, resolve_epochs
 from .search.loop import Round
 from .state import SearchState
 

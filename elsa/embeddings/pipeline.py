@@ -29,7 +29,7 @@ from .._validation import check_choice, check_images, check_int
 from ..exceptions import EmptyPoolError, ParameterError
 from .cache import FileHashes, VectorStore, cache_dir
 from .encoder import ImageEncoder, OnnxImageEncoder
-from .images import Skipped, find_images, open_rgb
+from .images import Skipped, image_files, open_rgb
 
 __all__ = ["Embeddings", "cache_dir", "embed_array", "embed_folder", "embed_items"]
 
@@ -231,8 +231,8 @@ def embed_folder(root, encoder: ImageEncoder | None = None, *, out=None, progres
     """
     encoder = encoder or OnnxImageEncoder()
     root = Path(root)
-    paths = find_images(root)
-    names = [p.relative_to(root).as_posix() for p in paths]
+    files = image_files(root)
+    names, paths = [name for name, _ in files], [path for _, path in files]
     hashes = FileHashes(persistent=use_cache)
     keys: list[str | None] = []
     unreadable: dict[int, str] = {}

@@ -30,7 +30,7 @@ blend          the default: a page by the mean rank of the k-NN model and a logi
 =============  ===========================================================================
 
 The paper's strategies run in epochs (``epochs``, default 10); the anchors and the
-default run in rounds until their label budget is spent (:func:`default_epochs`).
+default run in rounds until their label budget is spent (:func:`.registry.default_epochs`).
 """
 
 from __future__ import annotations
@@ -55,21 +55,8 @@ from ..samplers import (
     UncertaintySampler,
 )
 from .loop import ActiveSearch
-from .registry import (  # noqa: F401  (re-exported: the registry's names were defined here)
-    DEFAULT_STRATEGY,
-    DEFAULTS,
-    HEADS,
-    NO_EPOCH_LIMIT,
-    PARAM_HELP,
-    PARAMS,
-    ROUND_BASED,
-    STRATEGIES,
-    STRATEGY_DEFAULTS,
-    default_epochs,
-    default_text,
-    resolve_epochs,
-    strategy_params,
-)
+from .registry import resolve_epochs, strategy_params
+
 
 def _head(p: dict) -> HeadScorer:
     if p["head"] == "logistic":  # class-balanced, as SEALS trains its proxy model

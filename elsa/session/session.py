@@ -48,7 +48,7 @@ from .._validation import check_int, is_integer, short_repr
 from ..exceptions import ConflictError, ElsaError, InputError, ParameterError
 from ..index import make_index
 from ..search import DEFAULT_STRATEGY, make_strategy
-from ..search.strategies import NO_EPOCH_LIMIT
+from ..search.registry import NO_EPOCH_LIMIT
 from ..state import NEGATIVE, POSITIVE, UNLABELLED, UNSURE, SearchState
 from ..stopping import audit_estimate, knee_reached, parse_stop, qbcb_threshold, quant_from_state
 from .images import ItemImages

@@ -23,7 +23,7 @@ from .._validation import check_choice, check_embeddings, check_float, check_int
 from ..exceptions import InputError, ParameterError
 from ..index import BACKENDS
 from ..search import STRATEGIES, strategy_params
-from ..search.strategies import NO_EPOCH_LIMIT, resolve_epochs
+from ..search.registry import NO_EPOCH_LIMIT, resolve_epochs
 from ..stopping import min_target_positives, parse_stop
 from .images import image_source
 from .store import DB_NAME, LOCK_NAME, SessionLock, Store

@@ -168,6 +168,7 @@ class Store:
                 raise InputError(f"{self.path} has session format {version!r}; this ELSA reads formats "
                                  f"1-{SCHEMA_VERSION}")
             return
+        self._db = None
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -192,7 +193,7 @@ class Store:
                 finally:
                     self._db.execute("ROLLBACK")
         except sqlite3.DatabaseError as exc:
-            if hasattr(self, "_db"):
+            if self._db is not None:
                 self._db.close()
             if not create:
                 _connect_read_only(self.path).close()  # unreadable: raises InputError; else it is read-only
