@@ -1,8 +1,9 @@
-"""Seconds per round of the default search (``blend``, a page of 10) at 100k, 1M and 10M x 128.
+"""Seconds per round of the default search (``portfolio``, a page of 10) at 100k, 1M and 10M x 128.
 
 A round is what a labelling session computes between two pages: the k-NN model brought
-up to the new labels, the logistic head refitted and the whole pool scored, the page
-chosen by rank. The pools are ``epoch_scaling.py``'s (1,000 clusters, memory-mapped
+up to the new labels, the logistic heads refitted and the whole pool scored, the page
+chosen. ``--strategies`` times others on the same pools in the same run (by default
+also ``blend``, the default before issue 20, for the ratio). The pools are ``epoch_scaling.py``'s (1,000 clusters, memory-mapped
 ``.npy`` in ``benchmarks/.cache/scaling/``; float32, and float16 at 10M), with one
 cluster as the rare class and 5 seeds from it; ``--rounds`` rounds are run through the
 library's search loop with a simulated oracle and each round's ``select`` is timed.
@@ -18,6 +19,7 @@ measured separately, in full at 100k (exact) and on a sample of query rows at 1M
 
     python benchmarks/search_latency.py
     python benchmarks/search_latency.py --sizes 100000 --rounds 20
+    python benchmarks/search_latency.py --no-graph       # keep the graph's one-off cost from the last results
 
 Writes ``benchmarks/results/search_latency.{json,md}``.
 """
@@ -60,13 +62,13 @@ def stand_in_graph(labels: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     return forward
 
 
-def rounds(n: int, dtype: str, n_rounds: int) -> dict:
-    """Run in a child process: one pool, ``n_rounds`` rounds of the default search."""
+def rounds(n: int, dtype: str, n_rounds: int, strategy: str) -> dict:
+    """Run in a child process: one pool, ``n_rounds`` rounds of ``strategy``."""
     from elsa._io import load_npy
     from elsa.index import graph as graph_module
     from elsa.index import make_index
     from elsa.oracle import SimulatedOracle
-    from elsa.search import DEFAULT_STRATEGY, make_strategy
+    from elsa.search import make_strategy
 
     X = load_npy(pool_path(n, dtype), "pool")
     labels = np.load(CACHE / f"labels-{n}.npy")
@@ -84,11 +86,11 @@ def rounds(n: int, dtype: str, n_rounds: int) -> dict:
     def record(rnd, state):
         times.append(sum(v for key, v in rnd.seconds.items() if key != "oracle"))
 
-    result = make_strategy(DEFAULT_STRATEGY, epochs=n_rounds).run(X, positives[:5], SimulatedOracle(truth),
+    result = make_strategy(strategy, epochs=n_rounds).run(X, positives[:5], SimulatedOracle(truth),
                                                                   random_state=0, index=index, callback=record)
     total = time.perf_counter() - t0
     later = times[1:]
-    return {"n": n, "dtype": dtype, "rounds": len(times), "labels": int(result.queried_ids.size),
+    return {"strategy": strategy, "n": n, "dtype": dtype, "rounds": len(times), "labels": int(result.queried_ids.size),
             "found": int(truth[result.queried_ids].sum()), "first_round_s": round(times[0], 3),
             "median_round_s": round(float(np.median(later)), 3), "p90_round_s": round(float(np.quantile(later, 0.9)), 3),
             "max_round_s": round(float(np.max(later)), 3), "run_s": round(total, 1),
@@ -130,6 +132,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="100000,1000000,10000000")
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--graph-sample", type=int, default=20_000, help="query rows timed for the 1M graph")
+    ap.add_argument("--strategies", default="portfolio,blend", help="timed in turn on each pool")
+    ap.add_argument("--no-graph", action="store_true", help="keep the graph rows of the last results")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--graph", help=argparse.SUPPRESS)
     ap.add_argument("--make-pool", help=argparse.SUPPRESS)
@@ -139,8 +143,8 @@ def main() -> None:
         pool_path(int(n), dtype)
         return
     if args.child:
-        n, dtype = args.child.split(":")
-        print(json.dumps(rounds(int(n), dtype, args.rounds)))
+        n, dtype, strategy = args.child.split(":")
+        print(json.dumps(rounds(int(n), dtype, args.rounds, strategy)))
         return
     if args.graph:
         n, sample = args.graph.split(":")
@@ -154,28 +158,33 @@ def main() -> None:
             subprocess.run([sys.executable, __file__, "--make-pool", f"{n}:{dtype}"], check=True)
             if dtype == "float32" and n >= 10_000_000:
                 continue  # 5 GB of float32: the float16 copy is the 10M case the issue asks for
-            rows.append(child(["--child", f"{n}:{dtype}", "--rounds", str(args.rounds)]))
-            print(rows[-1], flush=True)
-        if n <= 1_000_000:
+            for strategy in args.strategies.split(","):
+                rows.append(child(["--child", f"{n}:{dtype}:{strategy}", "--rounds", str(args.rounds)]))
+                print(rows[-1], flush=True)
+        if n <= 1_000_000 and not args.no_graph:
             graphs.append(child(["--graph", f"{n}:{'all' if n <= 100_000 else args.graph_sample}"]))
             print(graphs[-1], flush=True)
+    if args.no_graph and (RESULTS / "search_latency.json").exists():
+        graphs = json.loads((RESULTS / "search_latency.json").read_text()).get("graph", [])
     doc = {"benchmark": "search_latency", "command": "python benchmarks/search_latency.py " + " ".join(sys.argv[1:]),
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
            "rows": rows, "graph": graphs}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "search_latency.json").write_text(json.dumps(doc, indent=1) + "\n")
-    lines = ["# Seconds per round of the default search (blend, pages of 10)", "",
+    lines = ["# Seconds per round of the default search (portfolio, pages of 10)", "",
              f"`{doc['command'].strip()}` on {os.cpu_count()} cores; pools x 128 memory-mapped from disk; "
              "5 seeds from one cluster; each size in its own process. A round is everything between two pages "
              "(k-NN counts, head fit, scoring the pool, the page's choice); the first round also transposes the "
              "graph. Rounds run on a stand-in graph of the real one's shape (see the script's docstring).", "",
-             "| pool | dtype | median round s | p90 s | max s | target s | met | first round s | labels | found | peak RSS GB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| strategy | pool | dtype | median round s | p90 s | max s | target s | met | first round s | labels | found | "
+             "peak RSS GB |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         met = "yes" if r["target_s"] and r["median_round_s"] <= r["target_s"] else "no"
-        lines.append(f"| {r['n']:,} | {r['dtype']} | {r['median_round_s']} | {r['p90_round_s']} | {r['max_round_s']} | "
+        lines.append(f"| {r.get('strategy', 'blend')} | {r['n']:,} | {r['dtype']} | {r['median_round_s']} | "
+                     f"{r['p90_round_s']} | {r['max_round_s']} | "
                      f"{r['target_s']} | {met} | {r['first_round_s']} | {r['labels']} | {r['found']} | {r['peak_rss_gb']} |")
-    lines += ["", "The graph itself, once per pool (then read from the cache):", "",
+    lines += ["", "The graph itself, once per pool (then read from the cache)"
+              + (", from the previous run of this benchmark (`--no-graph`)" if args.no_graph else "") + ":", "",
               "| pool | backend | index build s | query rows timed | search s | total s |", "|---|---|---|---|---|---|"]
     for g in graphs:
         total = f"{g['estimated_total_s']:.0f}" + (" (extrapolated)" if g["extrapolated"] else "")

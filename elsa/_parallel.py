@@ -19,11 +19,12 @@ last bits in products of different row counts.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 T = TypeVar("T")
 
@@ -36,6 +37,21 @@ BLOCK_ROWS = 4096
 _LOCK = threading.Lock()
 _INSIDE = threading.local()  # set in a pass's worker threads
 _EXECUTOR: ThreadPoolExecutor | None = None
+
+
+_CONTROLLER: tuple[int, ThreadpoolController] | None = None  # (modules loaded when made, controller)
+
+
+def one_blas_thread():
+    """A context with one BLAS (and OpenMP) thread: threadpoolctl's limit, from a controller
+    kept between calls. Making one finds the loaded libraries by reading the process's memory
+    map, about 5 ms, which every head fit and pool pass paid; it is made again only when
+    modules were imported since (a new one may bring its own BLAS)."""
+    global _CONTROLLER
+    seen = _CONTROLLER
+    if seen is None or seen[0] != len(sys.modules):
+        seen = _CONTROLLER = (len(sys.modules), ThreadpoolController())
+    return seen[1].limit(limits=1)
 
 
 def cpu_count() -> int:
@@ -78,10 +94,10 @@ def map_ranges(fn: Callable[[int, int], T], ranges: list[tuple[int, int]]) -> li
             _INSIDE.active = False
 
     if len(ranges) <= 1:  # one BLAS thread here too: BLAS's own threads would cut the blocks differently
-        with _LOCK, threadpool_limits(1):
+        with _LOCK, one_blas_thread():
             return [run(r) for r in ranges]
     with _LOCK:
         if _EXECUTOR is None or _EXECUTOR._max_workers < len(ranges):
             _EXECUTOR = ThreadPoolExecutor(max_workers=max(len(ranges), cpu_count()), thread_name_prefix="elsa-pass")
-        with threadpool_limits(1):
+        with one_blas_thread():
             return list(_EXECUTOR.map(run, ranges))

@@ -12,7 +12,7 @@ from .embeddings.encoder import BATCH_SIZE
 from .embeddings.torch_encoder import SPACES
 from .index import BACKENDS as INDEX_BACKENDS
 from .search import DEFAULT_STRATEGY, DEFAULTS, STRATEGIES
-from .search.registry import PARAM_HELP, default_text
+from .search.registry import PARAM_HELP, ROUND_BASED, default_text
 from .session.store import DEMO_FOLDER
 from .ssl.config import METHODS, TrainConfig
 from .exceptions import ParameterError
@@ -130,8 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=_pos_int, help="total oracle queries allowed (default: no limit)")
     p.add_argument("--epochs", type=_nonneg_int,
                    help="epochs (rounds) before the final search (default 10 for the paper's strategies; no limit "
-                        "with --stop, and for those that run until their budget: blend, knn-search, ens, cal, "
-                        "nn-keep-going)")
+                        f"with --stop, and for those that run until their budget: {', '.join(ROUND_BASED)})")
     p.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
                    help=f"default {DEFAULT_STRATEGY} (not the paper's algorithm: that is elsa)")
     p.add_argument("--stop", type=_stop_spec, metavar="RULE",
@@ -230,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
                     help=f"default {DEFAULT_STRATEGY} (not the paper's algorithm: that is elsa)")
     lb.add_argument("--epochs", type=_nonneg_int, help="epochs before the final search (default 10 for the paper's "
-                                                       "strategies, no limit for blend and the other round-based ones; "
+                                                       f"strategies, no limit for {', '.join(ROUND_BASED)}; "
                                                        "on --resume, a larger value continues a finished session)")
     lb.add_argument("--budget", type=_pos_int, help="labels allowed (default: no limit); on --resume, changes it")
     lb.add_argument("--stop", type=_stop_spec, metavar="RULE",

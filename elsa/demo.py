@@ -3,7 +3,7 @@
 Fashion-MNIST's test split (shipped with the package) is embedded with the built-in
 encoder (cached after the first run), one class is thinned to about 1 % of the pool,
 and three strategies start from the same 5 seeds: ELSA with the paper's settings (10
-epochs, a = l = b = 50), then the default (``blend``, pages of 10) and NN that keeps
+epochs, a = l = b = 50), then the default (``portfolio``, pages of 10) and NN that keeps
 searching (``nn-keep-going``), each given the labels ELSA spent. The result is a
 side-by-side table and a PNG of positives found against labels spent.
 """

@@ -197,7 +197,8 @@ def simulate(
             "seconds": seconds,
             "epochs_run": sum(1 for rnd in result.rounds if rnd.kind == "epoch"),
             "stop_reason": result.stop_reason,
-            "phase_seconds": _phase_seconds(result.rounds),
+            "phase_seconds": _totals(result.rounds, "seconds"),
+            "sources": _totals(result.rounds, "sources"),
         }
         first = np.flatnonzero(truth[queried])
         run["first_positive_at"] = int(first[0]) + 1 if first.size else None
@@ -288,10 +289,11 @@ class _Monitor:
         return out
 
 
-def _phase_seconds(rounds) -> dict[str, float]:
-    """Total wall time of each phase over a run's oracle calls."""
-    totals: dict[str, float] = {}
+def _totals(rounds, field: str) -> dict:
+    """A per-round dict summed over a run's oracle calls: ``sources`` (items each sampler, or
+    part of one such as ``portfolio/knn``, proposed) or ``seconds`` (wall time of each phase)."""
+    totals: dict = {}
     for rnd in rounds:
-        for phase, sec in rnd.seconds.items():
-            totals[phase] = totals.get(phase, 0.0) + sec
+        for key, value in getattr(rnd, field).items():
+            totals[key] = totals.get(key, 0) + value
     return totals

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .index import Index
 
 UNLABELLED, POSITIVE, NEGATIVE, UNSURE = 0, 1, -1, 2
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One oracle call's items as the search proposed them: the call's epoch, the ids and,
+    for each, the sampler (and the part of it) that proposed it, such as ``"portfolio/knn"``."""
+
+    epoch: int
+    ids: np.ndarray
+    owners: tuple[str, ...]
 
 
 @dataclass
@@ -33,6 +43,9 @@ class SearchState:
     epoch : the current epoch, from 1.
     budget_left : oracle queries still allowed, or None for no limit.
     progress : show progress bars for long one-off work (computing the pool's k-NN graph).
+    proposals : every earlier oracle call's :class:`Proposal`, oldest first (a labelling
+        session rebuilds them from its rounds), so a sampler can tell which of its own
+        rankings proposed the items answered so far (:mod:`elsa.samplers.portfolio`).
     """
 
     X: np.ndarray
@@ -47,6 +60,7 @@ class SearchState:
     epoch: int = 0
     budget_left: int | None = None
     progress: bool = True
+    proposals: list[Proposal] = field(default_factory=list)
 
     @property
     def n(self) -> int:

@@ -58,14 +58,14 @@ def test_the_default_strategy_runs_until_its_budget_and_says_so_without_one(file
     out = files / "d.json"
     assert simulate(files, "--target", "3", "--seeds", "1", "--budget", "45", "--output", str(out)) == 0
     doc = json.loads(out.read_text())
-    assert doc["strategy"] == "blend" and doc["params"]["batch_size"] == 10 and doc["params"]["epochs"] is None
+    assert doc["strategy"] == "portfolio" and doc["params"]["batch_size"] == 10 and doc["params"]["epochs"] is None
     run = doc["runs"][0]
     assert run["queries"] == 45 and [q for q, _ in run["curve"]] == [0, 10, 20, 30, 40, 45]  # pages of 10
     assert run["found"] == 19, "every other positive of the blob"
     capsys.readouterr()
     assert simulate(files, "--target", "3") == 2
     err = capsys.readouterr().err
-    assert "strategy blend runs until its label budget: give a budget (--budget N)" in err and err.count("\n") == 1
+    assert "strategy portfolio runs until its label budget: give a budget (--budget N)" in err and err.count("\n") == 1
 
 
 def test_budget_and_noise_are_reported(files):

@@ -81,7 +81,7 @@ def test_elsa_session_finds_positives_and_names_items(pool, tmp_path):
         assert set(s.positive_items()) == set(np.flatnonzero(truth))
 
 
-@pytest.mark.parametrize("strategy, epochs, stop_at", [("elsa", 4, 70), ("blend", "auto", 75)])
+@pytest.mark.parametrize("strategy, epochs, stop_at", [("elsa", 4, 70), ("blend", "auto", 75), ("portfolio", "auto", 75)])
 def test_kill_and_reopen_proposes_the_same_rounds(pool, tmp_path, strategy, epochs, stop_at):
     path, X, truth = pool
     kw = dict(seed_ids=[270], strategy=strategy, epochs=epochs, budget=150)

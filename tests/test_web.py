@@ -342,7 +342,7 @@ def test_the_default_search_serves_pages_of_ten_until_its_budget(folder_pool):
             for i in page:
                 r = c.post("/api/answer", json={"item": i, "label": "y" if truth[i] else "n"}, headers=PAGE)
                 assert r.status_code == 200, r.text
-        assert doc["progress"]["strategy"] == "blend" and [len(p) for p in pages] == [10, 10, 10]
+        assert doc["progress"]["strategy"] == "portfolio" and [len(p) for p in pages] == [10, 10, 10]
         assert len({i for p in pages for i in p}) == 30
         assert sum(truth[i] for p in pages for i in p) == 18  # every bright square but the seeds, then dark ones
 

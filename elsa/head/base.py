@@ -18,9 +18,8 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
 
-from .._parallel import BLOCK_ROWS, cpu_count, map_ranges, row_ranges
+from .._parallel import BLOCK_ROWS, cpu_count, map_ranges, one_blas_thread, row_ranges
 from .._validation import float_rows
 from ..exceptions import InputError
 
@@ -68,7 +67,7 @@ class Head(ABC):
         if self.mean_ is None:
             self.prepare(X)
         Xs = (float_rows(X) - self.mean_) / self.scale_
-        with threadpool_limits(1), warnings.catch_warnings():
+        with one_blas_thread(), warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             coefs, intercepts = self._fit_layers(Xs, y, int(random_state), sample_weight)
         w0 = np.asarray(coefs[0], np.float32)

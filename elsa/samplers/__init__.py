@@ -11,6 +11,7 @@ from .grids import GridS
 from .knn_search import KNNSearchSampler
 from .latent import LatentSampler
 from .nn import NearestNeighbourSampler
+from .portfolio import PortfolioSampler
 from .rands import RandS
 from .random import RandomSampler
 from .seals import CandidatePool, SEALSSampler
@@ -31,6 +32,7 @@ __all__ = [
     "KNNSearchSampler",
     "LatentSampler",
     "NearestNeighbourSampler",
+    "PortfolioSampler",
     "RandS",
     "RandomSampler",
     "SEALSSampler",

@@ -54,6 +54,12 @@ class Sampler(ABC):
     def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:
         """Ids of unlabelled items, in priority order (most wanted first), no repeats."""
 
+    def owners(self, ids: np.ndarray) -> list[str]:
+        """Who proposed each of ``ids`` (items the last :meth:`select` returned): this sampler's
+        name, or ``name/part`` for a sampler made of parts. The loop keeps them in
+        :attr:`elsa.state.SearchState.proposals` and counts them in each round's sources."""
+        return [self.name] * len(ids)
+
     def get_params(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 

@@ -1,4 +1,4 @@
-"""This project's default search: a k-NN model and a logistic head, ranked together, a page at a time.
+"""A k-NN model and a logistic head, ranked together, a page at a time (the default before issue 20).
 
 Not the paper's algorithm (that is the ``elsa`` strategy). Each round it labels one
 page of ``batch_size`` items (10: a page of tiles a person answers at once), the
@@ -22,7 +22,12 @@ then to the smaller id. The page is found without sorting the pool
 Measured (``benchmarks/results/search_quality.md``): on image embeddings and raw pixels
 the average beats each model alone (``knn-search``, ``cal``); on graph-spectral features,
 where the linear head fails, it keeps 0.9-1.0 times the k-NN model's result on the
-median class, but about half on its worst class.
+median class, but about half on its worst class. Why: the k-NN model gives every item no
+label is near one common value, so the items near a positive share a narrow band of top
+k-NN ranks while the head's ranks spread over the whole pool; within that band the head
+alone decides the order, and where the head ranks badly the average follows it. That is
+why the default became :mod:`elsa.samplers.portfolio`, which keeps this ranking as two of
+its three and gives each page's slots by how each ranking has done.
 
 Why these choices, from exploratory design runs on the same classes and seeds (a
 scratch harness, not a committed benchmark; their numbers are in issue 14's notes, and

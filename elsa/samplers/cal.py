@@ -35,17 +35,19 @@ def cal_batch(round_no: int) -> int:
     return b
 
 
-def fit_with_random_negatives(head: LogisticHead, state: SearchState, rng: np.random.Generator,
-                              n_random: int) -> bool:
-    """Fit ``head`` on every decided label plus ``n_random`` random unlabelled items taken as
-    negatives (drawn afresh from ``rng``); False, with nothing fitted, while one class is missing."""
+def fit_with_random_negatives(heads, state: SearchState, rng: np.random.Generator, n_random: int) -> bool:
+    """Fit ``heads`` (one head, or several on the same data) on every decided label plus
+    ``n_random`` random unlabelled items taken as negatives (drawn afresh from ``rng``);
+    False, with nothing fitted, while one class is missing."""
     decided = np.flatnonzero(state.decided)
     pseudo = uniform_unlabelled(state, rng, n_random)
     ids = np.concatenate([decided, pseudo])
     y = np.concatenate([state.answers[decided] == POSITIVE, np.zeros(pseudo.size, bool)])
     if y.all() or not y.any():
         return False
-    head.fit(state.X[ids], y, random_state=int(rng.integers(2**31 - 1)))
+    seed = int(rng.integers(2**31 - 1))
+    for head in heads if isinstance(heads, (list, tuple)) else (heads,):
+        head.fit(state.X[ids], y, random_state=seed)
     return True
 
 

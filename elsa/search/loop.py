@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from ..exceptions import InputError, ParameterError
 from ..head.scorers import Scorer
 from ..index import ExactIndex, Index
 from ..samplers.base import Sampler
-from ..state import NEGATIVE, POSITIVE, SearchState
+from ..state import NEGATIVE, POSITIVE, Proposal, SearchState
 
 
 @dataclass
@@ -84,14 +84,30 @@ class SearchResult:
         return points
 
 
-def _merge(parts: list[tuple[str, np.ndarray]], limit: int | None) -> tuple[np.ndarray, dict[str, int]]:
-    """Union of the samplers' proposals in priority order, without repeats, cut to ``limit``."""
+class Selection(NamedTuple):
+    """One oracle call's items, in priority order, and where they came from."""
+
+    ids: np.ndarray
+    sources: dict[str, int]  # items per owner: a sampler's name, or ``name/part``
+    seconds: dict[str, float]  # wall time of each sampler
+    owners: tuple[str, ...]  # the owner of each item
+
+
+def _merge(parts: list[tuple[Sampler, np.ndarray]], limit: int | None) -> tuple[np.ndarray, dict[str, int], tuple]:
+    """Union of the samplers' proposals in priority order, without repeats, cut to ``limit``;
+    with the items per owner and each item's owner (:meth:`Sampler.owners`)."""
     ids = np.concatenate([p for _, p in parts]) if parts else np.zeros(0, np.int64)
-    owner = np.concatenate([np.full(p.size, i) for i, (_, p) in enumerate(parts)]) if parts else np.zeros(0, int)
+    names = [o for sampler, p in parts for o in sampler.owners(p)]
     _, first = np.unique(ids, return_index=True)
     first = np.sort(first)[:limit] if limit is not None else np.sort(first)
-    counts = np.bincount(owner[first], minlength=len(parts))
-    return ids[first].astype(np.int64), {name: int(c) for (name, _), c in zip(parts, counts)}
+    owners = tuple(names[i] for i in first)
+    sources = {sampler.name: 0 for sampler, _ in parts}
+    for o in owners:
+        sources[o] = sources.get(o, 0) + 1
+    for sampler, _ in parts:  # a sampler made of parts is counted by part
+        if sources[sampler.name] == 0 and any(o.startswith(sampler.name + "/") for o in sources):
+            del sources[sampler.name]
+    return ids[first].astype(np.int64), sources, owners
 
 
 class ActiveSearch:
@@ -186,20 +202,20 @@ class ActiveSearch:
                 result.stop_reason = "budget"
                 break
             state.epoch = epoch
-            batch, sources, timings = self.select_epoch(state, rng)
-            if batch.size == 0:
+            chosen = self.select_epoch(state, rng)
+            if chosen.ids.size == 0:
                 result.stop_reason = "no candidates"
                 break
-            self._ask(oracle, batch, "epoch", sources, timings, state, result, rng, callback)
+            self._ask(oracle, chosen, "epoch", state, result, rng, callback)
             reason = stop.check(state, result) if stop is not None else None
             if reason:
                 result.stop_reason = reason
                 result.seconds = time.perf_counter() - started
                 return result
         if self.final is not None and state.budget_left != 0:
-            batch, sources, timings = self.select_final(state, rng)
-            if batch.size:
-                self._ask(oracle, batch, "final", sources, timings, state, result, rng, callback)
+            chosen = self.select_final(state, rng)
+            if chosen.ids.size:
+                self._ask(oracle, chosen, "final", state, result, rng, callback)
         if state.budget_left == 0:
             result.stop_reason = "budget"
         result.seconds = time.perf_counter() - started
@@ -216,12 +232,9 @@ class ActiveSearch:
     # The steps of one oracle call, shared by :meth:`run` (which asks an oracle object)
     # and by a labelling session (which waits for a person between them).
 
-    def select_epoch(self, state: SearchState, rng) -> tuple[np.ndarray, dict[str, int], dict[str, float]]:
+    def select_epoch(self, state: SearchState, rng) -> Selection:
         """One epoch's batch: NN around the frontier, then the exploration sampler (or the
-        cold-start sampler while no positive is known), merged and cut to the budget left.
-
-        Returns ``(ids, items per sampler, seconds per sampler)``.
-        """
+        cold-start sampler while no positive is known), merged and cut to the budget left."""
         timings: dict[str, float] = {}
         parts = []
         cold = self.cold_start is not None and not (state.answers == POSITIVE).any()
@@ -229,18 +242,18 @@ class ActiveSearch:
             sampler = getattr(self, role)
             if sampler is not None:
                 t0 = time.perf_counter()
-                parts.append((sampler.name, sampler.select(state, rng)))
+                parts.append((sampler, sampler.select(state, rng)))
                 timings[sampler.name] = time.perf_counter() - t0
-        batch, sources = _merge(parts, state.budget_left)
-        return batch, sources, timings
+        batch, sources, owners = _merge(parts, state.budget_left)
+        return Selection(batch, sources, timings, owners)
 
-    def select_final(self, state: SearchState, rng) -> tuple[np.ndarray, dict[str, int], dict[str, float]]:
+    def select_final(self, state: SearchState, rng) -> Selection:
         """The final search's batch (empty without a final sampler)."""
         if self.final is None:
-            return np.zeros(0, np.int64), {}, {}
+            return Selection(np.zeros(0, np.int64), {}, {}, ())
         t0 = time.perf_counter()
-        batch, sources = _merge([(self.final.name, self.final.select(state, rng))], state.budget_left)
-        return batch, sources, {self.final.name: time.perf_counter() - t0}
+        batch, sources, owners = _merge([(self.final, self.final.select(state, rng))], state.budget_left)
+        return Selection(batch, sources, {self.final.name: time.perf_counter() - t0}, owners)
 
     def update_scores(self, state: SearchState, rng) -> dict[str, float]:
         """Retrain the scorer on every answer so far; returns the phases' wall times."""
@@ -258,7 +271,8 @@ class ActiveSearch:
         state.scored = getattr(self.scorer, "scored", None)
         return {self.scorer.name: time.perf_counter() - t0, **self.scorer.last_seconds}
 
-    def _ask(self, oracle, batch, kind, sources, timings, state, result, rng, callback) -> None:
+    def _ask(self, oracle, chosen: Selection, kind, state, result, rng, callback) -> None:
+        batch, timings = chosen.ids, dict(chosen.seconds)
         t0 = time.perf_counter()
         said = np.asarray(oracle.label(batch))
         timings["oracle"] = time.perf_counter() - t0
@@ -266,6 +280,7 @@ class ActiveSearch:
             raise InputError(f"the oracle answered {said.shape[0] if said.ndim else said} labels for {batch.size} items")
         said = said.astype(bool)
         state.answers[batch] = np.where(said, POSITIVE, NEGATIVE)
+        state.proposals.append(Proposal(state.epoch, batch, chosen.owners))
         state.frontier = batch[said]
         state.n_found += int(said.sum())
         state.queries += batch.size
@@ -273,7 +288,7 @@ class ActiveSearch:
             state.budget_left -= batch.size
         if kind == "epoch":
             timings.update(self.update_scores(state, rng))
-        result.rounds.append(Round(kind, state.epoch, batch, said, sources, timings))
+        result.rounds.append(Round(kind, state.epoch, batch, said, chosen.sources, timings))
         if callback is not None:
             callback(result.rounds[-1], state)
 

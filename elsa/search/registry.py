@@ -39,6 +39,7 @@ DEFAULTS = {
     "gamma": 0.05,
     "horizon": 1000,
     "n_random": 100,
+    "discount": 0.9,
 }
 HEADS = ("mlp", "logistic")
 
@@ -63,18 +64,19 @@ PARAM_HELP = {
     "score_neighbours": ("nonneg_int", "head: score only the union of the K nearest neighbours of every labelled "
                          "item (SEALS-style; the rest count as confident negatives); 0 scores the whole pool. Saves "
                          "most of an epoch on a faiss index; changes results (see README)"),
-    "batch_size": ("pos_int", "items per round: random, seals, uncertainty, knn-search, ens, blend (a page)"),
+    "batch_size": ("pos_int", "items per round: random, seals, uncertainty, knn-search, ens, blend, portfolio (a page)"),
     "low": ("probability", "greedys: lower end of the probability band"),
     "high": ("probability", "greedys: upper end of the probability band"),
     "weight": ("float", "fars: weight of the confidence term"),
     "cells": ("pos_int", "grids: cells per axis of the grid"),
     "distribution": (DISTRIBUTIONS, "latent: the draw distribution"),
-    "k": ("pos_int", "neighbours: seals's per labelled item; the k-NN model's (knn-search, ens, blend)"),
+    "k": ("pos_int", "neighbours: seals's per labelled item; the k-NN model's (knn-search, ens, blend, portfolio)"),
     "criterion": (CRITERIA, "seals: candidate score"),
-    "gamma": ("probability", "k-NN model (knn-search, ens, blend): prior probability of an item with no labelled "
-              "neighbour"),
+    "gamma": ("probability", "k-NN model (knn-search, ens, blend, portfolio): prior probability of an item with no "
+              "labelled neighbour"),
     "horizon": ("pos_int", "ens: labels assumed left when there is no --budget"),
-    "n_random": ("nonneg_int", "cal, blend: random unlabelled items taken as negatives in each fit"),
+    "n_random": ("nonneg_int", "cal, blend, portfolio: random unlabelled items taken as negatives in each fit"),
+    "discount": ("probability", "portfolio: weight of a ranking's answers one round older in its hit rate"),
 }
 _HEAD = ("head", "hidden", "head_alpha", "head_max_iter", "head_c", "score_neighbours")
 _ELSA_FRAME = ("a", "alpha2", "final", "final_size") + _HEAD
@@ -96,6 +98,7 @@ PARAMS = {
     "ens": ("batch_size", "k", "gamma", "horizon"),
     "cal": ("n_random", "head_c"),
     "blend": ("batch_size", "k", "gamma", "head_c", "n_random"),
+    "portfolio": ("batch_size", "k", "gamma", "n_random", "discount"),
 }
 STRATEGIES = tuple(PARAMS)
 STRATEGY_DEFAULTS = {
@@ -103,9 +106,10 @@ STRATEGY_DEFAULTS = {
     "knn-search": {"k": 50, "batch_size": 1},
     "ens": {"k": 50, "batch_size": 1},
     "blend": {"k": 50, "batch_size": 10, "head_c": 0.01},
+    "portfolio": {"k": 50, "batch_size": 10},
 }
-ROUND_BASED = ("nn-keep-going", "knn-search", "ens", "cal", "blend")
-DEFAULT_STRATEGY = "blend"  # not the paper's algorithm (that is "elsa"): see elsa/samplers/blend.py
+ROUND_BASED = ("nn-keep-going", "knn-search", "ens", "cal", "blend", "portfolio")
+DEFAULT_STRATEGY = "portfolio"  # not the paper's algorithm (that is "elsa"): see elsa/samplers/portfolio.py
 
 
 def default_text(param: str) -> str:

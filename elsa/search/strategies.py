@@ -26,7 +26,9 @@ nn-keep-going  NN around the last call's positives, around every positive when t
 knn-search     the most likely items under the k-NN model (one-step Bayesian active search)
 ens            efficient nonmyopic active search on the k-NN model (batches: sequential simulation)
 cal            AutoTAR's continuous active learning (growing batches)
-blend          the default: a page by the mean rank of the k-NN model and a logistic head
+blend          a page by the mean rank of the k-NN model and a logistic head
+portfolio      the default: a page shared between the k-NN model's ranking and two blends
+               (heads with C = 0.01 and 1) by Thompson sampling on their recent hit rates
 =============  ===========================================================================
 
 The paper's strategies run in epochs (``epochs``, default 10); the anchors and the
@@ -49,6 +51,7 @@ from ..samplers import (
     KNNSearchSampler,
     LatentSampler,
     NearestNeighbourSampler,
+    PortfolioSampler,
     RandomSampler,
     RandS,
     SEALSSampler,
@@ -103,6 +106,9 @@ def make_strategy(name: str, *, epochs: int | str | None = "auto", budget: int |
     if name == "blend":
         return ActiveSearch(explore=BlendSampler(p["batch_size"], p["k"], p["gamma"], p["head_c"], p["n_random"]),
                             **frame)
+    if name == "portfolio":
+        return ActiveSearch(explore=PortfolioSampler(p["batch_size"], p["k"], p["gamma"], n_random=p["n_random"],
+                                                     discount=p["discount"]), **frame)
     if name == "random":
         return ActiveSearch(explore=RandomSampler(p["batch_size"]), **frame)
     if name == "seals":

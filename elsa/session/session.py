@@ -189,7 +189,7 @@ class Session:
         ``labels_from`` is a CSV or JSONL file of labels to start from. Everything is
         checked before the session file is written.
 
-        ``strategy`` defaults to this project's default search (``blend``; ``elsa`` is the
+        ``strategy`` defaults to this project's default search (``portfolio``; ``elsa`` is the
         paper's). ``epochs``: ``"auto"`` (10 for the paper's strategies, no limit for the
         round-based ones), a number, or None (no limit).
 
@@ -277,9 +277,10 @@ class Session:
                 frontier = np.unique(frontier[answers[frontier] == POSITIVE]) if frontier.size else frontier
             else:
                 frontier = np.flatnonzero(answers == POSITIVE)
+            proposals = self.store.proposals()
         budget = self.settings["budget"]
         return SearchState(
-            X=self.X, index=self.index, answers=answers, frontier=frontier,
+            X=self.X, index=self.index, answers=answers, frontier=frontier, proposals=proposals,
             n_found=int((answers[proposed] == POSITIVE).sum()) if proposed.size else 0,
             queries=int(proposed.size), epoch=int(epochs_done),
             budget_left=None if budget is None else max(0, budget - int(proposed.size)),
@@ -368,25 +369,24 @@ class Session:
             timings.update(self.search.update_scores(state, _rng(rs, done_epochs, _FIT)))
             estimate = quant_from_state(state)
             quant = None if estimate is None else estimate.as_dict()
-        kind, batch, sources = "epoch", np.zeros(0, np.int64), {}
+        kind, chosen = "epoch", None
         if done_epochs < meta["epochs"] and not meta.get("no_candidates"):
             state.epoch = done_epochs + 1
-            batch, sources, t = self.search.select_epoch(state, _rng(rs, state.epoch, _SELECT))
-            timings.update(t)
-            if batch.size == 0:
+            chosen = self.search.select_epoch(state, _rng(rs, state.epoch, _SELECT))
+            if chosen.ids.size == 0:
                 self._set_meta({"no_candidates": True})
-        if batch.size == 0:
+        if chosen is None or chosen.ids.size == 0:
             final_done = self.store.query(
                 "SELECT COUNT(*) FROM rounds WHERE kind = 'final' AND round > "
                 "(SELECT COALESCE(MAX(round), 0) FROM rounds WHERE kind = 'epoch')")[0][0]
             if final_done:
                 return self._finish("epochs", state, after)
             kind = "final"
-            batch, sources, t = self.search.select_final(state, _rng(rs, state.epoch + 1, _SELECT))
-            timings.update(t)
-            if batch.size == 0:
+            chosen = self.search.select_final(state, _rng(rs, state.epoch + 1, _SELECT))
+            if chosen.ids.size == 0:
                 return self._finish("no candidates" if meta.get("no_candidates") else "epochs", state, after)
-        owner = np.concatenate([np.full(c, name, dtype=object) for name, c in sources.items()]) if sources else []
+        timings.update(chosen.seconds)
+        batch, sources, owner = chosen.ids, chosen.sources, chosen.owners
         with self._write("save the next round") as db:
             # Items labelled while this round was computed are dropped; audit items the search
             # proposes are kept: their answers, hidden until now, become the search's (no one

@@ -29,6 +29,7 @@ Nothing is pickled: the search state is recomputed from these rows.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import sqlite3
@@ -37,7 +38,10 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from ..exceptions import ConflictError, InputError, StorageError
+from ..state import Proposal
 
 SCHEMA_VERSION = 2  # 2: the audit table
 DB_NAME = "elsa-session.sqlite"
@@ -232,6 +236,14 @@ class Store:
     def query(self, sql: str, params=()) -> list[tuple]:
         with self.lock:
             return self._db.execute(sql, params).fetchall()
+
+    def proposals(self) -> list[Proposal]:
+        """Every round's items in priority order, with the round's epoch and each item's
+        source (what proposed it), oldest round first: the search's record of its proposals."""
+        rows = self.query("SELECT ri.round, r.epoch, ri.item, ri.source FROM round_items ri "
+                          "JOIN rounds r ON r.round = ri.round ORDER BY ri.round, ri.pos")
+        return [Proposal(group[0][1], np.array([r[2] for r in group], np.int64), tuple(r[3] for r in group))
+                for group in (list(g) for _, g in itertools.groupby(rows, key=lambda r: r[0]))]
 
     # --- settings -------------------------------------------------------------------
 

@@ -1,0 +1,81 @@
+"""The default search: a page shared between rankings by their record on their own proposals."""
+
+import numpy as np
+import pytest
+
+from elsa.exceptions import ParameterError
+from elsa.samplers import KNNSearchSampler, PortfolioSampler
+from elsa.search import make_strategy
+from elsa.oracle import SimulatedOracle
+from elsa.state import NEGATIVE, POSITIVE, UNLABELLED, UNSURE, Proposal
+from helpers import make_state
+
+
+def test_before_any_positive_the_page_is_random_and_owned_by_no_ranking(blobs):
+    X, _ = blobs
+    state = make_state(X, negatives=[0, 1])
+    s = PortfolioSampler(k=10, n_random=20)
+    page = s.select(state, np.random.default_rng(0))
+    assert page.size == 10 and not np.isin(page, [0, 1]).any()
+    assert s.owners(page) == ["portfolio/random"] * 10
+
+
+def test_the_record_counts_each_rankings_own_answers_discounted_by_age():
+    state = make_state(np.arange(8.0), positives=[0, 2, 4], negatives=[1, 3])
+    state.answers[5] = UNSURE
+    state.epoch = 3
+    state.proposals = [
+        Proposal(1, np.array([0, 1, 2]), ("portfolio/knn", "portfolio/knn", "portfolio/blend:1")),
+        Proposal(2, np.array([3, 4, 5, 6]), ("portfolio/blend:0.01", "nn", "portfolio/knn", "portfolio/knn")),
+    ]
+    s = PortfolioSampler(discount=0.5)
+    assert s.parts == ("knn", "blend:0.01", "blend:1")
+    hits, misses = s.record(state)
+    # epoch 1 is two rounds old (weight 0.25), epoch 2 one (0.5); another sampler's item (4),
+    # an unsure answer (5) and an unanswered item (6) count for nothing
+    assert hits.tolist() == [0.25, 0.0, 0.25] and misses.tolist() == [0.25, 0.5, 0.0]
+    state.answers[0] = UNLABELLED  # the answer was taken back
+    assert s.record(state)[0].tolist() == [0.0, 0.0, 0.25]
+
+
+def test_a_ranking_that_keeps_missing_gets_no_slot(blobs):
+    X, truth = blobs
+    positives, negatives = list(range(200, 210)), list(range(10))
+    state = make_state(X, positives=positives, negatives=negatives)
+    state.epoch = 2
+    state.proposals = [Proposal(1, np.array(positives + negatives),
+                                ("portfolio/knn",) * 10 + ("portfolio/blend:0.01",) * 5 + ("portfolio/blend:1",) * 5)]
+    s = PortfolioSampler(k=10, n_random=20, discount=1.0)
+    page = s.select(state, np.random.default_rng(0))
+    assert s.owners(page) == ["portfolio/knn"] * 10  # posteriors Beta(11, 1) against Beta(1, 6)
+    knn = KNNSearchSampler(k=10, batch_size=10).select(state, np.random.default_rng(0))
+    assert page.tolist() == knn.tolist()
+
+
+def test_a_search_records_who_proposed_each_item_and_finds_the_blob(blobs):
+    X, truth = blobs
+    seen = []
+    search = make_strategy("portfolio", k=10, n_random=20, budget=30)
+    result = search.run(X, [205], SimulatedOracle(truth), random_state=0, progress=False,
+                        callback=lambda rnd, st: seen.append(st))
+    assert [r.ids.size for r in result.rounds] == [10, 10, 10]
+    assert int(truth[result.queried_ids].sum()) == 19  # every other positive of the blob
+    proposals = seen[-1].proposals
+    assert [p.epoch for p in proposals] == [1, 2, 3]
+    for rnd, prop in zip(result.rounds, proposals):
+        assert prop.ids.tolist() == rnd.ids.tolist()
+        assert set(prop.owners) <= {"portfolio/knn", "portfolio/blend:0.01", "portfolio/blend:1"}
+        assert rnd.sources == {o: prop.owners.count(o) for o in set(prop.owners)}
+
+
+def test_the_same_random_state_gives_the_same_search(blobs):
+    X, truth = blobs
+    runs = [make_strategy("portfolio", k=10, n_random=20, budget=40).run(
+        X, [205], SimulatedOracle(truth), random_state=7, progress=False).queried_ids.tolist() for _ in range(2)]
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("bad", [{"discount": 0.0}, {"discount": 1.5}, {"head_cs": (0.0,)}, {"batch_size": 0}])
+def test_bad_parameters_are_refused_by_name(bad):
+    with pytest.raises(ParameterError, match=next(iter(bad))):
+        PortfolioSampler(**bad)
