@@ -109,7 +109,7 @@ def test_scores_stay_on_the_shards_and_reduce_as_on_one_array(pool):
         held.top(3, labelled)
 
 
-@pytest.mark.parametrize("strategy", ["elsa", "no-active", "seals", "fars", "greedys", "grids", "uncertainty"])
+@pytest.mark.parametrize("strategy", ["elsa", "no-active", "seals", "fars", "greedys", "grids", "uncertainty", "portfolio"])
 def test_every_strategy_asks_the_same_on_shards_and_elsa_never_fetches_the_scores(clustered, strategy, monkeypatch):
     from elsa.oracle import SimulatedOracle
     from elsa.search import make_strategy

@@ -47,9 +47,26 @@ def test_a_ranking_that_keeps_missing_gets_no_slot(blobs):
                                 ("portfolio/knn",) * 10 + ("portfolio/blend:0.01",) * 5 + ("portfolio/blend:1",) * 5)]
     s = PortfolioSampler(k=10, n_random=20, discount=1.0)
     page = s.select(state, np.random.default_rng(0))
-    assert s.owners(page) == ["portfolio/knn"] * 10  # posteriors Beta(11, 1) against Beta(1, 6)
+    assert s.owners(page) == ["portfolio/knn"] * 10  # posteriors Beta(11, 2) against Beta(2, 6) and Beta(1, 7)
     knn = KNNSearchSampler(k=10, batch_size=10).select(state, np.random.default_rng(0))
     assert page.tolist() == knn.tolist()
+
+
+def test_without_a_record_the_lead_ranking_gets_most_slots(blobs):
+    X, _ = blobs
+    state = make_state(X, positives=[205], negatives=[0, 1])
+    s = PortfolioSampler(k=10, n_random=20)
+    hits, misses = s.prior
+    assert s.lead == "blend:0.01" and hits.tolist() == [1, 2, 1] and misses.tolist() == [2, 1, 2]
+    rng = np.random.default_rng(0)
+    owners = [o for _ in range(30) for o in s.owners(s.select(state, rng))]
+    # P(a Beta(2, 1) draw beats two Beta(1, 2) draws) is about 0.74, though a ranking whose next item is
+    # already on the page passes the slot on
+    assert owners.count("portfolio/blend:0.01") > 0.5 * len(owners)
+    flat = PortfolioSampler(k=10, n_random=20, lead=None)
+    assert flat.prior[0].tolist() == flat.prior[1].tolist() == [1, 1, 1]
+    with pytest.raises(ParameterError, match="lead 'blend:2'"):
+        PortfolioSampler(lead="blend:2")
 
 
 def test_a_search_records_who_proposed_each_item_and_finds_the_blob(blobs):
