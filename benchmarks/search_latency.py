@@ -3,7 +3,8 @@
 A round is what a labelling session computes between two pages: the k-NN model brought
 up to the new labels, the logistic heads refitted and the whole pool scored, the page
 chosen. ``--strategies`` times others on the same pools in the same run (by default
-also ``blend``, the default before issue 20, for the ratio). The pools are ``epoch_scaling.py``'s (1,000 clusters, memory-mapped
+also ``blend``, the default before issue 20, for the ratio; ``ens`` is timed with pages
+of 10, 1,000 labels ahead, to see whether its look-ahead fits in a round). The pools are ``epoch_scaling.py``'s (1,000 clusters, memory-mapped
 ``.npy`` in ``benchmarks/.cache/scaling/``; float32, and float16 at 10M), with one
 cluster as the rare class and 5 seeds from it; ``--rounds`` rounds are run through the
 library's search loop with a simulated oracle and each round's ``select`` is timed.
@@ -47,6 +48,7 @@ from epoch_scaling import CACHE, pool_path  # noqa: E402  (the same pools)
 RESULTS = ROOT / "benchmarks" / "results"
 K = 50
 TARGETS = {100_000: 0.3, 1_000_000: 1.0, 10_000_000: 3.0}  # seconds per round, from issue 14
+PAGE = {"ens": {"batch_size": 10}}  # a page of 10 (sequential simulation), as the default's
 
 
 def stand_in_graph(labels: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
@@ -86,7 +88,7 @@ def rounds(n: int, dtype: str, n_rounds: int, strategy: str) -> dict:
     def record(rnd, state):
         times.append(sum(v for key, v in rnd.seconds.items() if key != "oracle"))
 
-    result = make_strategy(strategy, epochs=n_rounds).run(X, positives[:5], SimulatedOracle(truth),
+    result = make_strategy(strategy, epochs=n_rounds, **PAGE.get(strategy, {})).run(X, positives[:5], SimulatedOracle(truth),
                                                                   random_state=0, index=index, callback=record)
     total = time.perf_counter() - t0
     later = times[1:]
@@ -164,15 +166,23 @@ def main() -> None:
         if n <= 1_000_000 and not args.no_graph:
             graphs.append(child(["--graph", f"{n}:{'all' if n <= 100_000 else args.graph_sample}"]))
             print(graphs[-1], flush=True)
-    if args.no_graph and (RESULTS / "search_latency.json").exists():
-        graphs = json.loads((RESULTS / "search_latency.json").read_text()).get("graph", [])
+    previous = json.loads((RESULTS / "search_latency.json").read_text()) if (RESULTS / "search_latency.json").exists() else {}
+    if args.no_graph:
+        graphs = previous.get("graph", [])
+    # Sizes not measured this time keep their rows from the last run (each size's strategies
+    # are always timed together, in one run).
+    rows = [r for r in previous.get("rows", []) if "strategy" in r and r["n"] not in sizes] + rows
+    rows.sort(key=lambda r: (r["n"], r["dtype"]))
     doc = {"benchmark": "search_latency", "command": "python benchmarks/search_latency.py " + " ".join(sys.argv[1:]),
+           "commands": sorted(set(previous.get("commands", [])) | {"python benchmarks/search_latency.py "
+                                                                    + " ".join(sys.argv[1:])}),
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
            "rows": rows, "graph": graphs}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "search_latency.json").write_text(json.dumps(doc, indent=1) + "\n")
     lines = ["# Seconds per round of the default search (portfolio, pages of 10)", "",
-             f"`{doc['command'].strip()}` on {os.cpu_count()} cores; pools x 128 memory-mapped from disk; "
+             f"{', '.join('`' + c.strip() + '`' for c in doc['commands'])} on {os.cpu_count()} cores; pools x 128 "
+             "memory-mapped from disk; "
              "5 seeds from one cluster; each size in its own process. A round is everything between two pages "
              "(k-NN counts, head fit, scoring the pool, the page's choice); the first round also transposes the "
              "graph. Rounds run on a stand-in graph of the real one's shape (see the script's docstring).", "",

@@ -81,8 +81,11 @@ STRATEGIES = {
     "ens": ("ens", {}),
     "cal": ("cal", {}),
     "blend": ("blend", {}),
+    "portfolio3": ("portfolio", {"rankings": "knn,blend:0.01,blend:1", "discount": 0.9}),
+    "portfolio-d0.9": ("portfolio", {"discount": 0.9}),
     "default": ("portfolio", {}),
 }
+OPTIONAL = ("random", "fars", "blend", "portfolio3", "portfolio-d0.9")  # shown where they ran on every class of a setting
 BUDGET_AWARE = ("ens",)
 ANCHORS = ("seals", "knn", "ens", "cal")
 QUICK = {"classes": [0, 2, 3, 4, 6], "rarities": [0.01], "seeds": [5], "runs": 3}
@@ -213,15 +216,19 @@ def summarize(rows: list[dict]) -> tuple[str, dict]:
         total = sel[0]["total"]
         budgets = [b for b in BUDGETS if any(found(r, b) is not None for r in sel)]
         names = [s for s in STRATEGIES if any(r["strategy"] == s for r in sel)]
-        # Classes every strategy shown has finished, so that medians compare like with like;
-        # a budget-aware strategy (a run per budget) shows "-" at budgets it has not finished.
+        # Classes every core strategy shown has finished, so that medians compare like with like;
+        # a budget-aware strategy (a run per budget) shows "-" at budgets it has not finished, and
+        # an optional one (random, fars, blend, portfolio3) that has not run on all of them is left out.
         tables = {(s, b): per_class(rows, space, rarity, n_seeds, s, b) for s in names for b in budgets}
-        classes = sorted(set.intersection(*[set(t) for (s, _), t in tables.items() if t and s not in BUDGET_AWARE]
-                                          or [set()]))
+        done = {s: set.union(*[set(tables[(s, b)]) for b in budgets]) for s in names if s not in BUDGET_AWARE}
+        classes = sorted(set.intersection(*[v for s, v in done.items() if s not in OPTIONAL] or [set()]))
         if not classes:
             continue
+        partial = [s for s in names if s in OPTIONAL and not set(classes) <= done[s]]
+        names = [s for s in names if s not in partial]
         lines += [f"## {space}, {rarity:.1%} rarity ({total} positives), {n_seeds} seed(s); classes "
                   f"{', '.join(map(str, classes))}", "",
+                  *([f"Not run on every class, so left out: {', '.join(partial)}.", ""] if partial else []),
                   "| strategy | " + " | ".join(f"found at {b}" for b in budgets) + " | runs | s/run |",
                   "|---|" + "---|" * (len(budgets) + 2)]
         block = {}

@@ -94,7 +94,18 @@ def _id_list(text: str) -> list[int]:
     return ids
 
 
-_KINDS = {"pos_int": _pos_int, "nonneg_int": _nonneg_int, "float": _float, "probability": _probability}
+def _rankings(text: str) -> str:
+    from .samplers.portfolio import parse_rankings
+
+    try:
+        parsed = parse_rankings(text)
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("rankings: ")) from None
+    return ",".join(kind if c is None else f"{kind}:{c:g}" for kind, c in parsed)
+
+
+_KINDS = {"pos_int": _pos_int, "nonneg_int": _nonneg_int, "float": _float, "probability": _probability,
+          "rankings": _rankings}
 
 
 def _add_strategy_params(p: argparse.ArgumentParser) -> None:

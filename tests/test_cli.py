@@ -102,6 +102,18 @@ def test_budget_below_zero_is_a_usage_error(files, capsys):
     assert "--budget: must be >= 0, got -5" in capsys.readouterr().err
 
 
+def test_the_defaults_rankings_are_chosen_on_the_command_line(files, capsys):
+    out = files / "r.json"
+    assert simulate(files, "--target", "3", "--budget", "30", "--rankings", "knn, head:1.0", "--output", str(out)) == 0
+    doc = json.loads(out.read_text())
+    assert doc["params"]["rankings"] == "knn,head:1"
+    assert set(doc["runs"][0]["sources"]) <= {"portfolio/knn", "portfolio/head:1"}
+    for bad, message in [("knn,svm:1", "'svm:1' is not a ranking"), ("knn,knn", "each once")]:
+        with pytest.raises(SystemExit) as exc:
+            simulate(files, "--target", "3", "--budget", "30", "--rankings", bad)
+        assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "make, message",
     [

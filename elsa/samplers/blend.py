@@ -27,7 +27,7 @@ label is near one common value, so the items near a positive share a narrow band
 k-NN ranks while the head's ranks spread over the whole pool; within that band the head
 alone decides the order, and where the head ranks badly the average follows it. That is
 why the default became :mod:`elsa.samplers.portfolio`, which keeps this ranking as two of
-its three and gives each page's slots by how each ranking has done.
+its four and gives each page's slots by how each ranking has done.
 
 Why these choices, from exploratory design runs on the same classes and seeds (a
 scratch harness, not a committed benchmark; their numbers are in issue 14's notes, and

@@ -6,7 +6,7 @@ finds little where the pool's neighbourhoods mix classes, a linear head finds li
 where the class is not linearly separable, and the rank average of the two that
 :mod:`elsa.samplers.blend` uses inherits the worse one's failure (on graph-spectral
 features it found half of what either model found alone on its worst class). So each
-round's page of ``batch_size`` items is filled from three *rankings* of the unlabelled
+round's page of ``batch_size`` items is filled from four *rankings* of the unlabelled
 items, and the rankings that have found more lately get more of the page:
 
 * ``knn``: the k-NN model's probability (:class:`~elsa.head.knn.KNNModel`: the labels
@@ -15,6 +15,16 @@ items, and the rankings that have found more lately get more of the page:
   regression's score (:class:`~elsa.samplers.blend.BlendSampler`), with the head
   strongly (``C = 0.01``) and mildly (``C = 1``) regularised. Neither ``C`` suits every
   space: 0.01 is better on 1,280-d image embeddings, 1 on 20 spectral features.
+* ``head:1``: the ``C = 1`` head's score alone, as ``cal`` ranks. Once the regions
+  around the found positives run out, the rank averages stall: an unlabelled item near
+  found positives keeps a high k-NN rank even where the head scores it low, and one far
+  from every label gets the k-NN model's prior, so the page stays on the explored
+  frontier. The head alone reaches the class's other regions. On the docstrings' text
+  vectors (classes 0, 2 and 3, 3 runs each, discount 0.9) the three rankings above
+  found 236, 276 and 121 positives by 1,000 labels and 249, 315 and 179 by 2,000; with
+  this ranking 254, 314 and 131, and 291, 341 and 200. It cost 0-3 % on the median class
+  of the image spaces, where the blends do not run dry (``search_quality.md``,
+  ``portfolio3`` against ``portfolio-d0.9``).
 
 **The check.** Every item a ranking put on the page is that ranking's own bet, and its
 answer is a test of that ranking on an item it had not yet seen. Each slot of the page
@@ -26,10 +36,21 @@ picks come back negative is starved of slots after a few pages, and no longer pu
 others down; when the others' hit rates fall below what its record still allows, it is
 drawn again.
 
+The discount is 0.97: an answer's weight halves in about 23 rounds (230 labels). Where
+every ranking's hit rate is low, their records differ by a few positives, and a short
+memory cannot tell them apart; 0.9 (halving in under 7 rounds) shared the page too
+evenly. Paired against 0.9 on classes 0, 2, 3, 4 and 6 of seven feature spaces (3 runs,
+up to 2,000 labels), 0.97 found 0.99-1.03 times as many on the median class in every
+space and at every budget; 1.15-1.52 times on the 1/eigenvalue spectral features'
+classes 4 and 6 at 250-1,000 labels; 0.87 times on the plain spectral features' class 6
+at 1,000 labels and 0.85 times on the pixels' class 4 at 250. The longer memory did not
+bring back the rank averages' stall on text (docstrings class 0: 296 by 2,000 labels,
+291 with 0.9).
+
 The records start from a prior: ``blend:0.01`` from ``Beta(2, 1)``, the others from
 ``Beta(1, 2)``, so in the first pages most slots go to the strongly regularised rank
 average and the others must earn theirs. In design runs (3 classes of each of seven
-feature spaces, 3 runs each) that ranking alone was at least as good as the k-NN model
+feature spaces, 3 runs each; with the first three rankings, before ``head:1``) that ranking alone was at least as good as the k-NN model
 alone at 100 labels in 18 of 21 cells, and with flat priors the first pages, shared
 three ways by chance, found 30-40 % fewer positives by 100 labels on the encoder's
 embeddings (classes 2, 4, 6: 66, 32, 38 against 80, 49, 40 with this prior) while the
@@ -49,9 +70,23 @@ would. Undoing an answer takes it out of the record.
 Cost per round: one k-NN model update (``O(k)`` per new label), two logistic fits on the
 labels plus ``n_random`` random unlabelled items taken as negatives (CAL's device), one
 pass scoring the pool with both heads (:class:`~elsa.head.logistic.StackedLogits`), and
-two rank averages found without sorting the pool
-(:mod:`elsa.samplers._ranks`). Before any positive is known it labels uniformly random
-items.
+two rank averages and the head's best items found without sorting the pool
+(:mod:`elsa.samplers._ranks`, partial sorts). Before any positive is known it labels
+uniformly random items.
+
+Tried on the way and not kept (scratch design runs on classes 4 and 6 of the spectral
+features, 3-9 runs, positives at 1,000 labels, against 139 and 75 for ``blend`` and 169
+and 109 for the k-NN model's pages): a stacked log-linear pool of the two models with
+cross-validated weights (167, 57); the k-NN model with the head's probability as its
+prior (152-155, 120-140, but well below ``blend`` on the image spaces); a rank average
+local to the band of items near positives (126, 60); interleaving the two models'
+pages (112, 67); the k-NN model's ranking with the head alone instead of the two
+averages (148, 87); a head whose ``C`` is chosen by cross-validation each round (144,
+127); crediting each ranking with the AUC of its scores on the whole page instead of
+its own picks (no better); ENS on a k-NN model with the head as prior (119, 71, and
+0.5-1.2 s a round at 63,000 items); flat priors (163, 132 against 165, 124). With
+``head:1`` added, a ``Beta(1, 4)`` prior for it changed nothing measurable (text classes
+0, 2, 3; image classes 4 and 6).
 """
 
 from __future__ import annotations
@@ -69,9 +104,35 @@ from .base import Sampler, uniform_unlabelled
 from .cal import fit_with_random_negatives
 from .knn_search import knn_model
 
-HEAD_CS = (0.01, 1.0)
+RANKINGS = "knn,blend:0.01,blend:1,head:1"  # the registry's default for ``rankings`` (a test checks they agree)
 LEAD = "blend:0.01"  # the ranking that starts ahead (see the module docstring)
 LEAD_PRIOR, OTHERS_PRIOR = (2.0, 1.0), (1.0, 2.0)  # Beta pseudo-counts: (positives, negatives)
+
+
+def parse_rankings(rankings) -> list[tuple[str, float | None]]:
+    """Rankings given as ``"knn,blend:0.01"`` or as a sequence of names, parsed (see
+    :func:`parse_part`); each once, at least one."""
+    names = [t.strip() for t in rankings.split(",") if t.strip()] if isinstance(rankings, str) else list(rankings)
+    parsed = [parse_part(name) for name in names]
+    if not parsed or len(set(parsed)) < len(parsed):
+        raise ParameterError(f"rankings: {rankings!r} must name at least one ranking, each once")
+    return parsed
+
+
+def parse_part(part: str) -> tuple[str, float | None]:
+    """``"knn"`` -> ``("knn", None)``; ``"blend:0.01"`` -> ``("blend", 0.01)``; ``"head:1"`` ->
+    ``("head", 1.0)``. Raises :class:`~elsa.exceptions.ParameterError` naming anything else."""
+    kind, _, c = str(part).partition(":")
+    if kind == "knn" and not c:
+        return kind, None
+    if kind in ("blend", "head") and c:
+        try:
+            value = float(c)
+        except ValueError:
+            value = float("nan")
+        if value > 0 and np.isfinite(value):
+            return kind, value
+    raise ParameterError(f"rankings: {part!r} is not a ranking (knn, blend:C or head:C with C > 0)")
 
 
 class PortfolioSampler(Sampler):
@@ -82,38 +143,40 @@ class PortfolioSampler(Sampler):
     batch_size : int
         Items per round (a page).
     k, gamma : the k-NN model's neighbours and prior.
-    head_cs : tuple of float
-        The logistic heads' inverse L2 penalties: one ``blend:C`` ranking each.
+    rankings : str or sequence of str
+        The rankings, as names or comma-separated: ``knn``, ``blend:C`` (the rank average
+        of the k-NN model and a logistic head with inverse L2 penalty ``C``) and ``head:C``
+        (that head alone). Kept, normalised, in :attr:`parts`.
     n_random : int
         Random unlabelled items taken as negatives in each fit.
     discount : float
         Weight of an answer one round older, in (0, 1].
     lead : str or None
         The ranking whose record starts from ``Beta(2, 1)`` where the others' starts from
-        ``Beta(1, 2)``; None starts every record from ``Beta(1, 1)``.
+        ``Beta(1, 2)``; None starts every record from ``Beta(1, 1)``. ``"auto"``:
+        ``blend:0.01`` where it is one of the rankings, else None.
     """
 
     name = "portfolio"
 
-    def __init__(self, batch_size: int = 10, k: int = 50, gamma: float = 0.05, head_cs=HEAD_CS,
-                 n_random: int = 100, discount: float = 0.9, lead: str | None = LEAD):
+    def __init__(self, batch_size: int = 10, k: int = 50, gamma: float = 0.05, rankings=RANKINGS,
+                 n_random: int = 100, discount: float = 0.97, lead: str | None = "auto"):
         self.batch_size = check_int(batch_size, "batch_size", minimum=1)
         self.k = check_int(k, "k", minimum=1)
         self.gamma = KNNModel(k, gamma).gamma
-        self.head_cs = tuple(check_float(c, "head_cs", minimum=0.0, exclusive_minimum=True) for c in head_cs)
+        self._parsed = parsed = parse_rankings(rankings)
+        self.parts = tuple(kind if c is None else f"{kind}:{c:g}" for kind, c in parsed)
+        self.head_cs = tuple(dict.fromkeys(c for _, c in parsed if c is not None))  # one head per C
         self.n_random = check_int(n_random, "n_random", minimum=0)
         self.discount = check_float(discount, "discount", minimum=0.0, maximum=1.0, exclusive_minimum=True)
+        if lead == "auto":
+            lead = LEAD if LEAD in self.parts else None
         if lead is not None and lead not in self.parts:
             raise ParameterError(f"lead {lead!r} is not one of the rankings {', '.join(self.parts)}")
         self.lead = lead
         self._model: KNNModel | None = None
         self._heads: list[LogisticHead] = []
         self._owner: dict[int, str] = {}
-
-    @property
-    def parts(self) -> tuple[str, ...]:
-        """The rankings' names, as they appear in owners (``portfolio/knn``) and sources."""
-        return ("knn",) + tuple(f"blend:{c:g}" for c in self.head_cs)
 
     @property
     def prior(self) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +190,7 @@ class PortfolioSampler(Sampler):
         self._model = knn_model(state, self.k, self.gamma)
         self._heads = [LogisticHead(c, balanced=False).prepare(state.X) for c in self.head_cs]
 
-    def rankings(self, state: SearchState, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    def top_lists(self, state: SearchState, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Each ranking's ``batch_size`` best unlabelled ids, best first (draws the heads'
         pseudo-negatives from ``rng``). Without both classes to fit on, the heads' rankings
         are the k-NN model's."""
@@ -135,13 +198,19 @@ class PortfolioSampler(Sampler):
         model.sync(state)
         unlabelled = np.flatnonzero(~state.labelled)
         p = model.probabilities(unlabelled)
-        out = {"knn": unlabelled[local_top(p, self.batch_size, None)]}
-        if not fit_with_random_negatives(self._heads, state, rng, self.n_random):
-            return {part: out["knn"] for part in self.parts}
+        knn = unlabelled[local_top(p, self.batch_size, None)]
+        if not self.head_cs or not fit_with_random_negatives(self._heads, state, rng, self.n_random):
+            return {part: knn for part in self.parts}
         rank_p = ranks_with_common_value(p, ~model.labels_near(unlabelled), self.gamma)
         Z = np.asarray(state.index.map(StackedLogits(self._heads)))[unlabelled]  # every head in one pass
-        for j, part in enumerate(self.parts[1:]):
-            out[part] = unlabelled[top_by_rank_sum(rank_p, Z[:, j].astype(np.float64), self.batch_size)]
+        out = {}
+        for part, (kind, c) in zip(self.parts, self._parsed):
+            if kind == "knn":
+                out[part] = knn
+                continue
+            z = Z[:, self.head_cs.index(c)].astype(np.float64)
+            top = top_by_rank_sum(rank_p, z, self.batch_size) if kind == "blend" else local_top(z, self.batch_size, None)
+            out[part] = unlabelled[top]
         return out
 
     def record(self, state: SearchState) -> tuple[np.ndarray, np.ndarray]:
@@ -168,7 +237,7 @@ class PortfolioSampler(Sampler):
             ids = uniform_unlabelled(state, rng, self.batch_size)
             self._owner = {int(i): "random" for i in ids}
             return ids
-        lists = self.rankings(state, rng)
+        lists = self.top_lists(state, rng)
         hits, misses = self.record(state)
         hits, misses = hits + self.prior[0], misses + self.prior[1]
         chosen: list[int] = []

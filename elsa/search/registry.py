@@ -39,7 +39,8 @@ DEFAULTS = {
     "gamma": 0.05,
     "horizon": 1000,
     "n_random": 100,
-    "discount": 0.9,
+    "discount": 0.97,
+    "rankings": "knn,blend:0.01,blend:1,head:1",
 }
 HEADS = ("mlp", "logistic")
 
@@ -77,6 +78,8 @@ PARAM_HELP = {
     "horizon": ("pos_int", "ens: labels assumed left when there is no --budget"),
     "n_random": ("nonneg_int", "cal, blend, portfolio: random unlabelled items taken as negatives in each fit"),
     "discount": ("probability", "portfolio: weight of a ranking's answers one round older in its hit rate"),
+    "rankings": ("rankings", "portfolio: the rankings that share each page, comma-separated: knn (the k-NN model), "
+                 "blend:C (its rank average with a logistic head of inverse penalty C), head:C (the head alone)"),
 }
 _HEAD = ("head", "hidden", "head_alpha", "head_max_iter", "head_c", "score_neighbours")
 _ELSA_FRAME = ("a", "alpha2", "final", "final_size") + _HEAD
@@ -98,7 +101,7 @@ PARAMS = {
     "ens": ("batch_size", "k", "gamma", "horizon"),
     "cal": ("n_random", "head_c"),
     "blend": ("batch_size", "k", "gamma", "head_c", "n_random"),
-    "portfolio": ("batch_size", "k", "gamma", "n_random", "discount"),
+    "portfolio": ("batch_size", "k", "gamma", "n_random", "discount", "rankings"),
 }
 STRATEGIES = tuple(PARAMS)
 STRATEGY_DEFAULTS = {

@@ -27,8 +27,9 @@ knn-search     the most likely items under the k-NN model (one-step Bayesian act
 ens            efficient nonmyopic active search on the k-NN model (batches: sequential simulation)
 cal            AutoTAR's continuous active learning (growing batches)
 blend          a page by the mean rank of the k-NN model and a logistic head
-portfolio      the default: a page shared between the k-NN model's ranking and two blends
-               (heads with C = 0.01 and 1) by Thompson sampling on their recent hit rates
+portfolio      the default: a page shared between the k-NN model's ranking, two blends
+               (heads with C = 0.01 and 1) and the C = 1 head alone, by Thompson
+               sampling on their recent hit rates
 =============  ===========================================================================
 
 The paper's strategies run in epochs (``epochs``, default 10); the anchors and the
@@ -107,8 +108,8 @@ def make_strategy(name: str, *, epochs: int | str | None = "auto", budget: int |
         return ActiveSearch(explore=BlendSampler(p["batch_size"], p["k"], p["gamma"], p["head_c"], p["n_random"]),
                             **frame)
     if name == "portfolio":
-        return ActiveSearch(explore=PortfolioSampler(p["batch_size"], p["k"], p["gamma"], n_random=p["n_random"],
-                                                     discount=p["discount"]), **frame)
+        return ActiveSearch(explore=PortfolioSampler(p["batch_size"], p["k"], p["gamma"], p["rankings"],
+                                                     p["n_random"], p["discount"]), **frame)
     if name == "random":
         return ActiveSearch(explore=RandomSampler(p["batch_size"]), **frame)
     if name == "seals":
