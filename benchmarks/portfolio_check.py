@@ -48,7 +48,7 @@ BUDGETS = (100, 250, 500, 1000)
 BAND_CASES = {"fm-spectral": (4, 6)}
 BAND_AT = (200, 500, 800)
 BANDS = RESULTS / "portfolio_check.band.jsonl"
-PARTS = ("knn", "blend:0.01", "blend:1", "head:1", "random")  # the default's rankings, and its first random page
+
 
 
 def decoy_portfolio(**params):
@@ -218,18 +218,21 @@ def summarize() -> tuple[str, dict]:
                                                                                 "rho_knn")}
                     lines.append(f"| {c} | {at} | {med['band']:.0f} | {med['page_in_band']:.0%} | "
                                  f"{med['rho_head']:.3f} | {med['rho_knn']:.2f} |")
+    from elsa.samplers import PortfolioSampler
+
+    parts = PortfolioSampler().parts + ("random",)  # the default's rankings, and its first random page
     lines += ["", "## Where the default's labels went in the full benchmark", "",
               "From `search_quality.runs.jsonl` (the default's runs at 2,000 labels, 5 seeds, 1 %): each ranking's "
               "share of the labels, median over the space's classes, and the class that gave the k-NN model the "
-              "largest share.", "", "| space | runs | " + " | ".join(PARTS) + " | most knn |",
-              "|---|---|" + "---|" * (len(PARTS) + 1)]
+              "largest share.", "", "| space | runs | " + " | ".join(parts) + " | most knn |",
+              "|---|---|" + "---|" * (len(parts) + 1)]
     doc["shares"] = {}
     main = [r for r in load(RESULTS / "search_quality.runs.jsonl")
             if r["strategy"] == "default" and r.get("sources") and r["rarity"] == 0.01 and r["n_seeds"] == 5]
     for space in dict.fromkeys(r["space"] for r in main):
         mine = [r for r in main if r["space"] == space]
         share = {}
-        for part in PARTS:
+        for part in parts:
             per_class = {}
             for r in mine:
                 per_class.setdefault(r["cls"], []).append(r["sources"].get(f"portfolio/{part}", 0) / r["labels"])
@@ -237,7 +240,7 @@ def summarize() -> tuple[str, dict]:
         top = max(share["knn"], key=share["knn"].get)
         doc["shares"][space] = share
         lines.append(f"| {space} | {len(mine)} | " + " | ".join(
-            f"{np.median(list(share[p].values())):.0%}" for p in PARTS)
+            f"{np.median(list(share[p].values())):.0%}" for p in parts)
             + f" | class {top}: {share['knn'][top]:.0%} |")
     return "\n".join(lines) + "\n", doc
 

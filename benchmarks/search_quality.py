@@ -218,7 +218,7 @@ def summarize(rows: list[dict]) -> tuple[str, dict]:
         names = [s for s in STRATEGIES if any(r["strategy"] == s for r in sel)]
         # Classes every core strategy shown has finished, so that medians compare like with like;
         # a budget-aware strategy (a run per budget) shows "-" at budgets it has not finished, and
-        # an optional one (random, fars, blend, portfolio3) that has not run on all of them is left out.
+        # an OPTIONAL one that has not run on all of them is left out.
         tables = {(s, b): per_class(rows, space, rarity, n_seeds, s, b) for s in names for b in budgets}
         done = {s: set.union(*[set(tables[(s, b)]) for b in budgets]) for s in names if s not in BUDGET_AWARE}
         classes = sorted(set.intersection(*[v for s, v in done.items() if s not in OPTIONAL] or [set()]))

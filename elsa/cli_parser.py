@@ -95,13 +95,13 @@ def _id_list(text: str) -> list[int]:
 
 
 def _rankings(text: str) -> str:
-    from .samplers.portfolio import parse_rankings
+    from .samplers.portfolio import parse_rankings, part_name
 
     try:
         parsed = parse_rankings(text)
     except ParameterError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("rankings: ")) from None
-    return ",".join(kind if c is None else f"{kind}:{c:g}" for kind, c in parsed)
+    return ",".join(part_name(kind, c) for kind, c in parsed)
 
 
 _KINDS = {"pos_int": _pos_int, "nonneg_int": _nonneg_int, "float": _float, "probability": _probability,

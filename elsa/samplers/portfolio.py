@@ -119,6 +119,11 @@ def parse_rankings(rankings) -> list[tuple[str, float | None]]:
     return parsed
 
 
+def part_name(kind: str, c: float | None) -> str:
+    """A parsed ranking's name, as in :attr:`PortfolioSampler.parts`: ``("head", 1.0)`` -> ``"head:1"``."""
+    return kind if c is None else f"{kind}:{c:g}"
+
+
 def parse_part(part: str) -> tuple[str, float | None]:
     """``"knn"`` -> ``("knn", None)``; ``"blend:0.01"`` -> ``("blend", 0.01)``; ``"head:1"`` ->
     ``("head", 1.0)``. Raises :class:`~elsa.exceptions.ParameterError` naming anything else."""
@@ -165,7 +170,7 @@ class PortfolioSampler(Sampler):
         self.k = check_int(k, "k", minimum=1)
         self.gamma = KNNModel(k, gamma).gamma
         self._parsed = parsed = parse_rankings(rankings)
-        self.parts = tuple(kind if c is None else f"{kind}:{c:g}" for kind, c in parsed)
+        self.parts = tuple(part_name(kind, c) for kind, c in parsed)
         self.head_cs = tuple(dict.fromkeys(c for _, c in parsed if c is not None))  # one head per C
         self.n_random = check_int(n_random, "n_random", minimum=0)
         self.discount = check_float(discount, "discount", minimum=0.0, maximum=1.0, exclusive_minimum=True)
