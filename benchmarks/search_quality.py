@@ -45,6 +45,11 @@ plots from it.
     python benchmarks/search_quality.py --quick --strategies ens --budgets 100 250 500
     python benchmarks/search_quality.py                       # the full protocol (many hours; resumable)
     python benchmarks/search_quality.py --summarize
+    python benchmarks/search_quality.py --replay --spaces digits --strategies default elsa seals cal ens
+
+``--replay`` reruns committed runs and checks that they find exactly what was committed
+(the check that a change to the loop left the simulations' behaviour as it was);
+``--replay --update`` replaces the runs that no longer replay and rebuilds the tables.
 
 Writes ``benchmarks/results/search_quality.{md,json}`` and the plots
 ``search_quality_curves.png`` (positives found against labels, the paper's Figure 9)
@@ -171,6 +176,52 @@ def run(args) -> None:
             with RUNS.open("a") as fh:  # one writer: the parent, one whole cell at a time
                 for row in f.result():
                     fh.write(json.dumps(row) + "\n")
+
+
+def replay(args) -> int:
+    """Rerun the committed cells of ``args.strategies`` in ``args.spaces`` (``--classes``,
+    ``--rarities``, ``--seeds``; every committed budget), in worker processes set up as
+    :func:`run`'s, and compare each run's seeds and positives found at every 50 labels with
+    the committed row. With ``args.update``, differing rows are replaced in RUNS by the new
+    ones (same order). Returns the number of runs that differ."""
+    rows = load_runs()
+    groups: dict = {}
+    for r in rows:
+        if (r["space"] in args.spaces and r["strategy"] in args.strategies and r["cls"] in args.classes
+                and r["rarity"] in args.rarities and r["n_seeds"] in args.seeds):
+            key = (r["space"], r["cls"], r["rarity"], r["n_seeds"], r["strategy"], r["budget"])
+            groups.setdefault(key, {})[r["run"]] = r
+    for space in args.spaces:
+        build_space(space)
+    cells_ = [dict(zip(("space", "cls", "rarity", "n_seeds", "strategy", "budget"), key), runs=max(runs) + 1)
+              for key, runs in sorted(groups.items())]
+    print(f"replaying {len(cells_)} cells", flush=True)
+    new_rows: dict = {}
+    differ = same = 0
+    with ProcessPoolExecutor(max_workers=args.workers, initializer=_worker_init) as pool:
+        for f in as_completed([pool.submit(run_cell, c) for c in cells_]):
+            for new in f.result():
+                key = (new["space"], new["cls"], new["rarity"], new["n_seeds"], new["strategy"], new["budget"])
+                old = groups[key].get(new["run"])
+                if old is None:
+                    continue
+                if old["found_at"] == new["found_at"] and old["seed_ids"] == new["seed_ids"]:
+                    same += 1
+                    continue
+                differ += 1
+                new_rows[key + (new["run"],)] = new
+                b = str(new["budget"])
+                print(f"DIFFERS: {key} run {new['run']}: committed {old['found_at'].get(b)}, now "
+                      f"{new['found_at'].get(b)}", flush=True)
+    print(f"replayed {same + differ} committed runs: {same} identical, {differ} different")
+    if args.update and new_rows:
+        lines = []
+        for r in rows:
+            key = (r["space"], r["cls"], r["rarity"], r["n_seeds"], r["strategy"], r["budget"], r["run"])
+            lines.append(json.dumps(new_rows.get(key, r)))
+        RUNS.write_text("\n".join(lines) + "\n")
+        print(f"replaced {len(new_rows)} runs in {RUNS}")
+    return differ
 
 
 # --- the tables ------------------------------------------------------------------------------
@@ -394,10 +445,21 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="the design subset: " + json.dumps(QUICK))
     parser.add_argument("--summarize", action="store_true")
+    parser.add_argument("--replay", action="store_true",
+                        help="rerun the committed runs of the chosen strategies, spaces, classes, rarities and "
+                             "seeds, and check that they find the same at every 50 labels (writes nothing)")
+    parser.add_argument("--update", action="store_true",
+                        help="with --replay: replace the committed runs that differ by the new ones, and rebuild "
+                             "the tables")
     args = parser.parse_args()
     if args.quick:
         for k, v in QUICK.items():
             setattr(args, k, v)
+    if args.replay:
+        differ = replay(args)
+        if not args.update:
+            return 1 if differ else 0
+        args.summarize = True
     if not args.summarize:
         run(args)
     rows = load_runs()

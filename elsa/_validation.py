@@ -82,15 +82,38 @@ def check_choice(value, name: str, choices) -> str:
     return value
 
 
+class Pool(np.ndarray):
+    """A pool :func:`check_embeddings` has validated: 2-d, float32 or float16, C-contiguous and
+    finite. It is a view of the checked array (no copy), and the layers below trust it: the
+    simulation, the loop, the index backends and the k-NN graph each call
+    :func:`check_embeddings`, and only the first scans the values. Views and rows taken
+    from it keep the type (they are as finite); the results of arithmetic on it are plain
+    arrays. A pool changed in place after the check is not checked again.
+    """
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        if array is self:  # an in-place operation (out=pool) returns the pool itself
+            return self
+        array = np.asarray(array)
+        return array[()] if return_scalar or array.ndim == 0 else array
+
+    def __reduce_ex__(self, protocol):
+        """Pickled as a plain array (so protocol 5 shares its buffer out of band, as Ray and
+        multiprocessing do); the other side checks it once again."""
+        return np.asarray(self).__reduce_ex__(protocol)
+
+
 def check_embeddings(X, name: str = "embeddings") -> np.ndarray:
-    """Validate a pool of embeddings and return it as a C-contiguous ``(n, d)`` array.
+    """Validate a pool of embeddings and return it as a C-contiguous ``(n, d)`` :class:`Pool`.
 
     float32 and float16 pools (including read-only memory maps) are returned as they
     are, without copying: a float16 pool stays half the size on disk and in memory, and
     every pass over it converts one block at a time to float32 (:func:`float_rows`).
     Any other numeric dtype is converted to float32. Rows with NaN or inf are reported
-    by index.
+    by index. A :class:`Pool` (checked before) is returned at once.
     """
+    if isinstance(X, Pool) and X.ndim == 2 and X.flags.c_contiguous and X.size and X.dtype in POOL_DTYPES:
+        return X
     X = np.asarray(X)
     if X.dtype == object or not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
         raise InputError(f"{name} must hold numbers, got dtype {X.dtype}")
@@ -106,14 +129,19 @@ def check_embeddings(X, name: str = "embeddings") -> np.ndarray:
             raise InputError(f"{name} has values too large for float32 (max |x| = {np.abs(X).max():.3g})")
         X = X.astype(np.float32)
     X = np.ascontiguousarray(X)
-    for start in range(0, n, _FINITE_CHECK_ROWS):
+    _check_finite(X, name)
+    return X.view(Pool)
+
+
+def _check_finite(X: np.ndarray, name: str) -> None:
+    """Rows with NaN or inf, by index; one pass in blocks (the pool is never copied whole)."""
+    for start in range(0, X.shape[0], _FINITE_CHECK_ROWS):
         block = X[start : start + _FINITE_CHECK_ROWS]
         bad_rows = np.flatnonzero(~np.isfinite(block).all(axis=1))
         if bad_rows.size:
             bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
             shown = ", ".join(str(i) for i in bad[:10]) + (", ..." if bad.size > 10 else "")
             raise InputError(f"{name} has {bad.size} row(s) with NaN or inf values (rows {shown})")
-    return X
 
 
 def float_rows(rows) -> np.ndarray:

@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 
 from ._io import check_writable, load_npy, save_npy, write_json
-from .cli_parser import STRATEGY_PARAM_NAMES, build_parser
+from .cli_parser import STRATEGY_PARAM_NAMES, build_parser, epochs_option, index_options
 from .exceptions import ElsaError, ParameterError
 from .search import DEFAULT_STRATEGY
+from .search.registry import SPECS, describe_strategies
 from .ssl.config import TrainConfig
 
 
@@ -39,22 +40,6 @@ def _progress_callback(enabled: bool, repeats: int):
     return on_round, bar
 
 
-def _index_options(args) -> dict:
-    """The backend options the command line gives (``--shards``, for ``--index ray``)."""
-    if args.shards is None:
-        return {}
-    if args.index != "ray":
-        raise ParameterError("--shards applies only to --index ray")
-    return {"shards": args.shards}
-
-
-def _epochs(args) -> int | str | None:
-    """``--epochs``, else no limit with a stopping rule, else the strategy's own default ("auto")."""
-    if args.epochs is not None:
-        return args.epochs
-    return None if args.stop is not None else "auto"
-
-
 def cmd_simulate(args) -> int:
     if args.seed_ids is not None and args.seeds is not None:
         raise ParameterError("give either --seeds or --seed-ids, not both")
@@ -68,10 +53,10 @@ def cmd_simulate(args) -> int:
     try:
         doc = simulate(
             X, y, args.target, strategy=args.strategy, n_seeds=5 if args.seeds is None else args.seeds, seed_ids=args.seed_ids,
-            repeats=args.repeats, budget=args.budget, noise=args.noise, epochs=_epochs(args),
+            repeats=args.repeats, budget=args.budget, noise=args.noise, epochs=epochs_option(args),
             random_state=args.random_state, params=params, on_round=on_round, stop=args.stop,
             audit_positives=args.audit_positives, audit_share=args.audit_share,
-            index=args.index, index_recall=args.index_recall, index_options=_index_options(args),
+            index=args.index, index_recall=args.index_recall, index_options=index_options(args),
             progress=not args.quiet,
         )
         if bar is not None:
@@ -261,10 +246,10 @@ def _label_session(args, params: dict):
     return Session.create(
         args.project, args.embeddings, manifest=args.manifest, target=args.target, seed_ids=list(args.seed_ids or []),
         seed_items=[t for t in (args.seed_items or "").split(",") if t],
-        strategy=args.strategy, budget=args.budget, epochs=_epochs(args), params=params,
+        strategy=args.strategy, budget=args.budget, epochs=epochs_option(args), params=params,
         random_state=args.random_state, user=args.user, labels_from=args.labels_from,
         stop=None if args.stop is None else str(args.stop), audit_share=args.audit_share,
-        audit_positives=args.audit_positives, index=args.index, index_options=_index_options(args),
+        audit_positives=args.audit_positives, index=args.index, index_options=index_options(args),
     )
 
 
@@ -273,7 +258,7 @@ def _print_start(session) -> None:
     if not session.images.available:
         print("note: the pool has no manifest with image paths (write one with `elsa embed`); the page will "
               "show item names only", file=sys.stderr)
-    if not session.positive_items().size and session.settings["strategy"] not in ("usl", "latent", "random"):
+    if not session.positive_items().size and not SPECS[session.settings["strategy"]].seedless:
         print("note: no seeds yet; the search starts from random items until the first positive "
               "(add seeds on the page, or use --strategy usl)", file=sys.stderr)
     if p.pending:
@@ -325,7 +310,8 @@ def cmd_label(args) -> int:
     return 0
 
 
-COMMANDS = {"simulate": cmd_simulate, "label": cmd_label, "embed": cmd_embed, "train": cmd_train, "demo": cmd_demo}
+COMMANDS = {"simulate": cmd_simulate, "label": cmd_label, "embed": cmd_embed, "train": cmd_train, "demo": cmd_demo,
+            "strategies": lambda args: print(describe_strategies()) or 0}
 
 
 def main(argv=None) -> int:

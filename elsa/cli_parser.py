@@ -12,7 +12,7 @@ from .embeddings.encoder import BATCH_SIZE
 from .embeddings.torch_encoder import SPACES
 from .index import BACKENDS as INDEX_BACKENDS
 from .search import DEFAULT_STRATEGY, DEFAULTS, STRATEGIES
-from .search.registry import PARAM_HELP, ROUND_BASED, default_text
+from .search.registry import PARAM_HELP, default_text, epochs_help, param_groups
 from .session.store import DEMO_FOLDER
 from .ssl.config import METHODS, TrainConfig
 from .exceptions import ParameterError
@@ -109,14 +109,33 @@ _KINDS = {"pos_int": _pos_int, "nonneg_int": _nonneg_int, "float": _float, "prob
 
 
 def _add_strategy_params(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("strategy hyperparameters (defaults from the paper where it gives them)")
-    for name, (kind, text) in PARAM_HELP.items():
-        flag = "--" + name.replace("_", "-")
-        options = {"choices": kind} if isinstance(kind, tuple) else {"type": _KINDS[kind]}
-        g.add_argument(flag, help=f"{text} (default {default_text(name)})", **options)
+    """The strategies' hyperparameters, grouped (defaults from the paper where it gives them;
+    ``elsa strategies`` lists each strategy's own)."""
+    for title, users, names in param_groups():
+        g = p.add_argument_group(f"hyperparameters: {title}", f"taken by {users}")
+        for name in names:
+            kind, text = PARAM_HELP[name]
+            options = {"choices": kind} if isinstance(kind, tuple) else {"type": _KINDS[kind]}
+            g.add_argument("--" + name.replace("_", "-"), help=f"{text} (default {default_text(name)})", **options)
 
 
 STRATEGY_PARAM_NAMES = tuple(DEFAULTS)
+
+
+def index_options(args) -> dict:
+    """The backend options the command line gives (``--shards``, for ``--index ray``)."""
+    if args.shards is None:
+        return {}
+    if args.index != "ray":
+        raise ParameterError("--shards applies only to --index ray")
+    return {"shards": args.shards}
+
+
+def epochs_option(args) -> int | str | None:
+    """``--epochs``, else no limit with a stopping rule, else the strategy's own default ("auto")."""
+    if args.epochs is not None:
+        return args.epochs
+    return None if args.stop is not None else "auto"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,8 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed-ids", type=_id_list, metavar="I,J,...", help="explicit seed row ids (instead of --seeds)")
     p.add_argument("--budget", type=_pos_int, help="total oracle queries allowed (default: no limit)")
     p.add_argument("--epochs", type=_nonneg_int,
-                   help="epochs (rounds) before the final search (default 10 for the paper's strategies; no limit "
-                        f"with --stop, and for those that run until their budget: {', '.join(ROUND_BASED)})")
+                   help=f"epochs (rounds) before the final search ({epochs_help()}; no limit with --stop)")
     p.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
                    help=f"default {DEFAULT_STRATEGY} (not the paper's algorithm: that is elsa)")
     p.add_argument("--stop", type=_stop_spec, metavar="RULE",
@@ -239,9 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--labels-from", metavar="FILE", help="start from existing labels (CSV or JSONL with item or id, and label)")
     lb.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
                     help=f"default {DEFAULT_STRATEGY} (not the paper's algorithm: that is elsa)")
-    lb.add_argument("--epochs", type=_nonneg_int, help="epochs before the final search (default 10 for the paper's "
-                                                       f"strategies, no limit for {', '.join(ROUND_BASED)}; "
-                                                       "on --resume, a larger value continues a finished session)")
+    lb.add_argument("--epochs", type=_nonneg_int, help=f"epochs before the final search ({epochs_help()}; on "
+                                                       "--resume, a larger value continues a finished session)")
     lb.add_argument("--budget", type=_pos_int, help="labels allowed (default: no limit); on --resume, changes it")
     lb.add_argument("--stop", type=_stop_spec, metavar="RULE",
                     help="budget:N, recall:R@C (stop once recall R is certified with confidence C; random checks "
@@ -266,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--open", action="store_true", help="open the page in a browser")
     lb.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_strategy_params(lb)
+
+    sub.add_parser("strategies", allow_abbrev=False, help="list the search strategies and their parameters",
+                   description="Every strategy with one line on what it is, how it runs and its parameters.")
 
     d = sub.add_parser("demo", allow_abbrev=False,
                        help="the default search, the paper's ELSA and nearest-neighbour search on the built-in data",

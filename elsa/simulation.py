@@ -1,9 +1,9 @@
 """Simulated searches: ground-truth labels stand in for the person labelling.
 
-This is what ``elsa simulate`` and the benchmarks run. Randomness: one
-``numpy.random.SeedSequence(random_state)`` is split into one child per repeat, and
-each child into the seed draw, the search and the oracle's noise, so every repeat is
-reproducible on its own and adding repeats does not change earlier ones.
+This is what ``elsa simulate`` and the benchmarks run. Randomness: :func:`elsa.search.run_streams` splits ``random_state`` into one set of
+streams per repeat (the seed draw, the search, the oracle's noise, the audit), so every
+repeat is reproducible on its own, adding repeats does not change earlier ones, and a
+labelling session with the same random state follows repeat 0's search stream.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .exceptions import ParameterError
 from .index import make_index
 from .metrics import discovery_rate, labelling_efficiency, quartiles
 from .oracle import NoisyOracle, SimulatedOracle
-from .search import DEFAULT_STRATEGY, make_strategy, strategy_params
+from .search import DEFAULT_STRATEGY, make_strategy, run_streams, strategy_params
 from .search.registry import NO_EPOCH_LIMIT, resolve_epochs
 from .search.loop import Round
 from .state import SearchState
@@ -108,7 +108,7 @@ def simulate(
     Returns the JSON document ``elsa simulate`` writes:
     ``{"strategy", "params", "runs": [...], "summary": {...}}``.
     """
-    from .stopping import AuditSample, BudgetStop, CertifiedStop, KneeStop, StopSpec, min_target_positives, parse_stop
+    from .stopping import AuditSample, CertifiedStop, StopSpec, make_rule, min_target_positives, parse_stop
 
     spec = parse_stop(stop) if isinstance(stop, str) else stop
     if spec is not None and not isinstance(spec, StopSpec):
@@ -158,20 +158,13 @@ def simulate(
     if index_recall and hasattr(backend, "recall_against_exact"):
         measured_recall = backend.recall_against_exact(random_state=random_state)
     runs = []
-    for r, child in enumerate(np.random.SeedSequence(random_state).spawn(repeats)):
-        # Spawning a fourth child leaves the first three (and so every earlier result) unchanged.
-        seed_rng, search_rng, noise_rng, audit_rng = (np.random.default_rng(s) for s in child.spawn(4))
-        seeds = seed_ids if seed_ids is not None else draw_seeds(truth, n_seeds, seed_rng)
-        oracle = NoisyOracle(truth, noise, noise_rng) if noise > 0 else SimulatedOracle(truth)
-        audit = AuditSample(X.shape[0], audit_rng) if (n_targets or audit_share > 0) else None
-        rule = None
+    for r, streams in enumerate(run_streams(random_state, repeats)):
+        seeds = seed_ids if seed_ids is not None else draw_seeds(truth, n_seeds, streams.seeds)
+        oracle = NoisyOracle(truth, noise, streams.noise) if noise > 0 else SimulatedOracle(truth)
+        audit = AuditSample(X.shape[0], streams.audit) if (n_targets or audit_share > 0) else None
         if spec is not None and spec.kind == "recall":
             audit.extend_until(n_targets, oracle)
-            rule = CertifiedStop(spec.target, spec.confidence, audit, n_targets)
-        elif spec is not None and spec.kind == "knee":
-            rule = KneeStop()
-        elif spec is not None:
-            rule = BudgetStop(spec.budget)
+        rule = make_rule(spec, audit, min(n_targets, audit.positive_ids.size) if n_targets else None)
         monitor = _Monitor(truth, audit, audit_share, oracle, level, trace)
 
         def callback(rnd, st, r=r, monitor=monitor):
@@ -180,7 +173,7 @@ def simulate(
                 on_round(r, rnd, st)
 
         t0 = time.perf_counter()
-        result = search.run(X, seeds, oracle, random_state=search_rng, index=backend, callback=callback, stop=rule,
+        result = search.run(X, seeds, oracle, random_state=streams.search, index=backend, callback=callback, stop=rule,
                             progress=progress)
         seconds = time.perf_counter() - t0
         queried = result.queried_ids
@@ -208,7 +201,7 @@ def simulate(
         run.update(monitor.report(result))
         if isinstance(rule, CertifiedStop):
             run["certificate"] = {"target": rule.target, "confidence": rule.confidence, "n": rule.n, "j": rule.j,
-                                  "found_targets": rule.found_targets(monitor.state)}
+                                  "found_targets": rule.found_targets(monitor.state.answers)}
         if noise > 0:
             run["found_reported"] = int(result.answers.sum())
             run["false_positives"] = int((result.answers & ~truth[queried]).sum())

@@ -43,6 +43,10 @@ class SearchState:
     epoch : the current epoch, from 1.
     budget_left : oracle queries still allowed, or None for no limit.
     progress : show progress bars for long one-off work (computing the pool's k-NN graph).
+    phase : where the loop is: ``epochs`` (more epochs may follow), ``final`` (the final
+        search is next) or ``done`` (:meth:`elsa.search.ActiveSearch.next_step`).
+    ended : why the epochs ended: ``epochs`` (all run) or ``no candidates`` (an epoch's
+        samplers had nothing to propose).
     proposals : every earlier oracle call's :class:`Proposal`, oldest first (a labelling
         session rebuilds them from its rounds), so a sampler can tell which of its own
         rankings proposed the items answered so far (:mod:`elsa.samplers.portfolio`).
@@ -61,6 +65,8 @@ class SearchState:
     budget_left: int | None = None
     progress: bool = True
     proposals: list[Proposal] = field(default_factory=list)
+    phase: str = "epochs"
+    ended: str = "epochs"
 
     @property
     def n(self) -> int:

@@ -2,11 +2,13 @@
 result on the same values stored as float32 (every float16 is exactly a float32)."""
 
 import json
+import pickle
 
 import numpy as np
 import pytest
 
-from elsa._validation import check_embeddings, float_rows
+from elsa import _validation
+from elsa._validation import Pool, check_embeddings, float_rows
 from elsa.cli import main
 from elsa.head import MLPHead
 from elsa.index import ExactIndex, make_index
@@ -14,6 +16,7 @@ from elsa.index.sharded import LocalShardedIndex
 from elsa.oracle import SimulatedOracle
 from elsa.search import STRATEGIES, make_strategy
 from elsa.session import Session
+from elsa.simulation import simulate
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +36,9 @@ def test_a_float16_memory_map_is_kept_as_it_is(pools):
     X16, X32, _, _ = pools
     checked = check_embeddings(X16)
     assert checked.dtype == np.float16 and np.shares_memory(checked, X16)
-    assert check_embeddings(X32) is X32
+    checked32 = check_embeddings(X32)
+    assert np.shares_memory(checked32, X32) and isinstance(checked32, Pool)  # a checked view, not a copy
+    assert check_embeddings(checked32) is checked32  # a checked pool is trusted: not scanned again
     assert check_embeddings(X32.astype(np.float64)).dtype == np.float32  # other dtypes: converted
     bad = np.array(X16[:20])
     bad[[4, 9]] = np.float16(np.inf)  # float16 overflows to inf at 65,520
@@ -133,3 +138,25 @@ def test_ray_shards_map_their_float16_rows_in_place(ray_cluster, pools):
                                           want[1] if isinstance(want, tuple) else want)
     finally:
         idx.close()
+
+
+@pytest.mark.parametrize("strategy", ["portfolio", "elsa", "seals"])
+def test_a_simulation_scans_the_pool_for_nan_once(pools, monkeypatch, strategy):
+    # The pool is checked at the edge into a Pool; the loop, the index and the k-NN graph trust it.
+    X16, X32, y, _ = pools
+    scans = []
+    check = _validation._check_finite
+    monkeypatch.setattr(_validation, "_check_finite", lambda X, name: scans.append(X.shape) or check(X, name))
+    simulate(X32, y, 1, strategy=strategy, n_seeds=2, budget=30, repeats=2, progress=False)
+    assert scans == [X32.shape]
+
+
+def test_a_checked_pool_behaves_as_an_array():
+    X = check_embeddings(np.ones((4, 3), np.float32))
+    Y = X
+    Y += 1  # in place: still the pool itself
+    assert Y is X and float(X.sum()) == 24.0
+    assert type(X * 2) is np.ndarray  # arithmetic gives plain arrays, checked again if passed in
+    assert type(pickle.loads(pickle.dumps(X, protocol=5))) is np.ndarray
+    with pytest.raises(Exception, match="NaN or inf"):
+        check_embeddings(X * np.inf)

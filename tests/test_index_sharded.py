@@ -74,7 +74,7 @@ def test_local_shards_answer_exactly_as_one_exact_index(pool):
 
 
 def test_scores_stay_on_the_shards_and_reduce_as_on_one_array(pool):
-    from elsa.head import scores as reduce
+    from elsa import scores as reduce
     from elsa.index.sharded import ShardedScores
 
     X, labelled = pool

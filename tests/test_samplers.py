@@ -1,24 +1,33 @@
 """Value tests on cases small enough to reason about, plus one conformance template."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from elsa.exceptions import ParameterError
 from elsa.samplers import (
     USL,
+    BlendSampler,
+    CALSampler,
     CandidatePool,
     ConfidenceSampler,
+    ENSSampler,
     FarS,
     FinalSearch,
     GreedyS,
     GridS,
+    KNNSearchSampler,
     LatentSampler,
     NearestNeighbourSampler,
+    PortfolioSampler,
     RandomSampler,
     RandS,
     SEALSSampler,
     UncertaintySampler,
 )
+from elsa.search import STRATEGIES, ActiveSearch, make_strategy
+from elsa.search.registry import SPECS
 from helpers import make_state
 
 LINE = np.arange(20, dtype=np.float32)  # item i sits at x = i
@@ -143,6 +152,12 @@ def _conformance_state():
 
 
 SAMPLERS = [
+    PortfolioSampler(batch_size=10, k=10),  # the default first
+    PortfolioSampler(batch_size=10, k=10, rankings="knn,head:1", lead=None),
+    BlendSampler(batch_size=10, k=10),
+    CALSampler(n_random=20),
+    ENSSampler(k=10, batch_size=3, horizon=20),
+    KNNSearchSampler(k=10, batch_size=5),
     NearestNeighbourSampler(a=10),
     RandS(l=8, b=12, candidates=ConfidenceSampler(0.0)),
     RandS(l=8, b=12, candidates=None),
@@ -176,3 +191,23 @@ def test_sampler_conformance(sampler):
     sampler.prepare(state2, np.random.default_rng(1))
     again = sampler.select(state2, np.random.default_rng(7))
     assert np.array_equal(picked, again), "same random state, same picks"
+
+
+@pytest.mark.parametrize("name", STRATEGIES)
+def test_every_strategy_spec_builds_its_loop(name):
+    # Strategies are data: each spec names a loop shape and a sampler the factory can build,
+    # with the spec's parameters; a spec naming a sampler that does not exist is an error.
+    search = make_strategy(name, budget=10)
+    spec = SPECS[name]
+    roles = {role: getattr(search, role) for role in ActiveSearch.ROLES}
+    if spec.sampler:
+        explorer = roles["explore"]
+        assert f"{type(explorer).__module__}:{type(explorer).__name__}" == "elsa.samplers." + spec.sampler
+    assert (roles["cold_start"] is not None) == (spec.cold_start is not None)
+    assert search.epochs == (None if spec.rounds else 10)
+
+
+def test_a_spec_with_no_such_sampler_is_an_error(monkeypatch):
+    monkeypatch.setitem(SPECS, "knn-search", dataclasses.replace(SPECS["knn-search"], sampler="knn_search:Nope"))
+    with pytest.raises(ParameterError, match="names sampler 'knn_search:Nope', which elsa.samplers does not have"):
+        make_strategy("knn-search")

@@ -13,7 +13,8 @@ import pytest
 
 from elsa.exceptions import ConflictError, InputError, ParameterError, StorageError
 from elsa.oracle import SimulatedOracle
-from elsa.search import make_strategy
+from elsa.search import STRATEGIES, make_strategy
+from elsa.simulation import simulate
 from elsa.session import DB_NAME, Session
 from elsa.state import NEGATIVE, POSITIVE, UNSURE
 
@@ -67,6 +68,36 @@ def test_nn_session_proposes_what_the_loop_asks(pool, tmp_path):
         assert p.status == "done" and p.message == "all epochs and the final search are done"
         assert p.curve[-1] == (loop.queries, int(truth[loop.queried_ids].sum()))
         assert s.search_curve() == loop.curve(truth)  # what the knee rule reads
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_session_proposes_the_rounds_simulate_asks_about(pool, tmp_path, strategy):
+    # One loop, one stopping interface, one random stream: a session answered from the truth
+    # proposes exactly the rounds `elsa simulate` asks its oracle about with the same random
+    # state; killed mid-round and reopened, it continues the same stream.
+    path, X, truth = pool
+    asked = []
+    doc = simulate(X, truth.astype(int), 1, strategy=strategy, seed_ids=[270, 280], budget=60, random_state=5,
+                   on_round=lambda r, rnd, st: asked.append([int(i) for i in rnd.ids]), progress=False)
+    kw = dict(seed_ids=[270, 280], strategy=strategy, budget=60, random_state=5)
+    with Session.create(tmp_path / "s", path, **kw) as s:
+        answer_all(s, truth, limit=37)
+    with Session.open(tmp_path / "s") as s:
+        answer_all(s, truth)
+        assert rounds_of(s) == asked
+        assert s.settings["stop_reason"] == doc["runs"][0]["stop_reason"]
+
+
+def test_an_extended_session_retrains_the_head_before_its_next_epoch(pool, tmp_path):
+    path, X, truth = pool
+    with Session.create(tmp_path / "s", path, seed_ids=[270, 280], strategy="elsa", epochs=2,
+                        params={"a": 10, "b": 10, "l": 10}) as s:
+        answer_all(s, truth)
+        assert s.finished() and s.store.last_round()["kind"] == "final"
+        s.extend(1)
+        s.next_batch()
+        last = s.store.query("SELECT kind, seconds FROM rounds ORDER BY round DESC LIMIT 1")[0]
+        assert last[0] == "epoch" and "head" in json.loads(last[1])  # the head was fitted for it
 
 
 def test_elsa_session_finds_positives_and_names_items(pool, tmp_path):
@@ -185,6 +216,26 @@ def test_export_then_import_into_a_new_session(pool, tmp_path):
     with Session.create(tmp_path / "b", path, labels_from=tmp_path / "labels.jsonl") as b:
         assert np.array_equal(b.labels(), labels)
         assert b.progress().queries == 0  # imported labels are not this session's queries
+
+
+def test_imported_negatives_train_the_head_before_the_first_round(pool, tmp_path):
+    path, X, truth = pool
+    (tmp_path / "old.csv").write_text("id,label\n270,positive\n" + "".join(f"{i},negative\n" for i in range(10)))
+    with Session.create(tmp_path / "s", path, strategy="elsa", labels_from=tmp_path / "old.csv") as s:
+        s.next_batch()
+        first = json.loads(s.store.query("SELECT seconds FROM rounds ORDER BY round LIMIT 1")[0][0])
+        assert "head" in first
+
+
+def test_a_budget_stop_is_raised_by_set_budget(pool, tmp_path):
+    path, X, truth = pool
+    with Session.create(tmp_path / "s", path, seed_ids=[270], strategy="random", stop="budget:20",
+                        params={"batch_size": 10}) as s:
+        answer_all(s, truth)
+        assert s.settings["stop_reason"] == "budget" and s.progress().queries == 20
+        s.set_budget(40)
+        answer_all(s, truth)
+        assert s.progress().queries == 40
 
 
 def test_import_errors_name_the_line(pool, tmp_path):
@@ -341,7 +392,7 @@ def test_audit_items_are_hidden_from_the_search_and_certify_recall(pool, tmp_pat
                         strategy="elsa", params={"a": 10, "b": 10, "l": 10}) as s:
         assert s.settings["audit_positives"] == 11 and s.settings["epochs"] > 1000
         batch = s.next_batch()
-        order = s._audit_order()
+        order = s.audit.order()
         rounds, shown = s.shown_rounds()
         audit = [i for i, src in shown if src == "audit"]
         drawn = s.store.query("SELECT COUNT(*) FROM audit")[0][0]
@@ -373,10 +424,15 @@ def test_sessions_in_the_first_format_are_updated_on_opening(pool, tmp_path):
     with Session.create(tmp_path / "s", path, seed_ids=[270]) as s:
         s.answer(s.next_batch().ids[0], "n")
         s.store.query("DROP TABLE audit")
+        s.store.query("ALTER TABLE rounds DROP COLUMN rng")
         s.store.query("UPDATE meta SET value = '1' WHERE key = 'schema'")
     with Session.open(tmp_path / "s") as s:
-        assert s.store.meta()["schema"] == 2 and (s.labels() == NEGATIVE).sum() == 1
+        assert s.store.meta()["schema"] == 3 and (s.labels() == NEGATIVE).sum() == 1
         assert s.progress().audit == 0 and s.certificate() is None
+        # The first round saved no generator state; the session continues from a stream of its own.
+        assert s.store.last_round()["rng"] is None
+        answer_all(s, truth, limit=25)
+        assert s.progress().labels == 26 and s.store.last_round()["rng"] is not None
 
 
 def test_a_start_that_fails_leaves_nothing_behind(pool, tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 """Items -> float32 embeddings: the built-in ONNX encoder, user ONNX and torch models, folder decoding, caching."""
 
-from .encoder import EMBEDDING_DIM, ImageEncoder, OnnxImageEncoder, builtin_model_path, load_encoder
+from .choose import load_encoder
+from .encoder import EMBEDDING_DIM, ImageEncoder, OnnxImageEncoder, builtin_model_path
 from .images import IMAGE_EXTENSIONS, Skipped, find_images, load_image_array
 from .pipeline import Embeddings, embed_array, embed_folder
 from .torch_encoder import SPACES, TorchImageEncoder  # imports torch only when used

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from .._validation import check_int
 from .cache import VectorStore
 from .encoder import ImageEncoder, OnnxImageEncoder
-from .pipeline import ShardWriter, decode
+from .batches import ShardWriter, decode
 
 
 _WORKER_ENCODERS: dict[str, ImageEncoder] = {}  # per worker process: the model is loaded once, not per task

@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from .._validation import check_choice, check_images, check_int
 from ..exceptions import EmptyPoolError, ParameterError
+from .batches import ShardWriter, decode
 from .cache import FileHashes, VectorStore, cache_dir
 from .encoder import ImageEncoder, OnnxImageEncoder
 from .images import Skipped, image_files, open_rgb
@@ -54,46 +55,6 @@ class Embeddings:
     @property
     def from_cache(self) -> bool:
         return self.n_computed == 0
-
-
-def decode(encoder: ImageEncoder, loaders: Sequence[Callable], keys: Sequence[str]):
-    """Load and preprocess images: ``(stacked batch or None, keys decoded, {key: reason})``.
-
-    A loader raising ``ValueError`` (an image that cannot be decoded) is a failure, kept
-    with its reason; the other images go on.
-    """
-    arrays, done, failed = [], [], {}
-    for load, key in zip(loaders, keys):
-        try:
-            arrays.append(encoder.resized(load()))
-            done.append(key)
-        except ValueError as exc:
-            failed[key] = str(exc)
-    return (encoder.normalise(np.stack(arrays)) if arrays else None), done, failed
-
-
-class ShardWriter:
-    """Vectors and decode failures as they arrive, committed to ``store`` every ``shard_size`` items.
-
-    ``close()`` commits the part-filled shard: call it in ``finally`` so an interrupted
-    run keeps what it finished.
-    """
-
-    def __init__(self, store: VectorStore, shard_size: int):
-        self.store, self.shard_size = store, shard_size
-        self.vectors: dict[str, np.ndarray] = {}
-        self.failures: dict[str, str] = {}
-
-    def add(self, done: Sequence[str], vectors: np.ndarray | None, failed: dict[str, str]) -> None:
-        if vectors is not None:
-            self.vectors.update(zip(done, vectors))
-        self.failures.update(failed)
-        if len(self.vectors) + len(self.failures) >= self.shard_size:
-            self.close()
-
-    def close(self) -> None:
-        self.store.put(self.vectors, self.failures)
-        self.vectors, self.failures = {}, {}
 
 
 def _embed_missing(todo: list[int], keys: Sequence[str], loaders: Sequence[Callable], encoder: ImageEncoder,

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from .._validation import check_int
+from ..index.candidates import CandidatePool
 from ..state import NEGATIVE, POSITIVE, SearchState
 from .base import Head
 from .mlp import MLPHead
@@ -77,8 +78,6 @@ class HeadScorer(Scorer):
         self._last = None
         self.scored = None
         if self.neighbours:
-            from ..samplers.seals import CandidatePool
-
             self._pool = CandidatePool(self.neighbours)
 
     def update(self, state: SearchState, rng: np.random.Generator, ahead=None) -> np.ndarray | None:

@@ -7,6 +7,7 @@ one from the pool's size and the memory available (``auto``). The faiss backends
 
 from .base import Index
 from .exact import ExactIndex
-from .select import BACKENDS, choose_backend, make_index
+from .local import choose_backend
+from .select import BACKENDS, make_index
 
 __all__ = ["BACKENDS", "Index", "ExactIndex", "choose_backend", "make_index"]

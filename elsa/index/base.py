@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from .._validation import check_int
 from ..exceptions import InputError
 
 
@@ -70,7 +71,7 @@ class Index(ABC):
 
         Here that is :meth:`map`'s array. A sharded index leaves each shard's values on
         the shard and returns a handle that answers the reductions of
-        :mod:`elsa.head.scores` there, so the scores never travel.
+        :mod:`elsa.scores` there, so the scores never travel.
         """
         return self.map(fn)
 
@@ -83,7 +84,9 @@ class Index(ABC):
         """
         return self.score(fn), self.search_set(queries, k, exclude=exclude)
 
-    @abstractmethod
+    # The public calls check their arguments once, here, and hand the backend checked ones:
+    # a (m, dim) C-contiguous float32 query array, k >= 1, and query ids of shape (m,) or None.
+
     def search(self, queries, k: int, *, exclude=None, query_ids=None) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest pool rows of each query: ``(D, I)`` of shape ``(m, k)``.
 
@@ -91,8 +94,9 @@ class Index(ABC):
         for queries that are themselves pool rows, their ids, so that each query does
         not return itself (it may still return another query's row).
         """
+        Q = self._queries(queries)
+        return self._search(Q, check_int(k, "k", minimum=1), exclude, self._check_query_ids(query_ids, Q.shape[0]))
 
-    @abstractmethod
     def search_set(self, queries, k: int, *, exclude=None) -> tuple[np.ndarray, np.ndarray]:
         """Distance-to-a-set query (the paper's Algorithm 1).
 
@@ -100,7 +104,27 @@ class Index(ABC):
         ascending: ``(D, I)`` of shape ``(<= k,)``. One pass over the pool, not one kNN
         search per query.
         """
+        Q = self._queries(queries)
+        k = check_int(k, "k", minimum=1)
+        if Q.shape[0] == 0:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        return self._search_set(Q, k, exclude)
 
-    @abstractmethod
     def distance_to_set(self, queries) -> np.ndarray:
         """``min_j ||x_i - q_j||^2`` for every pool row ``i``, shape ``(n,)``."""
+        Q = self._queries(queries)
+        if Q.shape[0] == 0:
+            return np.full(self.n, np.inf, dtype=np.float32)
+        return self._distance_to_set(Q)
+
+    @abstractmethod
+    def _search(self, Q: np.ndarray, k: int, exclude, query_ids: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search` on checked arguments."""
+
+    @abstractmethod
+    def _search_set(self, Q: np.ndarray, k: int, exclude) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search_set` on checked arguments, with at least one query."""
+
+    @abstractmethod
+    def _distance_to_set(self, Q: np.ndarray) -> np.ndarray:
+        """:meth:`distance_to_set` on checked arguments, with at least one query."""

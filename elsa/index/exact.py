@@ -117,11 +117,7 @@ class ExactIndex(Index):
         np.maximum(d, 0.0, out=d)  # rounding can make a tiny distance negative
         return d
 
-    def search(self, queries, k: int, *, exclude=None, query_ids=None) -> tuple[np.ndarray, np.ndarray]:
-        Q = self._queries(queries)
-        k = check_int(k, "k", minimum=1)
-        m = Q.shape[0]
-        query_ids = self._check_query_ids(query_ids, m)
+    def _search(self, Q, k, exclude, query_ids) -> tuple[np.ndarray, np.ndarray]:
         Qm2, q_norms, norms = self._terms(Q, exclude)
         parts = map_ranges(lambda a, b: self._search_range(a, b, Qm2, q_norms, norms, k, query_ids), self.ranges)
         return merge_knn(parts, k)
@@ -167,11 +163,7 @@ class ExactIndex(Index):
         best_i[~np.isfinite(best_d)] = -1
         return best_d, best_i
 
-    def search_set(self, queries, k: int, *, exclude=None) -> tuple[np.ndarray, np.ndarray]:
-        Q = self._queries(queries)
-        k = check_int(k, "k", minimum=1)
-        if Q.shape[0] == 0:
-            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+    def _search_set(self, Q, k, exclude) -> tuple[np.ndarray, np.ndarray]:
         Qm2, q_norms, norms = self._terms(Q, exclude)
         parts = map_ranges(lambda a, b: self._search_set_range(a, b, Qm2, q_norms, norms, k), self.ranges)
         return merge_set(parts, k)
@@ -213,11 +205,8 @@ class ExactIndex(Index):
         parts = map_ranges(both, row_ranges(self.n, self.threads, step))
         return np.concatenate([p[0] for p in parts]), merge_set([p[1] for p in parts], k)
 
-    def distance_to_set(self, queries) -> np.ndarray:
-        Q = self._queries(queries)
+    def _distance_to_set(self, Q) -> np.ndarray:
         out = np.full(self.n, np.inf, dtype=np.float32)
-        if Q.shape[0] == 0:
-            return out
         Qm2, q_norms, norms = self._terms(Q)
 
         def fill(a, b):

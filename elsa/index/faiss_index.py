@@ -132,14 +132,10 @@ class FaissIndex(Index):
         D = np.where(I < 0, np.inf, np.maximum(D, 0.0)).astype(np.float32)
         return D, I.astype(np.int64)
 
-    def search(self, queries, k: int, *, exclude=None, query_ids=None) -> tuple[np.ndarray, np.ndarray]:
-        Q = self._queries(queries)
-        k = check_int(k, "k", minimum=1)
-        m = Q.shape[0]
+    def _search(self, Q, k, exclude, query_ids) -> tuple[np.ndarray, np.ndarray]:
         if query_ids is None:
             D, I = self._knn(Q, k, exclude)
         else:
-            query_ids = self._check_query_ids(query_ids, m)
             D, I = self._knn(Q, k + 1, exclude)
             own = I == query_ids[:, None]
             D = np.where(own, np.inf, D)
@@ -152,11 +148,7 @@ class FaissIndex(Index):
             I = np.pad(I, ((0, 0), (0, pad)), constant_values=-1)
         return D, I
 
-    def search_set(self, queries, k: int, *, exclude=None) -> tuple[np.ndarray, np.ndarray]:
-        Q = self._queries(queries)
-        k = check_int(k, "k", minimum=1)
-        if Q.shape[0] == 0:
-            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+    def _search_set(self, Q, k, exclude) -> tuple[np.ndarray, np.ndarray]:
         _, I = self._knn(Q, k, exclude)
         cand = np.unique(I[I >= 0])
         if cand.size == 0:
@@ -166,8 +158,8 @@ class FaissIndex(Index):
         d = np.maximum(d.min(axis=1), 0.0).astype(np.float32)
         return take_smallest(d, cand, k)
 
-    def distance_to_set(self, queries) -> np.ndarray:
-        return self.exact.distance_to_set(queries)
+    def _distance_to_set(self, Q) -> np.ndarray:
+        return self.exact.distance_to_set(Q)
 
     def recall_against_exact(self, *, queries: int = 200, k: int = 50, exclude=None, random_state=0) -> float:
         """Mean share of the exact ``k`` nearest neighbours this index returns, for

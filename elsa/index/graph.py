@@ -29,6 +29,7 @@ has the times.
 from __future__ import annotations
 
 import hashlib
+import logging
 import sys
 from pathlib import Path
 from typing import Callable
@@ -38,6 +39,8 @@ import numpy as np
 from .._io import cache_root, save_npy
 from .._validation import check_embeddings, check_int
 from .base import Index
+
+log = logging.getLogger("elsa")  # notes for the user; printed to stderr unless logging is set up
 
 EXACT_GRAPH_ROWS = 250_000  # above this, a faiss IVF index computes the graph when faiss is installed
 _QUERY_CHUNK = 1024
@@ -130,8 +133,8 @@ def _graph_index(X: np.ndarray, index: Index | None, random_state: int) -> tuple
             require_faiss()
             return "ivf", lambda: FaissIndex(X, "ivf", random_state=random_state)
         except ImportError:  # no faiss: exact, slowly
-            print(f"note: computing the k-NN graph of {X.shape[0]:,} rows exactly; install faiss "
-                  "(pip install 'elsa-search[faiss]') to compute it approximately and faster", file=sys.stderr)
+            log.warning(f"note: computing the k-NN graph of {X.shape[0]:,} rows exactly; install faiss "
+                  "(pip install 'elsa-search[faiss]') to compute it approximately and faster")
     if index is not None:
         return index.name, lambda: index
     return ExactIndex.name, lambda: ExactIndex(X)
@@ -209,4 +212,4 @@ def _save(path: Path, array: np.ndarray) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         save_npy(path, array)
     except OSError as exc:
-        print(f"note: could not cache the k-NN graph in {path.parent}: {exc}", file=sys.stderr)
+        log.warning(f"note: could not cache the k-NN graph in {path.parent}: {exc}")

@@ -10,7 +10,7 @@ free of any engine so that the merging can be tested, and used, in one process.
 * The head's scores stay on the shards (:meth:`ShardedIndex.score` returns a
   :class:`ShardedScores` handle): each shard keeps its slice, and the search's
   reductions of them (threshold sums, items above it, the top ``k``, Quant's sums;
-  :mod:`elsa.head.scores`) run there and are merged at the driver.
+  :mod:`elsa.scores`) run there and are merged at the driver.
 * Each shard answers with its own ``k`` best, in global ids. The driver keeps the
   ``k`` smallest ``(distance, id)`` pairs of their union; that is exactly the single
   index's answer, ties broken by the smaller id as there. ``distance_to_set`` and
@@ -34,9 +34,10 @@ import numpy as np
 from .._parallel import row_ranges
 from .._validation import check_embeddings, check_int
 from ..exceptions import ElsaError
-from ..head import scores as reduce
+from .. import scores as reduce
 from .base import Index
 from .exact import _DEFAULT_CHUNK_ROWS
+from .local import make_local_index
 from .merge import merge_knn, merge_set
 
 
@@ -44,15 +45,13 @@ class Shard:
     """One contiguous slice of the pool, starting at global row ``start``, and its index.
 
     This is what a worker holds. ``backend`` and ``options`` go to
-    :func:`~elsa.index.make_index` (an exact shard by default; a faiss shard for pools
+    :func:`~elsa.index.local.make_local_index` (an exact shard by default; a faiss shard for pools
     whose shards are too large to search exactly).
     """
 
     def __init__(self, X, start: int, backend: str = "exact", options: dict | None = None):
-        from .select import make_index
-
         self.start = int(start)
-        self.index = make_index(X, backend, **(options or {}))
+        self.index = make_local_index(X, backend, **(options or {}))
         self._scores: np.ndarray | None = None  # the head's scores of these rows, and their version
         self._version: int | None = None
 
@@ -136,24 +135,14 @@ class ShardedIndex(Index):
         cuts = np.searchsorted(ids, [start for start, _ in self.bounds] + [self.n])
         return [ids[a:b] - start for (start, _), a, b in zip(self.bounds, cuts[:-1], cuts[1:])]
 
-    def search(self, queries, k: int, *, exclude=None, query_ids=None):
-        Q = self._queries(queries)
-        k = check_int(k, "k", minimum=1)
-        query_ids = self._check_query_ids(query_ids, Q.shape[0])
+    def _search(self, Q, k, exclude, query_ids):
         parts = self._call("search", [(Q, k, ex, query_ids) for ex in self._excluded(exclude)])
         return merge_knn(parts, k)
 
-    def search_set(self, queries, k: int, *, exclude=None):
-        Q = self._queries(queries)
-        k = check_int(k, "k", minimum=1)
-        if Q.shape[0] == 0:
-            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+    def _search_set(self, Q, k, exclude):
         return merge_set(self._call("search_set", [(Q, k, ex) for ex in self._excluded(exclude)]), k)
 
-    def distance_to_set(self, queries) -> np.ndarray:
-        Q = self._queries(queries)
-        if Q.shape[0] == 0:
-            return np.full(self.n, np.inf, dtype=np.float32)
+    def _distance_to_set(self, Q) -> np.ndarray:
         return np.concatenate(self._call("distance_to_set", [(Q,)] * len(self.bounds)))
 
     def map(self, fn) -> np.ndarray:
@@ -168,7 +157,7 @@ class ShardedIndex(Index):
 class ShardedScores:
     """The head's scores of a sharded pool, left on the shards (``index.score(fn)``).
 
-    It answers :mod:`elsa.head.scores`'s reductions by running them on every shard's
+    It answers :mod:`elsa.scores`'s reductions by running them on every shard's
     slice and merging the small answers. Indexing (``scores[ids]``) and ``np.asarray``
     gather scores from the shards, for the samplers that need arbitrary ones. A handle
     is valid until the index scores again.

@@ -1,41 +1,17 @@
-"""Ways of choosing what to label, all behind :class:`Sampler.select`."""
+"""Ways of choosing what to label, all behind :class:`Sampler.select`.
 
-from .base import Sampler
-from .blend import BlendSampler
-from .cal import CALSampler
-from .confidence import ConfidenceSampler, FinalSearch
-from .ens import ENSSampler
-from .fars import FarS
-from .greedys import GreedyS
-from .grids import GridS
-from .knn_search import KNNSearchSampler
-from .latent import LatentSampler
-from .nn import NearestNeighbourSampler
-from .portfolio import PortfolioSampler
-from .rands import RandS
-from .random import RandomSampler
-from .seals import CandidatePool, SEALSSampler
-from .uncertainty import UncertaintySampler
-from .usl import USL
+Each sampler is imported when first used (PEP 562), so that the strategies' registry can
+read :mod:`.choices` without loading scikit-learn.
+"""
 
-__all__ = [
-    "USL",
-    "BlendSampler",
-    "CALSampler",
-    "CandidatePool",
-    "ConfidenceSampler",
-    "ENSSampler",
-    "FarS",
-    "FinalSearch",
-    "GreedyS",
-    "GridS",
-    "KNNSearchSampler",
-    "LatentSampler",
-    "NearestNeighbourSampler",
-    "PortfolioSampler",
-    "RandS",
-    "RandomSampler",
-    "SEALSSampler",
-    "Sampler",
-    "UncertaintySampler",
-]
+from .._lazy import lazy_names
+
+_WHERE = {
+    "Sampler": "base", "BlendSampler": "blend", "CALSampler": "cal", "ConfidenceSampler": "confidence",
+    "FinalSearch": "confidence", "ENSSampler": "ens", "FarS": "fars", "GreedyS": "greedys", "GridS": "grids",
+    "KNNSearchSampler": "knn_search", "LatentSampler": "latent", "NearestNeighbourSampler": "nn",
+    "PortfolioSampler": "portfolio", "RandS": "rands", "RandomSampler": "random", "SEALSSampler": "seals",
+    "UncertaintySampler": "uncertainty", "USL": "usl",
+}
+__all__ = sorted(_WHERE) + ["CandidatePool"]
+__getattr__ = lazy_names(__name__, {**_WHERE, "CandidatePool": "seals"}, globals())

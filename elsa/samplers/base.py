@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from abc import ABC, abstractmethod
 
@@ -43,6 +44,14 @@ class Sampler(ABC):
     """
 
     name: str = "sampler"
+
+    @classmethod
+    def from_params(cls, params: dict) -> "Sampler":
+        """Built from a strategy's parameters (:func:`elsa.search.strategy_params`): every
+        constructor argument with the name of a parameter takes its value. A sampler whose
+        arguments are named otherwise overrides this."""
+        names = inspect.signature(cls.__init__).parameters
+        return cls(**{name: params[name] for name in names if name != "self" and name in params})
 
     def prepare(self, state: SearchState, rng: np.random.Generator) -> None:
         """Called once before a run: precompute what depends only on the pool.

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from .._validation import check_float, check_int
-from ..head import scores
+from .. import scores
 from ..head.logistic import LogisticHead
 from ..state import POSITIVE, SearchState
 from .base import Sampler, uniform_unlabelled
@@ -63,6 +63,10 @@ class CALSampler(Sampler):
     """
 
     name = "cal"
+
+    @classmethod
+    def from_params(cls, params: dict) -> "CALSampler":
+        return cls(params["n_random"], params["head_c"])
 
     def __init__(self, n_random: int = 100, C: float = 1.0):
         self.n_random = check_int(n_random, "n_random", minimum=0)

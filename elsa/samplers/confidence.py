@@ -1,7 +1,7 @@
 """The active-learning sampler (the paper's Algorithm 3) and the final search.
 
 Both read the head's confidence of every item (``state.scores``) through the
-reductions of :mod:`elsa.head.scores`, which run where the scores are (on the shards,
+reductions of :mod:`elsa.scores`, which run where the scores are (on the shards,
 for a sharded pool). Threshold statistics (mean and standard deviation) are taken over
 the whole pool, labelled items included, as in Algorithm 3 ("H = S_i, I_i in D"), in
 float64; only unlabelled items are returned.
@@ -13,7 +13,7 @@ import numpy as np
 
 from .._validation import check_choice, check_float, check_int
 from ..exceptions import ParameterError
-from ..head import scores
+from .. import scores
 from ..state import SearchState
 from .base import Sampler
 

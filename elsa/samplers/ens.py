@@ -43,7 +43,7 @@ import numpy as np
 
 from .._validation import check_int
 from ..head.knn import KNNModel
-from ..head.scores import local_top
+from ..scores import local_top
 from ..state import SearchState
 from .base import Sampler
 from .knn_search import knn_model

@@ -30,6 +30,10 @@ class FarS(Sampler):
 
     name = "fars"
 
+    @classmethod
+    def from_params(cls, params: dict) -> "FarS":
+        return cls(params["b"], params["b_growth"], params["alpha1"], params["weight"])
+
     def __init__(self, b: int = 50, b_growth: float = 0.5, alpha: float = 1.0, weight: float = 1.0):
         self.b = check_int(b, "b", minimum=1)
         self.b_growth = check_float(b_growth, "b_growth", minimum=0.0)

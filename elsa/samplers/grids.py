@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_float, check_int
-from ..head.scores import by_score
+from ..scores import by_score
 from ..state import SearchState
 from ._geometry import pca_project, sq_dist_to
 from .base import Sampler, best_per_group, growing_batch

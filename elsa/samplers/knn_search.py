@@ -13,7 +13,7 @@ import numpy as np
 
 from .._validation import check_int
 from ..head.knn import KNNModel
-from ..head.scores import local_top
+from ..scores import local_top
 from ..index.graph import neighbour_graph
 from ..state import SearchState
 from .base import Sampler

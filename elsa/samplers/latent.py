@@ -7,10 +7,10 @@ from sklearn.cluster import KMeans
 
 from .._validation import check_choice, check_float, check_int
 from ..index import ExactIndex
-from ..search.registry import DISTRIBUTIONS
 from ..state import SearchState
 from ._geometry import pca_project, sq_dists
 from .base import Sampler, growing_batch
+from .choices import DISTRIBUTIONS
 
 
 

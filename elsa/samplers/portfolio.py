@@ -97,7 +97,7 @@ from .._validation import check_float, check_int
 from ..exceptions import ParameterError
 from ..head.knn import KNNModel
 from ..head.logistic import LogisticHead, StackedLogits
-from ..head.scores import local_top
+from ..scores import local_top
 from ..state import NEGATIVE, POSITIVE, SearchState
 from ._ranks import ranks_with_common_value, top_by_rank_sum
 from .base import Sampler, uniform_unlabelled

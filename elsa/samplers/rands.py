@@ -9,6 +9,7 @@ import numpy as np
 from .._validation import check_float, check_int
 from ..state import SearchState
 from .base import Sampler, growing_batch
+from .confidence import ConfidenceSampler
 
 
 class RandS(Sampler):
@@ -43,6 +44,11 @@ class RandS(Sampler):
     """
 
     name = "rands"
+
+    @classmethod
+    def from_params(cls, params: dict) -> "RandS":
+        """ELSA's RandS: candidates from the head's confident items (``alpha1``)."""
+        return cls(params["l"], params["b"], params["b_growth"], candidates=ConfidenceSampler(params["alpha1"]))
 
     def __init__(self, l: int = 50, b: int = 50, b_growth: float = 0.5, candidates: Sampler | None = None):  # noqa: E741
         self.l = check_int(l, "l", minimum=1)

@@ -7,7 +7,7 @@ from sklearn.cluster import KMeans
 from sklearn.neighbors import NearestNeighbors
 
 from .._validation import check_float, check_int
-from ..head.scores import by_score
+from ..scores import by_score
 from ..state import SearchState
 from ._geometry import pca_project, sq_dists
 from .base import Sampler, best_per_group

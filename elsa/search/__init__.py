@@ -6,10 +6,11 @@ line starts without them.
 """
 
 from .registry import DEFAULT_STRATEGY, DEFAULTS, STRATEGIES, default_epochs, strategy_params
+from .streams import run_streams
 
 from .._lazy import lazy_names
 
 __all__ = ["DEFAULTS", "DEFAULT_STRATEGY", "STRATEGIES", "ActiveSearch", "Round", "SearchResult", "default_epochs",
-           "make_strategy", "strategy_params"]
+           "make_strategy", "run_streams", "strategy_params"]
 __getattr__ = lazy_names(__name__, {"ActiveSearch": "loop", "Round": "loop", "SearchResult": "loop",
                                     "make_strategy": "strategies"}, globals())

@@ -15,7 +15,6 @@ exploration sampler's.
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
@@ -110,6 +109,15 @@ def _merge(parts: list[tuple[Sampler, np.ndarray]], limit: int | None) -> tuple[
     return ids[first].astype(np.int64), sources, owners
 
 
+class Step(NamedTuple):
+    """The search's next move: ask about ``selection`` (kind ``epoch`` or ``final``), or stop
+    (kind ``stop``) for ``reason``."""
+
+    kind: str
+    selection: Selection | None
+    reason: str = ""
+
+
 class ActiveSearch:
     """The ELSA loop, with its components as parameters.
 
@@ -184,6 +192,10 @@ class ActiveSearch:
         every epoch's oracle call; when it gives a reason, the run ends there, without
         the final search, and ``stop_reason`` is that reason. ``progress``: show bars for
         long one-off work (the pool's k-NN graph, for the samplers that use it).
+
+        A short driver over the steps a labelling session takes too: :meth:`next_step`
+        (what to ask next, or why to stop) and :meth:`observe` (record the answers and
+        retrain the scorer), drawing from one generator in the same order.
         """
         X = check_embeddings(X)
         seed_ids = check_ids(seed_ids, X.shape[0], "seed_ids")
@@ -196,30 +208,71 @@ class ActiveSearch:
                             progress=progress)
         result = SearchResult(seed_ids=seed_ids)
         self.prepare(state, rng)
-        result.stop_reason = "epochs"
-        for epoch in (range(1, self.epochs + 1) if self.epochs is not None else itertools.count(1)):
-            if state.budget_left == 0:
-                result.stop_reason = "budget"
+        curve = [(0, 0)]  # (queries, positives answered) after each call: what the knee rule reads
+        while True:
+            step = self.next_step(state, rng, stop=stop, curve=curve)
+            if step.kind == "stop":
+                result.stop_reason = step.reason
                 break
-            state.epoch = epoch
-            chosen = self.select_epoch(state, rng)
-            if chosen.ids.size == 0:
-                result.stop_reason = "no candidates"
-                break
-            self._ask(oracle, chosen, "epoch", state, result, rng, callback)
-            reason = stop.check(state, result) if stop is not None else None
-            if reason:
-                result.stop_reason = reason
-                result.seconds = time.perf_counter() - started
-                return result
-        if self.final is not None and state.budget_left != 0:
-            chosen = self.select_final(state, rng)
-            if chosen.ids.size:
-                self._ask(oracle, chosen, "final", state, result, rng, callback)
-        if state.budget_left == 0:
-            result.stop_reason = "budget"
+            batch, timings = step.selection.ids, dict(step.selection.seconds)
+            t0 = time.perf_counter()
+            said = np.asarray(oracle.label(batch))
+            timings["oracle"] = time.perf_counter() - t0
+            if said.shape != batch.shape:
+                raise InputError(f"the oracle answered {said.shape[0] if said.ndim else said} labels for "
+                                 f"{batch.size} items")
+            timings.update(self.observe(state, step, said.astype(bool), rng))
+            curve.append((state.queries, state.n_found))
+            result.rounds.append(Round(step.kind, state.epoch, batch, said.astype(bool), step.selection.sources,
+                                       timings))
+            if callback is not None:
+                callback(result.rounds[-1], state)
         result.seconds = time.perf_counter() - started
         return result
+
+    def next_step(self, state: SearchState, rng, *, stop=None, curve=()) -> "Step":
+        """What to ask next, given the answers in ``state``: an epoch's batch, the final
+        search's, or the reason to stop.
+
+        In order: the stopping rule ``stop`` (asked, with the gain curve ``curve``, after
+        every epoch's call); the budget; the next epoch while epochs remain and the last
+        one found candidates; then the final search once; then stop, for ``budget``,
+        ``epochs`` or ``no candidates``. Moves ``state.epoch`` and ``state.phase`` on.
+        """
+        if state.phase == "epochs":
+            reason = stop.check(state, curve) if stop is not None and state.epoch > 0 else None
+            if reason:
+                return Step("stop", None, reason)
+            if self.epochs is None or state.epoch < self.epochs:
+                if state.budget_left == 0:
+                    return Step("stop", None, "budget")
+                state.epoch += 1
+                chosen = self.select_epoch(state, rng)
+                if chosen.ids.size:
+                    return Step("epoch", chosen)
+                state.ended = "no candidates"
+            state.phase = "final"
+        if state.phase == "final":
+            state.phase = "done"
+            if self.final is not None and state.budget_left != 0:
+                chosen = self.select_final(state, rng)
+                if chosen.ids.size:
+                    return Step("final", chosen)
+        return Step("stop", None, "budget" if state.budget_left == 0 else state.ended)
+
+    def observe(self, state: SearchState, step: "Step", said: np.ndarray, rng) -> dict[str, float]:
+        """Record the answers ``said`` (bool, one per item of ``step``) in ``state``; after an
+        epoch, retrain the scorer. Returns the scorer's phase times. (A labelling session
+        rebuilds the same state from its file and calls :meth:`update_scores` itself.)"""
+        batch = step.selection.ids
+        state.answers[batch] = np.where(said, POSITIVE, NEGATIVE)
+        state.proposals.append(Proposal(state.epoch, batch, step.selection.owners))
+        state.frontier = batch[said]
+        state.n_found += int(said.sum())
+        state.queries += batch.size
+        if state.budget_left is not None:
+            state.budget_left -= batch.size
+        return self.update_scores(state, rng) if step.kind == "epoch" else {}
 
     def prepare(self, state: SearchState, rng) -> None:
         """Let the scorer and every sampler precompute what depends only on the pool."""
@@ -229,8 +282,7 @@ class ActiveSearch:
             if getattr(self, role) is not None:
                 getattr(self, role).prepare(state, rng)
 
-    # The steps of one oracle call, shared by :meth:`run` (which asks an oracle object)
-    # and by a labelling session (which waits for a person between them).
+    # The parts of a step.
 
     def select_epoch(self, state: SearchState, rng) -> Selection:
         """One epoch's batch: NN around the frontier, then the exploration sampler (or the
@@ -270,27 +322,6 @@ class ActiveSearch:
         state.scores = self.scorer.update(state, rng, ahead=ahead)
         state.scored = getattr(self.scorer, "scored", None)
         return {self.scorer.name: time.perf_counter() - t0, **self.scorer.last_seconds}
-
-    def _ask(self, oracle, chosen: Selection, kind, state, result, rng, callback) -> None:
-        batch, timings = chosen.ids, dict(chosen.seconds)
-        t0 = time.perf_counter()
-        said = np.asarray(oracle.label(batch))
-        timings["oracle"] = time.perf_counter() - t0
-        if said.shape != batch.shape:
-            raise InputError(f"the oracle answered {said.shape[0] if said.ndim else said} labels for {batch.size} items")
-        said = said.astype(bool)
-        state.answers[batch] = np.where(said, POSITIVE, NEGATIVE)
-        state.proposals.append(Proposal(state.epoch, batch, chosen.owners))
-        state.frontier = batch[said]
-        state.n_found += int(said.sum())
-        state.queries += batch.size
-        if state.budget_left is not None:
-            state.budget_left -= batch.size
-        if kind == "epoch":
-            timings.update(self.update_scores(state, rng))
-        result.rounds.append(Round(kind, state.epoch, batch, said, chosen.sources, timings))
-        if callback is not None:
-            callback(result.rounds[-1], state)
 
 
 def _plain(params: dict) -> dict:

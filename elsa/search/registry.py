@@ -1,15 +1,19 @@
-"""The strategies' names, parameters and defaults: what the command line and the session
-checks need, without importing a sampler or a model (so `elsa --help` starts at once).
+"""The strategies as data: one :class:`StrategySpec` each (parameters, defaults, rounds or
+epochs, cold start, builder), which the command line, the session checks and the factory
+all read, without importing a sampler or a model (so `elsa --help` starts at once).
 
-:mod:`elsa.search.strategies` builds the strategies from these.
+:mod:`elsa.search.strategies` builds the strategies from these. Adding a strategy: its
+sampler's module, one entry in :data:`SPECS`, its tests and the README's table.
 """
 
 from __future__ import annotations
 
-from ..exceptions import ParameterError
+import textwrap
+from dataclasses import dataclass, field
 
-DISTRIBUTIONS = ("uniform", "normal", "clustered-uniform", "clustered-normal")  # latent sampling's draws
-CRITERIA = ("maxent", "id", "positive")  # SEALS's candidate scores
+from ..exceptions import ParameterError
+from ..samplers.choices import CRITERIA, DISTRIBUTIONS
+
 
 # Defaults from the paper's section 6 (a = l = 50, b = 50 growing, alpha1 = 1, 10 epochs)
 # where it gives them; the rest are this project's choices (see each class's docstring).
@@ -83,36 +87,124 @@ PARAM_HELP = {
 }
 _HEAD = ("head", "hidden", "head_alpha", "head_max_iter", "head_c", "score_neighbours")
 _ELSA_FRAME = ("a", "alpha2", "final", "final_size") + _HEAD
-PARAMS = {
-    "elsa": ("l", "b", "b_growth", "alpha1") + _ELSA_FRAME,
-    "no-active": ("a", "l", "b", "b_growth", "alpha2", "final", "final_size"),
-    "nn": ("a",),
-    "nn-large": ("a",),
-    "random": ("batch_size",),
-    "greedys": ("b", "b_growth", "low", "high") + _ELSA_FRAME,
-    "fars": ("b", "b_growth", "alpha1", "weight") + _ELSA_FRAME,
-    "grids": ("b", "b_growth", "cells") + _ELSA_FRAME,
-    "latent": ("b", "b_growth", "distribution") + _ELSA_FRAME,
-    "usl": ("l", "b", "b_growth", "alpha1") + _ELSA_FRAME,
-    "seals": ("batch_size", "k", "criterion") + _HEAD,
-    "uncertainty": ("batch_size",) + _HEAD,
-    "nn-keep-going": ("a",),
-    "knn-search": ("batch_size", "k", "gamma"),
-    "ens": ("batch_size", "k", "gamma", "horizon"),
-    "cal": ("n_random", "head_c"),
-    "blend": ("batch_size", "k", "gamma", "head_c", "n_random"),
-    "portfolio": ("batch_size", "k", "gamma", "n_random", "discount", "rankings"),
-}
-STRATEGIES = tuple(PARAMS)
-STRATEGY_DEFAULTS = {
-    "nn-large": {"a": 200},
-    "knn-search": {"k": 50, "batch_size": 1},
-    "ens": {"k": 50, "batch_size": 1},
-    "blend": {"k": 50, "batch_size": 10, "head_c": 0.01},
-    "portfolio": {"k": 50, "batch_size": 10},
-}
-ROUND_BASED = ("nn-keep-going", "knn-search", "ens", "cal", "blend", "portfolio")
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """One strategy, as data: what the command line, the session checks and the factory read.
+
+    ``build`` names the loop's shape in :mod:`elsa.search.strategies` (``elsa_shaped``,
+    ``nn``, ``explore``, ``headed`` or ``no_active``); ``sampler`` the sampler it puts in
+    the loop as ``module:Class`` in :mod:`elsa.samplers` (for ``elsa_shaped``, the
+    exploration sampler), built by its ``from_params``; ``cold_start`` what picks items
+    while no positive is known (``usl``, ``latent`` or ``random``; None: the strategy's own
+    samplers, which fall back to random items). ``rounds``: the strategy runs in rounds until its budget (no
+    epoch limit by default) rather than the paper's 10 epochs. ``seedless``: designed to
+    start without seeds. ``defaults``: this strategy's values where they differ from
+    :data:`DEFAULTS`.
+    """
+
+    name: str
+    summary: str
+    params: tuple[str, ...]
+    build: str
+    sampler: str | None = None
+    cold_start: str | None = None
+    rounds: bool = False
+    seedless: bool = False
+    defaults: dict = field(default_factory=dict)
+
+
+SPECS = {spec.name: spec for spec in (
+    StrategySpec("elsa", "the paper's search: NN around the positives, RandS exploration, an MLP head, a final search",
+                 ("l", "b", "b_growth", "alpha1") + _ELSA_FRAME, "elsa_shaped", "rands:RandS"),
+    StrategySpec("no-active", "the paper's ablation: NN and RandS on a random pool, no head, a proximity final search",
+                 ("a", "l", "b", "b_growth", "alpha2", "final", "final_size"), "no_active"),
+    StrategySpec("nn", "NN search around the last call's positives (the paper's baseline)", ("a",), "nn"),
+    StrategySpec("nn-large", "NN search with 200 neighbours per search", ("a",), "nn", defaults={"a": 200}),
+    StrategySpec("random", "random items", ("batch_size",), "explore", "random:RandomSampler", seedless=True),
+    StrategySpec("greedys", "ELSA with GreedyS exploration (items in a band of head probability)",
+                 ("b", "b_growth", "low", "high") + _ELSA_FRAME, "elsa_shaped", "greedys:GreedyS", cold_start="random"),
+    StrategySpec("fars", "ELSA with FarS exploration (confident items far from the labelled ones)",
+                 ("b", "b_growth", "alpha1", "weight") + _ELSA_FRAME, "elsa_shaped", "fars:FarS", cold_start="random"),
+    StrategySpec("grids", "ELSA with GridS exploration (a grid over the pool's first two principal axes)",
+                 ("b", "b_growth", "cells") + _ELSA_FRAME, "elsa_shaped", "grids:GridS", cold_start="random"),
+    StrategySpec("latent", "ELSA with latent sampling (draws in a PCA space), also before the first positive",
+                 ("b", "b_growth", "distribution") + _ELSA_FRAME, "elsa_shaped", "latent:LatentSampler", cold_start="latent",
+                 seedless=True),
+    StrategySpec("usl", "ELSA started from USL's representative items when there are no seeds",
+                 ("l", "b", "b_growth", "alpha1") + _ELSA_FRAME, "elsa_shaped", "rands:RandS", cold_start="usl",
+                 seedless=True),
+    StrategySpec("seals", "SEALS: a head over the labelled items' neighbours only",
+                 ("batch_size", "k", "criterion") + _HEAD, "headed", "seals:SEALSSampler"),
+    StrategySpec("uncertainty", "uncertainty sampling: the items the head is least sure of",
+                 ("batch_size",) + _HEAD, "headed", "uncertainty:UncertaintySampler"),
+    StrategySpec("nn-keep-going", "NN around the last call's positives, around every positive when that is empty",
+                 ("a",), "nn", rounds=True),
+    StrategySpec("knn-search", "one-step Bayesian active search: the most likely items under the k-NN model",
+                 ("batch_size", "k", "gamma"), "explore", "knn_search:KNNSearchSampler", rounds=True,
+                 defaults={"k": 50, "batch_size": 1}),
+    StrategySpec("ens", "efficient nonmyopic active search on the k-NN model",
+                 ("batch_size", "k", "gamma", "horizon"), "explore", "ens:ENSSampler", rounds=True,
+                 defaults={"k": 50, "batch_size": 1}),
+    StrategySpec("cal", "AutoTAR's continuous active learning: a logistic head's top items, in growing batches",
+                 ("n_random", "head_c"), "explore", "cal:CALSampler", rounds=True),
+    StrategySpec("blend", "pages by the mean rank of the k-NN model and a logistic head",
+                 ("batch_size", "k", "gamma", "head_c", "n_random"), "explore", "blend:BlendSampler", rounds=True,
+                 defaults={"k": 50, "batch_size": 10, "head_c": 0.01}),
+    StrategySpec("portfolio", "the default: pages shared between the k-NN model, a head and their rank averages "
+                 "by their recent hit rates", ("batch_size", "k", "gamma", "n_random", "discount", "rankings"),
+                 "explore", "portfolio:PortfolioSampler", rounds=True, defaults={"k": 50, "batch_size": 10}),
+)}
+STRATEGIES = tuple(SPECS)
+PARAMS = {name: spec.params for name, spec in SPECS.items()}
+STRATEGY_DEFAULTS = {name: spec.defaults for name, spec in SPECS.items() if spec.defaults}
+ROUND_BASED = tuple(name for name, spec in SPECS.items() if spec.rounds)
 DEFAULT_STRATEGY = "portfolio"  # not the paper's algorithm (that is "elsa"): see elsa/samplers/portfolio.py
+
+
+# The command line's groups of hyperparameters (``elsa simulate --help``).
+PARAM_GROUPS = {
+    "NN search and the paper's exploration samplers": (
+        "a", "l", "b", "b_growth", "alpha1", "alpha2", "final", "final_size", "low", "high", "weight", "cells",
+        "distribution"),
+    "heads": ("head", "hidden", "head_alpha", "head_max_iter", "head_c", "score_neighbours"),
+    "pages and the k-NN model": ("batch_size", "k", "criterion", "gamma", "horizon", "n_random", "discount",
+                                 "rankings"),
+}
+
+
+def param_groups() -> list[tuple[str, str, tuple[str, ...]]]:
+    """``(title, the strategies that take any of its parameters, parameters)`` per group."""
+    return [(title, ", ".join(n for n, spec in SPECS.items() if set(spec.params) & set(names)), names)
+            for title, names in PARAM_GROUPS.items()]
+
+
+def spec_of(name: str) -> StrategySpec:
+    if name not in SPECS:
+        raise ParameterError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    return SPECS[name]
+
+
+def epochs_help() -> str:
+    """What ``--epochs`` defaults to, from the specs."""
+    return f"default 10 for the paper's strategies, no limit for those that run until their budget: " \
+           f"{', '.join(ROUND_BASED)}"
+
+
+def describe_strategies() -> str:
+    """Every strategy with one line on what it is, how it runs and its parameters' defaults
+    (``elsa strategies``)."""
+    lines = []
+    for name, spec in SPECS.items():
+        runs = "rounds until the budget" if spec.rounds else "10 epochs" + (", a final search" * ("final" in spec.params))
+        start = " starts without seeds;" if spec.seedless else ""
+        mark = " (default)" if name == DEFAULT_STRATEGY else ""
+        values = strategy_params(name)
+        params = ", ".join(f"{p}={values[p]}" for p in spec.params)
+        lines.append(f"{name}{mark}\n    {spec.summary}\n" + textwrap.fill(
+            f"{runs};{start} {params}", 100, initial_indent="    ", subsequent_indent="      "))
+    return "\n".join(lines)
 
 
 def default_text(param: str) -> str:
@@ -128,21 +220,20 @@ def default_text(param: str) -> str:
 def default_epochs(name: str) -> int | None:
     """Epochs a strategy runs when none are given: the paper's 10, or no limit for those that
     run in rounds until their budget (or a stopping rule) ends them."""
-    return None if name in ROUND_BASED else 10
+    return None if spec_of(name).rounds else 10
 
 
 def strategy_params(name: str, **params) -> dict:
     """The full parameter set of a strategy: its defaults updated with ``params``."""
-    if name not in STRATEGIES:
-        raise ParameterError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
-    allowed = PARAMS[name]
+    spec = spec_of(name)
+    allowed = spec.params
     unknown = sorted(k for k, v in params.items() if k not in allowed and v is not None)
     if unknown:
         raise ParameterError(
             f"strategy {name!r} does not take {', '.join(unknown)}; its parameters are {', '.join(allowed)}"
         )
     merged = {k: DEFAULTS[k] for k in allowed}
-    merged.update(STRATEGY_DEFAULTS.get(name, {}))
+    merged.update(spec.defaults)
     merged.update({k: v for k, v in params.items() if v is not None})
     if merged.get("head", "mlp") not in HEADS:
         raise ParameterError(f"unknown head {merged['head']!r}; choose one of {', '.join(HEADS)}")

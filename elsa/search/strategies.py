@@ -1,65 +1,22 @@
-"""The paper's method, its baselines (Table 1) and the seeds' other samplers, built from the same parts.
+"""The strategies' loops, built from their specs (:data:`.registry.SPECS`).
 
-============  ===  ===================  ===============  ============  ==========
-strategy      NN   exploration          active learning  final search  cold start
-============  ===  ===================  ===============  ============  ==========
-elsa          yes  RandS                yes              yes           -
-no-active     yes  RandS (random pool)  no               proximity     -
-nn            yes  -                    no               no            -
-nn-large      yes  - (``a = 200``)      no               no            -
-random        no   random items         no               no            -
-greedys       yes  GreedyS              yes              yes           random
-fars          yes  FarS                 yes              yes           random
-grids         yes  GridS                yes              yes           random
-latent        yes  latent sampling      yes              yes           latent
-usl           yes  RandS                yes              yes           USL
-seals         no   SEALS                yes              no            -
-uncertainty   no   uncertainty          yes              no            -
-============  ===  ===================  ===============  ============  ==========
-
-The anchors of the active-search literature, and this project's default:
-
-=============  ===========================================================================
-strategy       what it labels each round
-=============  ===========================================================================
-nn-keep-going  NN around the last call's positives, around every positive when that is empty
-knn-search     the most likely items under the k-NN model (one-step Bayesian active search)
-ens            efficient nonmyopic active search on the k-NN model (batches: sequential simulation)
-cal            AutoTAR's continuous active learning (growing batches)
-blend          a page by the mean rank of the k-NN model and a logistic head
-portfolio      the default: a page shared between the k-NN model's ranking, two blends
-               (heads with C = 0.01 and 1) and the C = 1 head alone, by Thompson
-               sampling on their recent hit rates
-=============  ===========================================================================
-
-The paper's strategies run in epochs (``epochs``, default 10); the anchors and the
-default run in rounds until their label budget is spent (:func:`.registry.default_epochs`).
+A spec names the loop's shape (which roles its samplers take: NN search, exploration,
+head, final search, cold start) and its sampler; this module turns the shape into an
+:class:`ActiveSearch`. ``elsa strategies`` lists every strategy with what it is. The
+paper's strategies run in epochs (``epochs``, default 10); the anchors and the default
+run in rounds until their label budget is spent (:func:`.registry.default_epochs`).
 """
 
 from __future__ import annotations
 
+import importlib
+
+from ..exceptions import ParameterError
 from ..head import HeadScorer, LogisticHead, MLPHead, ProximityScorer
-from ..samplers import (
-    USL,
-    BlendSampler,
-    CALSampler,
-    ConfidenceSampler,
-    ENSSampler,
-    FarS,
-    FinalSearch,
-    GreedyS,
-    GridS,
-    KNNSearchSampler,
-    LatentSampler,
-    NearestNeighbourSampler,
-    PortfolioSampler,
-    RandomSampler,
-    RandS,
-    SEALSSampler,
-    UncertaintySampler,
-)
+from ..samplers import USL, FinalSearch, LatentSampler, NearestNeighbourSampler, RandomSampler, RandS
+from ..samplers.base import Sampler
 from .loop import ActiveSearch
-from .registry import resolve_epochs, strategy_params
+from .registry import StrategySpec, resolve_epochs, spec_of, strategy_params
 
 
 def _head(p: dict) -> HeadScorer:
@@ -74,71 +31,51 @@ def _final(p: dict) -> FinalSearch | None:
     return None if p["final"] == "none" else FinalSearch(p["final"], p["alpha2"], p["final_size"])
 
 
-def _explorer(name: str, p: dict):
-    """The exploration sampler of the ELSA-shaped strategies."""
-    if name in ("elsa", "usl"):
-        return RandS(p["l"], p["b"], p["b_growth"], candidates=ConfidenceSampler(p["alpha1"]))
-    if name == "greedys":
-        return GreedyS(p["b"], p["b_growth"], p["low"], p["high"])
-    if name == "fars":
-        return FarS(p["b"], p["b_growth"], p["alpha1"], p["weight"])
-    if name == "grids":
-        return GridS(p["b"], p["b_growth"], p["cells"])
-    return LatentSampler(p["distribution"], p["b"], p["b_growth"])  # latent
+def _sampler(spec: StrategySpec, p: dict) -> Sampler:
+    """The spec's sampler (``module:Class`` in :mod:`elsa.samplers`), from the strategy's parameters."""
+    module, _, cls = (spec.sampler or "").partition(":")
+    try:
+        sampler = getattr(importlib.import_module(f"elsa.samplers.{module}"), cls)
+    except (ImportError, AttributeError, ValueError):
+        raise ParameterError(f"strategy {spec.name!r} names sampler {spec.sampler!r}, which elsa.samplers "
+                             "does not have") from None
+    return sampler.from_params(p)
+
+
+# Without seeds, the cold-start sampler picks as many items as one ELSA epoch would label.
+# GreedyS, FarS and GridS propose nothing before the head is trained, so their strategies
+# start from random items (ELSA's RandS draws at random then anyway).
+_COLD_STARTS = {
+    "usl": lambda p: USL(m=p["a"] + p["b"]),
+    "latent": lambda p: LatentSampler(p["distribution"], p["a"] + p["b"], 0.0),
+    "random": lambda p: RandomSampler(p["a"] + p["b"]),
+}
+
+# The loop's shapes: which roles a strategy's samplers take.
+_BUILDS = {
+    "nn": lambda spec, p: dict(nn=NearestNeighbourSampler(p["a"], keep_going=spec.rounds)),
+    "explore": lambda spec, p: dict(explore=_sampler(spec, p)),
+    "headed": lambda spec, p: dict(explore=_sampler(spec, p), scorer=_head(p)),
+    "no_active": lambda spec, p: dict(nn=NearestNeighbourSampler(p["a"]),
+                                      explore=RandS(p["l"], p["b"], p["b_growth"], candidates=None),
+                                      scorer=ProximityScorer(), final=_final(p)),
+    "elsa_shaped": lambda spec, p: dict(nn=NearestNeighbourSampler(p["a"]), explore=_sampler(spec, p),
+                                        scorer=_head(p), final=_final(p),
+                                        cold_start=_COLD_STARTS[spec.cold_start](p) if spec.cold_start else None),
+}
 
 
 def make_strategy(name: str, *, epochs: int | str | None = "auto", budget: int | None = None,
                   **params) -> ActiveSearch:
-    """Build the search loop of strategy ``name`` with any of its parameters overridden.
+    """Build the search loop of strategy ``name`` (its :class:`~.registry.StrategySpec`) with
+    any of its parameters overridden.
 
     ``epochs``: a number, None for no limit, or ``"auto"`` (the default): 10 for the
     paper's strategies, no limit for those that run until their budget.
     """
+    spec = spec_of(name)
     p = strategy_params(name, **params)
-    frame = {"epochs": resolve_epochs(name, epochs), "budget": budget}
-    if name in ("nn", "nn-large", "nn-keep-going"):
-        return ActiveSearch(nn=NearestNeighbourSampler(p["a"], keep_going=name == "nn-keep-going"), **frame)
-    if name == "knn-search":
-        return ActiveSearch(explore=KNNSearchSampler(p["k"], p["gamma"], p["batch_size"]), **frame)
-    if name == "ens":
-        return ActiveSearch(explore=ENSSampler(p["k"], p["gamma"], p["batch_size"], p["horizon"]), **frame)
-    if name == "cal":
-        return ActiveSearch(explore=CALSampler(p["n_random"], p["head_c"]), **frame)
-    if name == "blend":
-        return ActiveSearch(explore=BlendSampler(p["batch_size"], p["k"], p["gamma"], p["head_c"], p["n_random"]),
-                            **frame)
-    if name == "portfolio":
-        return ActiveSearch(explore=PortfolioSampler(p["batch_size"], p["k"], p["gamma"], p["rankings"],
-                                                     p["n_random"], p["discount"]), **frame)
-    if name == "random":
-        return ActiveSearch(explore=RandomSampler(p["batch_size"]), **frame)
-    if name == "seals":
-        return ActiveSearch(explore=SEALSSampler(p["batch_size"], p["k"], p["criterion"]), scorer=_head(p), **frame)
-    if name == "uncertainty":
-        return ActiveSearch(explore=UncertaintySampler(p["batch_size"]), scorer=_head(p), **frame)
-    if name == "no-active":
-        return ActiveSearch(
-            nn=NearestNeighbourSampler(p["a"]),
-            explore=RandS(p["l"], p["b"], p["b_growth"], candidates=None),
-            scorer=ProximityScorer(),
-            final=_final(p),
-            **frame,
-        )
-    # Without seeds, the cold-start sampler picks as many items as one ELSA epoch would
-    # label. GreedyS, FarS and GridS propose nothing before the head is trained, so their
-    # strategies start from random items (ELSA's RandS draws at random then anyway).
-    cold = None
-    if name == "usl":
-        cold = USL(m=p["a"] + p["b"])
-    elif name == "latent":
-        cold = LatentSampler(p["distribution"], p["a"] + p["b"], 0.0)
-    elif name in ("greedys", "fars", "grids"):
-        cold = RandomSampler(p["a"] + p["b"])
-    return ActiveSearch(
-        nn=NearestNeighbourSampler(p["a"]),
-        explore=_explorer(name, p),
-        scorer=_head(p),
-        final=_final(p),
-        cold_start=cold,
-        **frame,
-    )
+    if spec.build not in _BUILDS or (spec.cold_start is not None and spec.cold_start not in _COLD_STARTS):
+        raise ParameterError(f"strategy {name!r}: no loop shape {spec.build!r} or cold start {spec.cold_start!r}; "
+                             f"shapes: {', '.join(_BUILDS)}; cold starts: {', '.join(_COLD_STARTS)}")
+    return ActiveSearch(**_BUILDS[spec.build](spec, p), epochs=resolve_epochs(name, epochs), budget=budget)

@@ -128,7 +128,7 @@ def start_session(folder: Path, new: NewSession, user: str, build: Callable):
         store = Store(folder / DB_NAME, create=True)
         with store.transaction("create the session") as db:
             store.set_meta(db, {**new.meta, "created": time.time()})
-            db.executemany("INSERT INTO items VALUES (?, ?)", enumerate(new.names))
+            store.add_items(db, new.names)
             for i in new.seed_ids:
                 store.add_label(db, i, "positive", origin="seed", user=user, expect=None)
             for i, label in new.imported:

@@ -4,9 +4,11 @@ Tables
 ------
 ``meta``         key -> JSON value: the session's settings (pool, target, strategy, ...).
 ``items``        id -> name (the manifest's item path): the only images the app may serve.
-``rounds``       one row per batch the search proposed (kind ``epoch`` or ``final``), with
-                 the last event id when it was proposed (seeds added later join the next
-                 round's frontier).
+``rounds``       one row per batch the search proposed (kind ``epoch`` or ``final``; or
+                 ``audit``, audit items alone), with the last event id when it was
+                 proposed (seeds added later join the next round's frontier) and the
+                 search's random generator state after it (``rng``, JSON), from which the
+                 next round continues.
 ``round_items``  the items of each round in priority order, with the sampler that chose
                  them; an item is proposed at most once (``UNIQUE(item)``).
 ``events``       append-only label events: ``positive``, ``negative``, ``unsure``, or
@@ -24,12 +26,14 @@ bulk answer), ``BEGIN IMMEDIATE`` so concurrent writers queue instead of interle
 A ``kill -9`` or a power cut loses at most the transaction being written; a full disk
 fails that transaction with :class:`StorageError` and leaves every earlier one intact.
 Nothing is pickled: the search state is recomputed from these rows.
+
+Every SQL statement is behind a named method: labels and events here, rounds and the
+audit in :mod:`elsa.session.rounds`.
 """
 
 from __future__ import annotations
 
 import fcntl
-import itertools
 import json
 import os
 import sqlite3
@@ -41,20 +45,20 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import ConflictError, InputError, StorageError
-from ..state import Proposal
+from .labels import CODES
+from .rounds import RoundRecords
 
-SCHEMA_VERSION = 2  # 2: the audit table
+SCHEMA_VERSION = 3  # 2: the audit table; 3: the search generator's state with each round
 DB_NAME = "elsa-session.sqlite"
 DEMO_FOLDER = "elsa-label-demo"  # where `elsa label` with no arguments keeps its demo session
 LOCK_NAME = "elsa-session.lock"
-LABELS = ("positive", "negative", "unsure")
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
 CREATE TABLE rounds (
     round INTEGER PRIMARY KEY, kind TEXT NOT NULL, epoch INTEGER NOT NULL, created REAL NOT NULL,
-    after_event INTEGER NOT NULL, sources TEXT NOT NULL, seconds TEXT NOT NULL
+    after_event INTEGER NOT NULL, sources TEXT NOT NULL, seconds TEXT NOT NULL, rng TEXT
 );
 CREATE TABLE round_items (
     round INTEGER NOT NULL REFERENCES rounds(round), pos INTEGER NOT NULL, item INTEGER NOT NULL UNIQUE,
@@ -70,6 +74,7 @@ CREATE TABLE audit (pos INTEGER PRIMARY KEY, item INTEGER NOT NULL UNIQUE, round
 """
 _MIGRATIONS = {  # from format N to N + 1
     1: ["CREATE TABLE audit (pos INTEGER PRIMARY KEY, item INTEGER NOT NULL UNIQUE, round INTEGER NOT NULL)"],
+    2: ["ALTER TABLE rounds ADD COLUMN rng TEXT"],
 }
 
 
@@ -157,7 +162,7 @@ class SessionLock:
             self._fd = None
 
 
-class Store:
+class Store(RoundRecords):
     """Thread-safe access to one session file (one connection, one lock around it)."""
 
     def __init__(self, path: Path, *, create: bool = False, read_only: bool = False):
@@ -237,14 +242,6 @@ class Store:
         with self.lock:
             return self._db.execute(sql, params).fetchall()
 
-    def proposals(self) -> list[Proposal]:
-        """Every round's items in priority order, with the round's epoch and each item's
-        source (what proposed it), oldest round first: the search's record of its proposals."""
-        rows = self.query("SELECT ri.round, r.epoch, ri.item, ri.source FROM round_items ri "
-                          "JOIN rounds r ON r.round = ri.round ORDER BY ri.round, ri.pos")
-        return [Proposal(group[0][1], np.array([r[2] for r in group], np.int64), tuple(r[3] for r in group))
-                for group in (list(g) for _, g in itertools.groupby(rows, key=lambda r: r[0]))]
-
     # --- settings -------------------------------------------------------------------
 
     def meta(self) -> dict:
@@ -307,3 +304,80 @@ class Store:
             return item, None
         db.execute("INSERT OR REPLACE INTO labels VALUES (?, ?, ?)", (item, previous[1], previous[0]))
         return item, previous[1]
+
+    # --- reading labels -------------------------------------------------------------
+
+    def label_codes(self, n: int, *, search_view: bool = False) -> np.ndarray:
+        """(n,) int8 of current labels: +1 positive, -1 negative, 2 unsure, 0 unlabelled.
+
+        ``search_view``: only what the search may see: audit answers stay hidden until the
+        search proposes the item itself.
+        """
+        out = np.zeros(n, np.int8)
+        sql = "SELECT item, label FROM labels"
+        if search_view:
+            sql = ("SELECT l.item, l.label FROM labels l JOIN events e ON e.id = l.event "
+                   "WHERE e.origin != 'audit' OR l.item IN (SELECT item FROM round_items)")
+        rows = self.query(sql)
+        if rows:
+            ids, labs = zip(*rows)
+            out[list(ids)] = [CODES[lab] for lab in labs]
+        return out
+
+    def last_event(self) -> int:
+        return int(self.query("SELECT COALESCE(MAX(id), 0) FROM events")[0][0])
+
+    def positives_given_after(self, event: int) -> list[int]:
+        """Items made positive by a seed or an import after ``event`` (and positive still)."""
+        return [r[0] for r in self.query(
+            "SELECT l.item FROM labels l JOIN events e ON e.id = l.event "
+            "WHERE e.origin IN ('seed', 'import') AND l.label = 'positive' AND e.id > ?", (event,))]
+
+    @staticmethod
+    def latest_answer(db) -> int | None:
+        """The event of the newest current label that is not a seed (what undo takes back)."""
+        row = db.execute("SELECT l.event FROM labels l JOIN events e ON e.id = l.event WHERE e.origin != 'seed' "
+                         "ORDER BY l.event DESC LIMIT 1").fetchone()
+        return None if row is None else int(row[0])
+
+    def positives_by_origin(self) -> dict[str, int]:
+        return dict(self.query("SELECT e.origin, COUNT(*) FROM labels l JOIN events e ON e.id = l.event "
+                               "WHERE l.label = 'positive' GROUP BY e.origin"))
+
+    def items_labelled(self, label: str) -> np.ndarray:
+        """Items whose current label is ``label``, in the order they got it."""
+        return np.array([r[0] for r in self.query("SELECT item FROM labels WHERE label = ? ORDER BY event",
+                                                  (label,))], np.int64)
+
+    def examples(self, given: tuple[str, ...], limit: int) -> list[tuple[int, str]]:
+        """Up to ``limit`` positives as ``(item, origin)``: those from the ``given`` origins first,
+        each group in the order they became positive."""
+        marks = ",".join("?" * len(given))
+        return self.query(
+            "SELECT l.item, e.origin FROM labels l JOIN events e ON e.id = l.event WHERE l.label = 'positive' "
+            f"ORDER BY e.origin NOT IN ({marks}), l.event LIMIT ?", (*given, limit))
+
+    def item_labels(self, items) -> dict[int, dict]:
+        """Current label, event, who and when for ``items`` (unlabelled ones are absent)."""
+        items = [int(i) for i in items]
+        out = {}
+        for start in range(0, len(items), 500):
+            chunk = items[start : start + 500]
+            rows = self.query(
+                "SELECT l.item, l.label, l.event, e.user, e.at FROM labels l JOIN events e ON e.id = l.event "
+                f"WHERE l.item IN ({','.join('?' * len(chunk))})", chunk)
+            out.update({r[0]: {"label": r[1], "event": r[2], "user": r[3], "at": r[4]} for r in rows})
+        return out
+
+    def item_names(self) -> list[str]:
+        return [r[0] for r in self.query("SELECT name FROM items ORDER BY id")]
+
+    @staticmethod
+    def add_items(db, names) -> None:
+        db.executemany("INSERT INTO items VALUES (?, ?)", enumerate(names))
+
+    def label_history(self) -> list[tuple]:
+        """``(item, label, origin, user, at)`` of every current label, in the order they were set."""
+        return self.query("SELECT l.item, l.label, e.origin, e.user, e.at FROM labels l JOIN events e "
+                          "ON e.id = l.event ORDER BY l.event")
+

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .._io import atomic_write, check_writable
 from ..exceptions import InputError, ParameterError
+from .labels import normalise_label
 
 FORMATS = ("csv", "jsonl", "txt")
 
@@ -39,13 +40,10 @@ def _fmt(path: Path, fmt: str | None) -> str:
 
 def label_rows(store, names: list[str]) -> list[dict]:
     """Every labelled item of a session file, in the order of the answers that set the labels."""
-    rows = store.query(
-        "SELECT l.item, l.label, e.origin, e.user, e.at FROM labels l JOIN events e ON e.id = l.event ORDER BY l.event"
-    )
     return [
         {"id": item, "item": names[item], "label": label, "origin": origin, "user": user,
          "at": datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")}
-        for item, label, origin, user, at in rows
+        for item, label, origin, user, at in store.label_history()
     ]
 
 
@@ -79,15 +77,13 @@ def export_project(folder, path, fmt: str | None = None) -> int:
 
     store = Store(Path(folder) / DB_NAME, read_only=True)
     try:
-        names = [r[0] for r in store.query("SELECT name FROM items ORDER BY id")]
-        return export_labels(store, names, path, fmt)
+        return export_labels(store, store.item_names(), path, fmt)
     finally:
         store.close()
 
 
 def read_labels(path, names: list[str]) -> list[tuple[int, str]]:
     """``[(item id, label)]`` from a CSV or JSONL file; raises :class:`InputError` naming the first bad row."""
-    from .session import normalise_label
 
     path = Path(path)
     try:

@@ -1,6 +1,6 @@
 """Recall estimates and stopping rules: how many positives remain, and when to stop."""
 
-from .audit import AuditSample
+from .audit import AuditAnswers, AuditSample
 from .estimates import RecallEstimate, audit_estimate, clopper_pearson, quant_estimate, quant_from_state
 from .rules import (
     BudgetStop,
@@ -9,13 +9,14 @@ from .rules import (
     StopRule,
     StopSpec,
     knee_reached,
+    make_rule,
     min_target_positives,
     parse_stop,
     qbcb_threshold,
 )
 
 __all__ = [
-    "AuditSample", "BudgetStop", "CertifiedStop", "KneeStop", "RecallEstimate", "StopRule", "StopSpec",
-    "audit_estimate", "clopper_pearson", "knee_reached", "min_target_positives", "parse_stop", "qbcb_threshold",
+    "AuditAnswers", "AuditSample", "BudgetStop", "CertifiedStop", "KneeStop", "RecallEstimate", "StopRule", "StopSpec",
+    "audit_estimate", "clopper_pearson", "knee_reached", "make_rule", "min_target_positives", "parse_stop", "qbcb_threshold",
     "quant_estimate", "quant_from_state",
 ]

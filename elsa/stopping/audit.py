@@ -69,3 +69,20 @@ class AuditSample:
         if hits.size >= positives:
             self.labels = self.labels[: hits[positives - 1] + 1]
         return self.size - start
+
+
+class AuditAnswers:
+    """A labelling session's audit answers so far: the items answered positive or negative,
+    in the order they were drawn (a prefix of the session's audit order, less the unsure)."""
+
+    def __init__(self, ids, labels):
+        self.ids = np.asarray(ids, np.int64)
+        self.labels = np.asarray(labels, bool)
+
+    @property
+    def size(self) -> int:
+        return int(self.ids.size)
+
+    @property
+    def positive_ids(self) -> np.ndarray:
+        return self.ids[self.labels]

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.stats import beta, norm
 
 from .._validation import check_float
-from ..head import scores
+from .. import scores
 from ..state import POSITIVE
 
 
@@ -110,7 +110,7 @@ def quant_estimate(probabilities, searched, found: int, *, level: float = 0.9) -
 def quant_from_sums(known_ps: float, unknown_ps: float, all_var: float, unknown_var: float, found: int, *,
                     level: float = 0.9) -> RecallEstimate:
     """Quant's estimate from its four sums: ``p`` over the searched and the other items,
-    and ``p (1 - p)`` over all and over the others (see :func:`elsa.head.scores.local_quant`)."""
+    and ``p (1 - p)`` over all and over the others (see :func:`elsa.scores.local_quant`)."""
     level = check_float(level, "level", minimum=0.0, maximum=1.0, exclusive_maximum=True)
     known_ps, unknown_ps, all_var, unknown_var = map(float, (known_ps, unknown_ps, all_var, unknown_var))
     total_ps = known_ps + unknown_ps

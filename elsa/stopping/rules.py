@@ -1,7 +1,9 @@
 """When to stop: a fixed budget, a certified recall target, or the knee of the gain curve.
 
-A rule is asked after every oracle call, ``rule.check(state, result)``, and returns the
-reason to stop or None. :func:`parse_stop` reads the command line's ``--stop``:
+A rule is asked after every epoch's oracle call, ``rule.check(state, curve)`` (``curve``: the
+positives answered after each call, ``[(queries, found), ...]`` from ``(0, 0)``), and returns
+the reason to stop or None. ``elsa simulate`` and a labelling session ask the same rules
+at the same point (:meth:`elsa.search.ActiveSearch.next_step`). :func:`parse_stop` reads the command line's ``--stop``:
 
 * ``budget:N``: stop after ``N`` labels (the search's queries).
 * ``recall:R@C``: the certified stop of Lewis, Yang and Frieder ("Certifying One-Phase
@@ -56,7 +58,7 @@ class StopRule(ABC):
     name = "rule"
 
     @abstractmethod
-    def check(self, state, result) -> str | None:
+    def check(self, state, curve) -> str | None:
         """The reason to stop now, or None."""
 
 
@@ -65,15 +67,15 @@ class BudgetStop(StopRule):
     budget: int
     name = "budget"
 
-    def check(self, state, result) -> str | None:
+    def check(self, state, curve) -> str | None:
         return "budget" if state.queries >= self.budget else None
 
 
 class KneeStop(StopRule):
     name = "knee"
 
-    def check(self, state, result) -> str | None:
-        return "knee" if knee_reached(result.curve()) else None
+    def check(self, state, curve) -> str | None:
+        return "knee" if knee_reached(curve) else None
 
 
 def knee_reached(curve) -> bool:
@@ -91,9 +93,13 @@ def knee_reached(curve) -> bool:
 
 
 class CertifiedStop(StopRule):
-    """QBCB: stop once the search has found ``j`` of the audit's ``n`` target positives.
+    """QBCB: stop once the search has found ``j`` of the audit's first ``n`` positives (the target set).
 
-    ``audit`` must already hold its ``n`` positives (:meth:`AuditSample.extend_until`).
+    ``audit`` is anything with ``positive_ids``, the audit's positives in the order they
+    were drawn: an :class:`~elsa.stopping.AuditSample` (which ``elsa simulate`` fills
+    before the search, :meth:`AuditSample.extend_until`) or a session's audit answers so
+    far (:class:`~elsa.stopping.AuditAnswers`, which grow with each round). No
+    certificate is given until the target set holds ``n`` positives.
     """
 
     name = "certified"
@@ -104,21 +110,43 @@ class CertifiedStop(StopRule):
         self.confidence = check_float(confidence, "confidence", minimum=0.0, maximum=1.0, exclusive_minimum=True,
                                       exclusive_maximum=True)
         self.audit = audit
-        self.targets = audit.positive_ids[:n]
-        self.n = int(self.targets.size)
+        self.n = check_int(n, "target-set positives", minimum=0)
         self.j = qbcb_threshold(self.n, self.target, self.confidence) if self.n else None
         if self.j is None:
             raise ParameterError(
                 f"a target set of {self.n} positive(s) cannot certify recall {self.target} at {self.confidence}: "
                 f"it needs at least {min_target_positives(self.target, self.confidence)}")
 
-    def found_targets(self, state) -> int:
-        return int((state.answers[self.targets] == POSITIVE).sum())
+    @property
+    def targets(self) -> np.ndarray:
+        return self.audit.positive_ids[: self.n]
 
-    def check(self, state, result) -> str | None:
-        if self.found_targets(state) >= self.j:
+    def found_targets(self, answers: np.ndarray) -> int:
+        """Target positives among the search's ``answers`` (its view: the audit's are hidden)."""
+        return int((answers[self.targets] == POSITIVE).sum())
+
+    def certificate(self, answers: np.ndarray) -> dict:
+        """The target set so far, how many of it the search found, and whether that certifies."""
+        in_sample, found = int(self.targets.size), self.found_targets(answers)
+        return {"target": self.target, "confidence": self.confidence, "n": self.n, "j": self.j,
+                "in_sample": in_sample, "found": found, "certified": in_sample >= self.n and found >= self.j}
+
+    def check(self, state, curve) -> str | None:
+        if self.certificate(state.answers)["certified"]:
             return f"recall {self.target:g} certified at {100 * self.confidence:g} %"
         return None
+
+
+def make_rule(spec: "StopSpec | None", audit=None, n: int | None = None) -> StopRule | None:
+    """The rule a parsed ``--stop`` asks for (None for none); ``recall`` needs the ``audit``
+    and its target-set size ``n``."""
+    if spec is None:
+        return None
+    if spec.kind == "knee":
+        return KneeStop()
+    if spec.kind == "budget":
+        return BudgetStop(spec.budget)
+    return CertifiedStop(spec.target, spec.confidence, audit, n)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from starlette.staticfiles import StaticFiles
 
 from .._io import jsonable
 from .._validation import is_integer, short_repr
-from ..session.session import normalise_label
+from ..session.labels import normalise_label
 from ..session.transfer import FORMATS, render_labels
 from ..exceptions import ConflictError, ElsaError, InputError, ParameterError, StorageError
 

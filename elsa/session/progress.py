@@ -1,0 +1,120 @@
+"""What a labelling session reports: the items waiting for an answer, and how far it has come."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validation import check_int
+from ..search.registry import NO_EPOCH_LIMIT
+
+STOP_MESSAGES = {
+    "knee": "the knee rule says the search has stopped finding positives",
+    "budget": "the label budget is spent",
+    "epochs": "all epochs and the final search are done",
+    "no candidates": "the search has nothing left to propose",
+}
+
+
+@dataclass
+class Batch:
+    """The items waiting for an answer, oldest round first, each round in priority order."""
+
+    ids: np.ndarray
+    names: list[str]
+    rounds: np.ndarray  # the round each item belongs to
+    kind: str  # kind of the newest round ("epoch" or "final"), or "" when nothing is pending
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+
+@dataclass
+class Progress:
+    target: str
+    strategy: str
+    epoch: int
+    epochs: int | None  # None: no limit (a stopping rule ends the session)
+    budget: int | None
+    queries: int  # items proposed by the search (charged to the budget)
+    labels: int  # of those, answered
+    found: int  # positives among the answered proposals (seeds excluded)
+    seeds: int  # positives supplied by the person (initial, added, imported)
+    unsure: int
+    pending: int
+    status: str  # labelling | searching | done | error
+    message: str
+    curve: list[tuple[int, int]] = field(default_factory=list)  # (answers, positives) along the session
+    stop: str | None = None  # the stopping rule, as given
+    audit: int = 0  # audit items answered (random checks, hidden from the search)
+    estimate: dict | None = None  # the recall estimate shown (RecallEstimate.as_dict())
+    certificate: dict | None = None  # recall:R@C: target positives found, needed, in the target set
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def answer_curve(labels: list[str], points: int = 400) -> list[tuple[int, int]]:
+    """(answers, positives) along the answers to the search's proposals, from (0, 0), thinned
+    to about ``points`` points and always ending at the last answer."""
+    labels = np.asarray(labels)
+    found = np.cumsum(labels == "positive") if labels.size else np.zeros(0, int)
+    step = max(1, labels.size // points)
+    curve = [(0, 0)] + [(int(i + 1), int(found[i])) for i in range(step - 1, labels.size, step)]
+    if labels.size and curve[-1][0] != labels.size:
+        curve.append((int(labels.size), int(found[-1])))
+    return curve
+
+
+class Reports:
+    """What a session reports (part of :class:`~elsa.session.Session`, kept in this module);
+    the session supplies ``store``, ``settings``, ``status``, ``message``, ``n_pending``,
+    ``labels``, ``estimate`` and ``certificate``."""
+
+    def progress(self) -> Progress:
+        labels = self.store.answered_proposals()
+        counts = self.store.positives_by_origin()
+        answers, audit = self.labels(search_view=True), self.store.audit_answers()
+        estimates = self.estimate(answers, audit)
+        epochs = self.settings["epochs"]
+        return Progress(
+            target=self.settings["target"], strategy=self.settings["strategy"], epoch=self.store.count_rounds("epoch"),
+            epochs=None if epochs >= NO_EPOCH_LIMIT else epochs, budget=self.settings["budget"],
+            queries=int(self.store.proposed_items().size), labels=len(labels),
+            found=sum(lab == "positive" for lab in labels),
+            seeds=int(counts.get("seed", 0) + counts.get("import", 0) + counts.get("extra", 0)),
+            unsure=int(self.unsure_items().size), pending=self.n_pending, status=self.status, message=self.message,
+            curve=answer_curve(labels), stop=self.settings.get("stop"), audit=len(audit[0]),
+            estimate=estimates.get("audit") or estimates.get("quant"),  # the unbiased one when there is an audit
+            certificate=self.certificate(answers, audit),
+        )
+
+    def unsure_items(self) -> np.ndarray:
+        return self.store.items_labelled("unsure")
+
+    def positive_items(self) -> np.ndarray:
+        """Every known positive: seeds, imported and answered, in the order they became positive."""
+        return self.store.items_labelled("positive")
+
+    def examples(self, limit: int = 8) -> list[tuple[int, str]]:
+        """What the target looks like: ``[(item, "seed" | "found")]``, the positives the person
+        gave (seeds, imported, answered outside the search, as :meth:`progress` counts
+        seeds) first, then the first positives the search found, each in the order they
+        became positive."""
+        given = ("seed", "import", "extra")
+        rows = self.store.examples(given, check_int(limit, "limit", minimum=0))
+        return [(int(i), "seed" if origin in given else "found") for i, origin in rows]
+
+    def item_labels(self, items) -> dict[int, dict]:
+        """Current label, event, who and when for ``items`` (unlabelled ones are absent)."""
+        return self.store.item_labels(items)
+
+    def shown_rounds(self) -> tuple[list[int], list[tuple[int, str]]]:
+        """What a labelling page shows: the rounds with items waiting (else the last round), and
+        their items in order as ``(item, source)``, the search's first, then the audit's."""
+        return self.store.shown_rounds()
+
+    def search_curve(self) -> list[tuple[int, int]]:
+        """(queries, positives found) after each round the person has finished answering."""
+        return self.store.search_curve()
