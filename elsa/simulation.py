@@ -1,9 +1,10 @@
 """Simulated searches: ground-truth labels stand in for the person labelling.
 
-This is what ``elsa simulate`` and the benchmarks run. Randomness: :func:`elsa.search.run_streams` splits ``random_state`` into one set of
-streams per repeat (the seed draw, the search, the oracle's noise, the audit), so every
-repeat is reproducible on its own, adding repeats does not change earlier ones, and a
-labelling session with the same random state follows repeat 0's search stream.
+This is what ``elsa simulate`` and the benchmarks run. Randomness:
+:func:`elsa.search.run_streams` splits ``random_state`` into one set of streams per
+repeat (the seed draw, the search, the oracle's noise, the audit), so every repeat is
+reproducible on its own, adding repeats does not change earlier ones, and a labelling
+session with the same random state follows repeat 0's search stream.
 """
 
 from __future__ import annotations

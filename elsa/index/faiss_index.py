@@ -159,7 +159,7 @@ class FaissIndex(Index):
         return take_smallest(d, cand, k)
 
     def _distance_to_set(self, Q) -> np.ndarray:
-        return self.exact.distance_to_set(Q)
+        return self.exact._distance_to_set(Q)
 
     def recall_against_exact(self, *, queries: int = 200, k: int = 50, exclude=None, random_state=0) -> float:
         """Mean share of the exact ``k`` nearest neighbours this index returns, for

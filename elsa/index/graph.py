@@ -134,7 +134,7 @@ def _graph_index(X: np.ndarray, index: Index | None, random_state: int) -> tuple
             return "ivf", lambda: FaissIndex(X, "ivf", random_state=random_state)
         except ImportError:  # no faiss: exact, slowly
             log.warning(f"note: computing the k-NN graph of {X.shape[0]:,} rows exactly; install faiss "
-                  "(pip install 'elsa-search[faiss]') to compute it approximately and faster")
+                        "(pip install 'elsa-search[faiss]') to compute it approximately and faster")
     if index is not None:
         return index.name, lambda: index
     return ExactIndex.name, lambda: ExactIndex(X)

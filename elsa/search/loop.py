@@ -221,10 +221,10 @@ class ActiveSearch:
             if said.shape != batch.shape:
                 raise InputError(f"the oracle answered {said.shape[0] if said.ndim else said} labels for "
                                  f"{batch.size} items")
-            timings.update(self.observe(state, step, said.astype(bool), rng))
+            said = said.astype(bool)
+            timings.update(self.observe(state, step, said, rng))
             curve.append((state.queries, state.n_found))
-            result.rounds.append(Round(step.kind, state.epoch, batch, said.astype(bool), step.selection.sources,
-                                       timings))
+            result.rounds.append(Round(step.kind, state.epoch, batch, said, step.selection.sources, timings))
             if callback is not None:
                 callback(result.rounds[-1], state)
         result.seconds = time.perf_counter() - started

@@ -157,9 +157,6 @@ SPECS = {spec.name: spec for spec in (
                  "explore", "portfolio:PortfolioSampler", rounds=True, defaults={"k": 50, "batch_size": 10}),
 )}
 STRATEGIES = tuple(SPECS)
-PARAMS = {name: spec.params for name, spec in SPECS.items()}
-STRATEGY_DEFAULTS = {name: spec.defaults for name, spec in SPECS.items() if spec.defaults}
-ROUND_BASED = tuple(name for name, spec in SPECS.items() if spec.rounds)
 DEFAULT_STRATEGY = "portfolio"  # not the paper's algorithm (that is "elsa"): see elsa/samplers/portfolio.py
 
 
@@ -189,7 +186,7 @@ def spec_of(name: str) -> StrategySpec:
 def epochs_help() -> str:
     """What ``--epochs`` defaults to, from the specs."""
     return f"default 10 for the paper's strategies, no limit for those that run until their budget: " \
-           f"{', '.join(ROUND_BASED)}"
+           f"{', '.join(name for name, spec in SPECS.items() if spec.rounds)}"
 
 
 def describe_strategies() -> str:
@@ -210,9 +207,9 @@ def describe_strategies() -> str:
 def default_text(param: str) -> str:
     """A parameter's default as help text: ``100; knn-search, ens, blend 50``."""
     others: dict = {}
-    for name, overrides in STRATEGY_DEFAULTS.items():
-        if param in overrides and param in PARAMS[name]:
-            others.setdefault(overrides[param], []).append(name)
+    for name, spec in SPECS.items():
+        if param in spec.defaults and param in spec.params:
+            others.setdefault(spec.defaults[param], []).append(name)
     text = "none" if DEFAULTS[param] is None else str(DEFAULTS[param])
     return text + "".join(f"; {', '.join(names)} {value}" for value, names in others.items())
 

@@ -47,7 +47,7 @@ class SessionAudit:
         if n_targets and positives >= n_targets:
             return 0
         k = size if size is not None else int(math.ceil(share * round_size))
-        return self.store.add_audit(db, self.order()[drawn : drawn + k], round_id)
+        return self.store.add_audit(db, self.order()[drawn : drawn + k], round_id, drawn)
 
     def rule(self, audit=None):
         """The session's stopping rule (:func:`elsa.stopping.make_rule`), on the audit answers so far."""

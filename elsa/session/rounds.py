@@ -150,10 +150,10 @@ class RoundRecords:
         return int(drawn), int(positives)
 
     @staticmethod
-    def add_audit(db, items, round_id: int) -> int:
-        """Append ``items`` to the audit in order, shown in ``round_id``; returns how many of
-        them are now waiting (neither labelled nor proposed by the search)."""
-        drawn = db.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+    def add_audit(db, items, round_id: int, drawn: int) -> int:
+        """Append ``items`` to the audit in order after the ``drawn`` already there (as
+        :meth:`audit_status` counts them), shown in ``round_id``; returns how many of them
+        are now waiting (neither labelled nor proposed by the search)."""
         items = [int(i) for i in items]
         db.executemany("INSERT INTO audit (pos, item, round) VALUES (?, ?, ?)",
                        [(drawn + k, i, round_id) for k, i in enumerate(items)])

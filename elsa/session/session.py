@@ -177,12 +177,12 @@ class Session(Answers, Reports):
         """
         return self.store.label_codes(self.X.shape[0], search_view=search_view)
 
-    def _state(self) -> SearchState:
+    def _state(self, last: dict | None = None) -> SearchState:
+        """The search's state now; ``last``: :meth:`Store.last_round`, when the caller has it."""
         meta = self.settings
         with self.store.lock:
             answers = self.labels(search_view=True)
-            proposed = self.store.proposed_items()
-            last = self.store.last_round()
+            last = self.store.last_round() if last is None else last
             epochs_done = self.store.count_rounds("epoch")
             if last is not None:
                 frontier = np.array(last["items"] + self.store.positives_given_after(last["after_event"]), np.int64)
@@ -191,6 +191,7 @@ class Session(Answers, Reports):
                 frontier = np.flatnonzero(answers == POSITIVE)
             proposals = self.store.proposals()
             final_done = self.store.final_done()
+        proposed = np.concatenate([p.ids for p in proposals]) if proposals else np.zeros(0, np.int64)
         stalled = bool(meta.get("no_candidates"))
         phase = "final" if stalled else "epochs"
         if final_done and (stalled or epochs_done >= meta["epochs"]):
@@ -257,9 +258,9 @@ class Session(Answers, Reports):
 
     def _next_round(self) -> None:
         with self.store.lock:  # one consistent view: no answer or seed lands between these reads
-            state = self._state()
-            after = self.store.last_event()
             last = self.store.last_round()
+            state = self._state(last)
+            after = self.store.last_event()
         rng = self._generator(last)
         timings, quant = {}, None
         # As the loop does after an epoch's answers; and after a final search when the session

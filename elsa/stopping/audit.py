@@ -21,7 +21,26 @@ import numpy as np
 from .._validation import as_generator, check_int
 
 
-class AuditSample:
+class AuditAnswers:
+    """Audit items in the order they were drawn and their answers (True: positive): what a
+    certificate reads (:class:`~elsa.stopping.CertifiedStop`). A labelling session's audit
+    answers so far are one (a prefix of its audit order, less the unsure);
+    :class:`AuditSample` is one that draws and labels its own items."""
+
+    def __init__(self, ids, labels):
+        self.ids = np.asarray(ids, np.int64)
+        self.labels = np.asarray(labels, bool)
+
+    @property
+    def size(self) -> int:
+        return int(self.labels.size)
+
+    @property
+    def positive_ids(self) -> np.ndarray:
+        return self.ids[self.labels]
+
+
+class AuditSample(AuditAnswers):
     """A simple random sample of the pool, drawn in a fixed random order as it grows.
 
     Parameters
@@ -38,16 +57,8 @@ class AuditSample:
         self.labels = np.zeros(0, bool)  # answers for order[:size]
 
     @property
-    def size(self) -> int:
-        return int(self.labels.size)
-
-    @property
     def ids(self) -> np.ndarray:
         return self.order[: self.size]
-
-    @property
-    def positive_ids(self) -> np.ndarray:
-        return self.ids[self.labels]
 
     def extend(self, k: int, oracle) -> np.ndarray:
         """Label the next ``k`` items of the order (fewer at the end of the pool); returns them."""
@@ -70,19 +81,3 @@ class AuditSample:
             self.labels = self.labels[: hits[positives - 1] + 1]
         return self.size - start
 
-
-class AuditAnswers:
-    """A labelling session's audit answers so far: the items answered positive or negative,
-    in the order they were drawn (a prefix of the session's audit order, less the unsure)."""
-
-    def __init__(self, ids, labels):
-        self.ids = np.asarray(ids, np.int64)
-        self.labels = np.asarray(labels, bool)
-
-    @property
-    def size(self) -> int:
-        return int(self.ids.size)
-
-    @property
-    def positive_ids(self) -> np.ndarray:
-        return self.ids[self.labels]
