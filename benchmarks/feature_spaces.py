@@ -31,9 +31,6 @@ default on data it was not designed on.
 
 from __future__ import annotations
 
-import ast
-import hashlib
-import os
 import sys
 import sysconfig
 from pathlib import Path
@@ -161,32 +158,15 @@ def text_corpus_versions() -> dict:
 def docstrings() -> tuple[list[str], list[str]]:
     """Every docstring of at least MIN_DOC_CHARS characters (modules, classes, functions), deduplicated,
     with its category: the package and first subpackage of its module (``scipy.stats``; ``stdlib.email``)."""
+    from elsa.datasets.docstrings import iter_docstrings
+
     texts, cats, seen = [], [], set()
+    skip = {"tests", "test", "__pycache__", "testing", "site-packages", "idle_test"}
     for name, root in _package_roots():
-        skip = {"tests", "test", "__pycache__", "testing", "site-packages", "idle_test"}
-        for dirpath, dirnames, files in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if d not in skip and not d.endswith(".dist-info"))
-            rel_dir = Path(dirpath).relative_to(root).parts
-            for f in sorted(files):
-                if not f.endswith(".py"):
-                    continue
-                parts = (name,) + rel_dir + (f[:-3],)
-                cat = ".".join(parts[:2]) if len(parts) > 2 else parts[0]
-                try:
-                    tree = ast.parse(Path(dirpath, f).read_text(encoding="utf-8", errors="replace"))
-                except (SyntaxError, ValueError, RecursionError):
-                    continue
-                for node in ast.walk(tree):
-                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)):
-                        doc = ast.get_docstring(node)
-                        if not doc or len(doc) < MIN_DOC_CHARS:
-                            continue
-                        key = hashlib.sha1(doc.encode("utf-8", "replace")).digest()
-                        if key in seen:
-                            continue
-                        seen.add(key)
-                        texts.append(f"{getattr(node, 'name', parts[-1])} {doc}")
-                        cats.append(cat)
+        for module, node_name, doc in iter_docstrings(root, skip, seen, MIN_DOC_CHARS):
+            parts = (name,) + module
+            texts.append(f"{node_name} {doc}")
+            cats.append(".".join(parts[:2]) if len(parts) > 2 else parts[0])
     return texts, cats
 
 

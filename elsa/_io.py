@@ -48,6 +48,23 @@ def load_npy(path, name: str) -> np.ndarray:
         raise InputError(f"cannot read {name} file {path} as a numpy .npy array (truncated?): {exc}") from None
 
 
+def load_pool_file(path, name: str = "embeddings"):
+    """A pool from a file: a dense ``.npy`` (:func:`load_npy`) or a sparse ``.npz`` (text
+    features, as ``elsa embed RECORDS --out F.npz`` writes them: scipy's sparse format)."""
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        return load_npy(path, name)
+    if not path.is_file():
+        raise InputError(f"{name} file not found: {path}" if not path.exists() else f"{name} path is not a file: {path}")
+    from scipy.sparse import load_npz
+
+    try:
+        return load_npz(path).tocsr()
+    except (ValueError, OSError, EOFError, KeyError) as exc:
+        raise InputError(f"cannot read {name} file {path} as a sparse matrix (scipy.sparse.save_npz's format, "
+                         f"as `elsa embed RECORDS --out F.npz` writes): {exc}") from None
+
+
 def file_digest(path) -> str:
     """SHA-256 of a file's bytes, read in 1 MB chunks."""
     digest = hashlib.sha256()

@@ -114,16 +114,12 @@ def check_embeddings(X, name: str = "embeddings") -> np.ndarray:
     """
     if isinstance(X, Pool) and X.ndim == 2 and X.flags.c_contiguous and X.size and X.dtype in POOL_DTYPES:
         return X
+    if is_sparse(X):
+        return check_sparse_pool(X, name)
     X = np.asarray(X)
     if X.dtype == object or not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
         raise InputError(f"{name} must hold numbers, got dtype {X.dtype}")
-    if X.ndim != 2:
-        raise InputError(f"{name} must be a 2-d array (n_items, n_dims), got shape {X.shape}")
-    n, d = X.shape
-    if n == 0:
-        raise EmptyPoolError(f"{name} has no rows: there is nothing to search")
-    if d == 0:
-        raise InputError(f"{name} has rows of length 0, shape {X.shape}")
+    _check_shape(X, name)
     if X.dtype not in POOL_DTYPES:
         if np.issubdtype(X.dtype, np.floating) and np.abs(X).max() > np.finfo(np.float32).max:
             raise InputError(f"{name} has values too large for float32 (max |x| = {np.abs(X).max():.3g})")
@@ -131,6 +127,46 @@ def check_embeddings(X, name: str = "embeddings") -> np.ndarray:
     X = np.ascontiguousarray(X)
     _check_finite(X, name)
     return X.view(Pool)
+
+
+def _check_shape(X, name: str) -> None:
+    """A pool is 2-d with at least one row and one column."""
+    if X.ndim != 2:
+        raise InputError(f"{name} must be a 2-d array (n_items, n_dims), got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise EmptyPoolError(f"{name} has no rows: there is nothing to search")
+    if X.shape[1] == 0:
+        raise InputError(f"{name} has rows of length 0, shape {X.shape}")
+
+
+def is_sparse(X) -> bool:
+    """A scipy sparse matrix or array (checked by type, so scipy is imported only where one is given)."""
+    return type(X).__module__.startswith("scipy.sparse")
+
+
+def check_sparse_pool(X, name: str = "embeddings"):
+    """Validate a sparse pool (text features: TF-IDF rows) and return it as a float32
+    ``scipy.sparse.csr_matrix`` with sorted, summed indices. A matrix checked before is
+    returned at once (:func:`check_embeddings` marks it).
+
+    Only the exact backend searches sparse pools (:mod:`elsa.index.sparse`); squared L2
+    distances between unit-length rows are ``2 - 2 cos``, so on TF-IDF they rank by cosine.
+    """
+    if getattr(X, "_elsa_checked", False):
+        return X
+    from scipy.sparse import csr_matrix
+
+    _check_shape(X, name)
+    if not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
+        raise InputError(f"{name} must hold numbers, got dtype {X.dtype}")
+    X = csr_matrix(X, dtype=np.float32)
+    X.sum_duplicates()  # also sorts the indices
+    if not np.isfinite(X.data).all():
+        bad = np.unique(np.searchsorted(X.indptr, np.flatnonzero(~np.isfinite(X.data)), side="right") - 1)
+        shown = ", ".join(str(i) for i in bad[:10]) + (", ..." if bad.size > 10 else "")
+        raise InputError(f"{name} has {bad.size} row(s) with NaN or inf values (rows {shown})")
+    X._elsa_checked = True
+    return X
 
 
 def _check_finite(X: np.ndarray, name: str) -> None:
@@ -157,6 +193,8 @@ def float_rows(rows) -> np.ndarray:
     cast for all 63,488 finite float16 values. Pools are checked finite, so inf and NaN
     never reach it.
     """
+    if is_sparse(rows):  # sparse rows stay sparse (a block of a text pool), as float32
+        return rows if rows.dtype == np.float32 else rows.astype(np.float32)
     rows = np.asarray(rows)
     if rows.dtype != np.float16:
         return np.asarray(rows, dtype=np.float32)

@@ -12,11 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-from ._io import check_writable, load_npy, save_npy, write_json
+from ._io import check_writable, load_npy, load_pool_file, save_npy, write_json
 from .cli_parser import STRATEGY_PARAM_NAMES, build_parser, epochs_option, index_options
-from .exceptions import ElsaError, ParameterError
-from .search import DEFAULT_STRATEGY
-from .search.registry import SPECS, describe_strategies
+from .exceptions import ElsaError, InputError, ParameterError
+from .search.registry import describe_strategies
 from .ssl.config import TrainConfig
 
 
@@ -44,8 +43,17 @@ def cmd_simulate(args) -> int:
     if args.seed_ids is not None and args.seeds is not None:
         raise ParameterError("give either --seeds or --seed-ids, not both")
     output = check_writable(args.output, "--output") if args.output else None
-    X = load_npy(args.embeddings, "embeddings")
-    y = load_npy(args.labels, "labels")
+    if args.text_columns is not None and args.records is None:
+        raise ParameterError("--text-columns applies only to --records")
+    records = None
+    if args.records is not None:
+        from .text.pool import records_pool
+
+        X, records = records_pool(args.records, args.text_columns, progress=not args.quiet)
+        _print_problems(records)
+    else:
+        X = load_pool_file(args.embeddings, "embeddings")
+    y = _simulation_labels(args, records)
     params = {k: getattr(args, k) for k in STRATEGY_PARAM_NAMES if getattr(args, k) is not None}
     from .simulation import simulate
 
@@ -64,11 +72,37 @@ def cmd_simulate(args) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if records is not None:
+        doc["params"]["records"] = {"file": str(Path(args.records).resolve()), "text_columns": list(records.text_columns),
+                                    "record_ids": records.ids, "problems": records.problems}
     print(format_summary(doc))
     if output is not None:
         write_json(output, doc)
         print(f"results written to {output}")
     return 0
+
+
+def _simulation_labels(args, records):
+    """``--labels``, or with ``--records`` and no ``--labels``, the file's ``label_included`` column."""
+    if args.labels is not None:
+        return load_npy(args.labels, "labels")
+    if records is None:
+        raise ParameterError("--labels is required with --embeddings")
+    if records.labels is None:
+        raise ParameterError(f"give --labels: {args.records} has no label_included column")
+    unlabelled = int((records.labels < 0).sum())
+    if unlabelled:
+        raise InputError(f"{args.records}: {unlabelled} record(s) have no label_included value (0 or 1); a simulation "
+                         "needs every record's label (or give --labels)")
+    return records.labels.astype("int64")
+
+
+def _print_problems(records) -> None:
+    """What was odd in a records file (never fatal), one line each, on stderr."""
+    from .text.records import describe_problems
+
+    for line in describe_problems(records.problems):
+        print(f"note: {records.path.name}: {line}", file=sys.stderr)
 
 
 def format_summary(doc: dict) -> str:
@@ -128,8 +162,28 @@ def _print_skipped(skipped) -> None:
             print(f"  ... and {len(skipped) - 20} more (all listed in the manifest)", file=sys.stderr)
 
 
+def _embed_records(args, out) -> int:
+    """``elsa embed RECORDS --out F.npz``: text records to sparse features (:func:`elsa.text.pool.embed_records`)."""
+    if out.suffix != ".npz":
+        raise ParameterError(f"text features are sparse: --out must name a .npz file, got {out}")
+    from .text.pool import embed_records
+
+    manifest = embed_records(args.path, out, args.text_columns, use_cache=not args.no_cache, progress=not args.quiet)
+    n, d = manifest["shape"]
+    print(f"featurised {n} record(s) -> {out} ({n} x {d} sparse, {manifest['nonzeros']:,} non-zeros); manifest "
+          f"{out.with_suffix('')}.manifest.json" + (f"; labels -> {manifest['labels']}" if "labels" in manifest else ""))
+    _print_problems(manifest["records"])
+    return 0
+
+
 def cmd_embed(args) -> int:
     out = check_writable(args.out, "--out")
+    from .text.records import FORMATS
+
+    if Path(args.path).suffix.lower() in FORMATS and Path(args.path).is_file():
+        return _embed_records(args, out)
+    if args.text_columns is not None:
+        raise ParameterError("--text-columns applies only to a records file (.csv, .tsv, .jsonl, .ris, .txt)")
     if out.suffix != ".npy":
         raise ParameterError(f"--out must name a .npy file, got {out}")
     from .embeddings import embed_array, embed_folder, load_encoder
@@ -175,8 +229,9 @@ def cmd_embed(args) -> int:
         save_npy(labels_path, labels)
         manifest["labels"] = labels_path.name
     write_json(manifest_path, manifest)
-    reused = len(emb.items) - emb.n_computed
-    cached = f" ({reused} from the cache)" if reused else ""
+    notes = ([f"{emb.n_cached} from the cache"] if emb.n_cached else []) + (
+        [f"{emb.n_duplicates} duplicate{'s' if emb.n_duplicates != 1 else ''} of other images"] if emb.n_duplicates else [])
+    cached = f" ({'; '.join(notes)})" if notes else ""
     print(f"embedded {emb.vectors.shape[0]} image(s) -> {out} {emb.vectors.shape}{cached}; manifest {manifest_path}")
     if labels is not None:
         print(f"labels -> {manifest['labels']} (classes 0-9: Fashion-MNIST)")
@@ -215,9 +270,20 @@ def cmd_train(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    plot = check_writable(args.plot, "--plot")
+    if args.topic is not None and not args.text:
+        raise ParameterError("--topic applies only to --text")
+    plot = check_writable(args.plot or ("elsa-demo-text.png" if args.text else "elsa-demo.png"), "--plot")
     from .demo import format_table, run_demo
 
+    if args.text:
+        from .demo_text import TEXT_TOPIC, run_text_demo
+
+        demo = run_text_demo(args.topic or TEXT_TOPIC, n_seeds=args.seeds, random_state=args.random_state,
+                             plot_path=plot, progress=not args.quiet)
+        print()
+        print(format_table(demo))
+        print(f"\nplot of positives found against labels spent: {demo['plot']}")
+        return 0
     demo = run_demo(args.target, fraction=args.fraction, n_seeds=args.seeds, epochs=args.epochs,
                     random_state=args.random_state, plot_path=plot, progress=not args.quiet)
     print()
@@ -226,88 +292,10 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def _label_session(args, params: dict):
-    """The session ``elsa label`` serves: the demo's, a new one (``--embeddings``) or a reopened one."""
-    from .session import Session
-
-    if args.embeddings is None:
-        if args.project is None:
-            from .session.demo import open_demo_session
-
-            return open_demo_session(progress=not args.quiet, user=args.user)
-        session = Session.open(args.project, user=args.user)
-        if args.epochs is not None and args.epochs > session.settings["epochs"]:
-            session.extend(args.epochs - session.settings["epochs"])
-        if args.budget is not None:
-            session.set_budget(args.budget)
-        return session
-    if args.project is None:
-        raise ParameterError("name the session folder: elsa label PROJECT --embeddings E.npy ...")
-    return Session.create(
-        args.project, args.embeddings, manifest=args.manifest, target=args.target, seed_ids=list(args.seed_ids or []),
-        seed_items=[t for t in (args.seed_items or "").split(",") if t],
-        strategy=args.strategy, budget=args.budget, epochs=epochs_option(args), params=params,
-        random_state=args.random_state, user=args.user, labels_from=args.labels_from,
-        stop=None if args.stop is None else str(args.stop), audit_share=args.audit_share,
-        audit_positives=args.audit_positives, index=args.index, index_options=index_options(args),
-    )
-
-
-def _print_start(session) -> None:
-    p = session.progress()
-    if not session.images.available:
-        print("note: the pool has no manifest with image paths (write one with `elsa embed`); the page will "
-              "show item names only", file=sys.stderr)
-    if not session.positive_items().size and not SPECS[session.settings["strategy"]].seedless:
-        print("note: no seeds yet; the search starts from random items until the first positive "
-              "(add seeds on the page, or use --strategy usl)", file=sys.stderr)
-    if p.pending:
-        waiting = f"{p.pending} item(s) waiting to be answered"
-    elif session.finished():
-        waiting = "the search has finished (a larger --epochs or --budget continues it)"
-    else:
-        waiting = "the next batch is being computed and appears on the page when ready"
-    print(f"{p.found} positive(s) found with {p.labels} label(s) so far; {waiting}")
-    if p.estimate:
-        print(_describe(p.estimate))
-
-
 def cmd_label(args) -> int:
-    from .session.transfer import export_project
-    from .web.server import check_port, serve
+    from .cli_label import cmd_label as run
 
-    params = {k: getattr(args, k) for k in STRATEGY_PARAM_NAMES if getattr(args, k) is not None}
-    creating = args.embeddings is not None
-    if args.token is not None and len(args.token) < 16:
-        raise ParameterError("--token must be at least 16 characters")
-    if args.export:
-        if args.project is None or creating:
-            raise ParameterError("--export needs PROJECT (an existing session) and no --embeddings")
-        n = export_project(args.project, args.export)
-        print(f"{n} label(s) written to {args.export}")
-        return 0
-    if creating and args.resume:
-        raise ParameterError("give --embeddings to start a session, or --resume to reopen one, not both")
-    if not creating and (args.seed_ids or args.seed_items or args.labels_from or params or args.target
-                         or args.strategy != DEFAULT_STRATEGY or args.stop or args.audit_share is not None
-                         or args.audit_positives):
-        raise ParameterError("seeds, target, strategy and its parameters are set when a session starts "
-                             "(with --embeddings); a reopened session keeps its own")
-    check_port(args.host, args.port)  # before a session is created: a bad address leaves nothing behind
-    session = _label_session(args, params)
-    try:
-        _print_start(session)
-        serve(session, host=args.host, port=args.port, token=args.token, open_browser=args.open)
-        p = session.progress()
-    except ElsaError as exc:
-        raise type(exc)(f"{exc} (the session is saved: `elsa label --resume {session.folder}` reopens it)") from None
-    finally:
-        session.close()
-    print(f"session saved: {p.found} positive(s) found with {p.labels} label(s). Export with "
-          f"`elsa label {session.folder} --export labels.csv`")
-    if p.estimate:
-        print(_describe(p.estimate))
-    return 0
+    return run(args)
 
 
 COMMANDS = {"simulate": cmd_simulate, "label": cmd_label, "embed": cmd_embed, "train": cmd_train, "demo": cmd_demo,

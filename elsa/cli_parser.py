@@ -152,8 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run a search with a simulated oracle built from ground-truth labels",
                        description="Run ELSA or a baseline with ground-truth labels standing in for the person "
                                    "labelling, and report discovery rate and labelling efficiency.")
-    p.add_argument("--embeddings", required=True, metavar="E.npy", help="float array (n, d)")
-    p.add_argument("--labels", required=True, metavar="L.npy", help="integer class ids (n,)")
+    pool = p.add_mutually_exclusive_group(required=True)
+    pool.add_argument("--embeddings", metavar="E.npy", help="float array (n, d), or text features (.npz) from `elsa embed`")
+    pool.add_argument("--records", metavar="FILE",
+                      help="text records (.csv, .tsv, .jsonl, .ris or .txt), one item each, featurised as sparse TF-IDF")
+    p.add_argument("--text-columns", metavar="A,B", help="with --records: the columns whose text is searched "
+                                                         "(default title,abstract)")
+    p.add_argument("--labels", metavar="L.npy", help="integer class ids (n,); with --records, the default is the "
+                                                     "file's label_included column")
     p.add_argument("--target", required=True, type=int, metavar="T", help="the class to find: positives are L == T")
     p.add_argument("--seeds", type=_nonneg_int, help="seed positives drawn at random (default 5)")
     p.add_argument("--seed-ids", type=_id_list, metavar="I,J,...", help="explicit seed row ids (instead of --seeds)")
@@ -185,13 +191,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_strategy_params(p)
 
-    e = sub.add_parser("embed", allow_abbrev=False, help="embed a folder of images, or the built-in dataset",
+    e = sub.add_parser("embed", allow_abbrev=False, help="embed a folder of images or the built-in dataset, or "
+                                                        "featurise text records",
                        description="Embed every image under PATH (recursive) with the built-in encoder, an ONNX model "
                                    "or a torch model. PATH 'builtin:fashion-mnist' embeds the built-in dataset and also "
                                    "writes its labels. Vectors are cached by image content: an interrupted run resumes "
-                                   "where it stopped, and a changed image is re-embedded alone.")
-    e.add_argument("path", metavar="PATH", help="an image folder, or builtin:fashion-mnist")
-    e.add_argument("--out", required=True, metavar="emb.npy", help="output array; a manifest emb.manifest.json is written beside it")
+                                   "where it stopped, and a changed image is re-embedded alone. A records file (.csv, "
+                                   ".tsv, .jsonl, .ris, .txt) is featurised as sparse TF-IDF of words and word pairs "
+                                   "into a .npz.")
+    e.add_argument("path", metavar="PATH", help="an image folder, builtin:fashion-mnist, or a text records file "
+                                                "(.csv, .tsv, .jsonl, .ris, .txt)")
+    e.add_argument("--out", required=True, metavar="emb.npy",
+                   help="output array (.npy; for text records, sparse features: .npz); a manifest emb.manifest.json "
+                        "is written beside it")
+    e.add_argument("--text-columns", metavar="A,B", help="for text records: the columns whose text is featurised "
+                                                         "(default title,abstract)")
     e.add_argument("--encoder", default="builtin", metavar="builtin|MODEL",
                    help="'builtin' (EfficientNet-Lite0, ImageNet; the default), an .onnx image model, or a torch "
                         "model: a checkpoint (or folder) from `elsa train`, an exported program (.pt2) or a "
@@ -246,10 +260,15 @@ def build_parser() -> argparse.ArgumentParser:
     lb = sub.add_parser("label", allow_abbrev=False, help="label in your browser while ELSA searches",
                         description="Serve the labelling page for the session in PROJECT (a folder; its answers are "
                                     "in PROJECT/elsa-session.sqlite, saved as you give them). Start a session with "
-                                    "--embeddings (from `elsa embed`) and seeds; reopen one with --resume. With no "
+                                    "--embeddings (from `elsa embed`) or --records (text) and seeds; reopen one with --resume. With no "
                                     "arguments, opens a demo session on the built-in data.")
     lb.add_argument("project", nargs="?", metavar="PROJECT", help=f"session folder (default: the demo, ./{DEMO_FOLDER})")
-    lb.add_argument("--embeddings", metavar="E.npy", help="start a session over this pool (from `elsa embed`)")
+    lb.add_argument("--embeddings", metavar="E.npy", help="start a session over this pool (from `elsa embed`; a .npz "
+                                                          "of text features shows the records it was made from)")
+    lb.add_argument("--records", metavar="FILE", help="start a session over text records (.csv, .tsv, .jsonl, .ris, "
+                                                      ".txt), shown as text cards")
+    lb.add_argument("--text-columns", metavar="A,B", help="with --records: the columns searched and shown (default "
+                                                          "title,abstract)")
     lb.add_argument("--manifest", metavar="M.json", help="item list with image paths (default: E.manifest.json beside E.npy)")
     lb.add_argument("--target", default="", help="what you are looking for, shown on the page")
     lb.add_argument("--seed-ids", type=_id_list, metavar="I,J,...", help="seed positives by row id")
@@ -275,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--shards", type=_pos_int, metavar="N",
                     help="with --index ray: shards of the pool (default: one per CPU of the cluster)")
     lb.add_argument("--resume", action="store_true", help="reopen the session in PROJECT where it stopped")
+    lb.add_argument("--images", metavar="FOLDER", help="with --resume: the image folder's new place, when it was "
+                                                       "moved or renamed since the session began")
     lb.add_argument("--export", metavar="FILE", help="write the labels (.csv, .jsonl, or .txt for the positives) and exit")
     lb.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other needs a token)")
     lb.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0 picks a free port")
@@ -299,6 +320,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "share of the built-in pool; default 0.01)")
     d.add_argument("--epochs", type=_nonneg_int, default=10, help="epochs of the paper's ELSA (default 10)")
     d.add_argument("--random-state", type=_nonneg_int, default=0, help="default 0")
-    d.add_argument("--plot", default="elsa-demo.png", metavar="PNG", help="plot file (default elsa-demo.png)")
+    d.add_argument("--plot", metavar="PNG", help="plot file (default elsa-demo.png; with --text, elsa-demo-text.png)")
+    d.add_argument("--text", action="store_true",
+                   help="the text demo instead: Python's standard-library docstrings (no download), one package's "
+                        "docstrings as the target, the default search against CAL and NN, 400 labels each")
+    d.add_argument("--topic", metavar="PACKAGE", help="with --text: the package to find (default email)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser

@@ -109,7 +109,8 @@ def run_demo(
 def format_table(demo: dict) -> str:
     """The side-by-side table the demo prints."""
     runs, total, n_seeds = demo["runs"], demo["total_positives"], demo["n_seeds"]
-    header = f"{'':<34}" + "".join(f"{LABELS[s]:>10}" for s in runs)
+    labels = demo.get("labels", LABELS)
+    header = f"{'':<34}" + "".join(f"{labels[s]:>10}" for s in runs)
     rows = [
         ("labels spent (oracle queries)", lambda r: f"{r.queries}"),
         ("positives found (seeds excluded)", lambda r: f"{r.found}"),

@@ -20,6 +20,7 @@ from .index import make_index
 from .metrics import discovery_rate, labelling_efficiency, quartiles
 from .oracle import NoisyOracle, SimulatedOracle
 from .search import DEFAULT_STRATEGY, make_strategy, run_streams, strategy_params
+from .search.registry import check_pool_kind
 from .search.registry import NO_EPOCH_LIMIT, resolve_epochs
 from .search.loop import Round
 from .state import SearchState
@@ -128,6 +129,7 @@ def simulate(
     elif audit_positives is not None:
         raise ParameterError("audit_positives only applies to --stop recall:R@C")
     X = check_embeddings(X)
+    check_pool_kind(strategy, X)
     labels = check_class_labels(labels, X.shape[0])
     repeats = check_int(repeats, "repeats", minimum=1)
     random_state = check_int(random_state, "random_state", minimum=0)

@@ -15,13 +15,13 @@ ROOT = Path(__file__).resolve().parents[1] / "elsa"
 # Lowest first: a module may import its own layer's and lower layers' modules only.
 LAYERS = [
     {"exceptions", "_validation", "_io", "_lazy", "_parallel", "scores", "metrics", "plotting"},
-    {"index", "oracle", "datasets", "ssl"},
+    {"index", "oracle", "datasets", "ssl", "text"},
     {"state"},
     {"head"},
     {"samplers"},
     {"search", "stopping", "embeddings"},
-    {"simulation", "session", "demo"},
-    {"web", "cli_parser", "cli", "__main__", "elsa"},
+    {"simulation", "session", "demo", "demo_text"},
+    {"web", "cli_parser", "cli", "cli_label", "__main__", "elsa"},
 ]
 LAYER = {part: i for i, parts in enumerate(LAYERS) for part in parts}
 

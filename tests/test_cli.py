@@ -170,6 +170,20 @@ def test_embed_reports_skipped_files_and_writes_the_manifest(tmp_path, capsys):
     assert np.load(tmp_path / "e.npy").shape == (1, 1280)
 
 
+def test_embed_counts_duplicates_apart_from_the_cache(tmp_path, capsys, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.setenv("ELSA_CACHE_DIR", str(tmp_path / "cache"))  # empty
+    (tmp_path / "imgs").mkdir()
+    for name, colour in (("a.png", (1, 2, 3)), ("b.png", (1, 2, 3)), ("c.png", (200, 0, 0))):
+        Image.new("RGB", (8, 8), colour).save(tmp_path / "imgs" / name)
+    assert main(["embed", str(tmp_path / "imgs"), "--out", str(tmp_path / "e.npy"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "(1 duplicate of other images)" in out and "cache" not in out
+    assert main(["embed", str(tmp_path / "imgs"), "--out", str(tmp_path / "e.npy"), "--quiet"]) == 0
+    assert "(2 from the cache; 1 duplicate of other images)" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "path, out, code, message",
     [

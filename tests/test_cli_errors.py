@@ -155,3 +155,22 @@ def test_outputs_take_the_users_umask(tmp_path):
     assert stat.S_IMODE((tmp_path / "v.npy").stat().st_mode) == 0o640
     assert stat.S_IMODE((tmp_path / "shared.json").stat().st_mode) == 0o664
     assert json.loads((tmp_path / "m.manifest.json").read_text()) == {"a": 1}
+
+
+def test_records_errors_are_one_line(tmp_path):
+    (tmp_path / "r.csv").write_text("name,body\nx,hello there\ny,another one\n")
+    (tmp_path / "l.csv").write_text("title,abstract,label_included\na,b,1\nc,d,\n")
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    base = ["simulate", "--target", "1", "--quiet"]
+    one_line_error(elsa(*base, "--records", "r.csv", cwd=tmp_path), 1, "neither a 'title' nor an 'abstract' column")
+    one_line_error(elsa(*base, "--records", "r.csv", "--text-columns", "body", cwd=tmp_path), 2,
+                   "give --labels: r.csv has no label_included column")
+    one_line_error(elsa(*base, "--records", "l.csv", cwd=tmp_path), 1,
+                   "1 record(s) have no label_included value")
+    one_line_error(elsa(*base, "--records", "r.csv", "--embeddings", "bad.npz", cwd=tmp_path), 2,
+                   "not allowed with argument", usage=True)
+    one_line_error(elsa(*base, "--embeddings", "bad.npz", "--labels", "x.npy", cwd=tmp_path), 1,
+                   "cannot read embeddings file bad.npz as a sparse matrix")
+    one_line_error(elsa("label", "p", "--embeddings", "bad.npz", cwd=tmp_path), 1,
+                   "a .npz pool needs the manifest")
+    assert not (tmp_path / "p").exists()

@@ -83,3 +83,34 @@ def test_label_serves_until_ctrl_c_and_resumes(emb, tmp_path):
     with Session.open(tmp_path / "proj") as s:
         assert s.item_labels([item])[item]["label"] == "positive"
         assert s.settings["target"] == "blob six"
+
+
+def test_a_moved_image_folder_is_named_and_can_be_pointed_to(tmp_path, capsys, monkeypatch):
+    from PIL import Image
+
+    from elsa.cli_label import _label_session
+    from elsa.cli_parser import build_parser
+
+    folder = tmp_path / "icons"
+    folder.mkdir()
+    names = [f"{i}.png" for i in range(30)]
+    for i, name in enumerate(names):
+        Image.new("RGB", (8, 8), (i * 8, 0, 0)).save(folder / name)
+    np.save(tmp_path / "E.npy", np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32))
+    (tmp_path / "E.manifest.json").write_text(json.dumps({"source": str(folder), "items": names}))
+    Session.create(tmp_path / "proj", tmp_path / "E.npy", seed_ids=[1]).close()
+    folder.rename(tmp_path / "icons-2026")
+    # Reopening names the missing folder and the option that fixes it.
+    assert main(["label", str(tmp_path / "proj"), "--resume", "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert f"image folder {folder} is missing" in err and "--images NEW_FOLDER" in err
+    # A folder without the session's images is refused; the right one is kept for later.
+    (tmp_path / "other").mkdir()
+    assert main(["label", str(tmp_path / "proj"), "--resume", "--images", str(tmp_path / "other"), "--port", "0"]) == 1
+    assert "does not hold this session's images" in capsys.readouterr().err
+    args = build_parser().parse_args(["label", str(tmp_path / "proj"), "--resume", "--images",
+                                      str(tmp_path / "icons-2026")])
+    with _label_session(args, {}) as s:
+        assert s.images.encoded(3)[0]
+    with Session.open(tmp_path / "proj") as s:
+        assert s.settings["images"]["root"] == str((tmp_path / "icons-2026").resolve())

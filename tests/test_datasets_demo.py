@@ -49,3 +49,21 @@ def test_embed_builtin_writes_vectors_labels_and_manifest(tmp_path):
     manifest = json.loads((tmp_path / "fm.manifest.json").read_text())
     assert X.shape == (10_000, 1280) and y.shape == (10_000,)
     assert manifest["items"][0] == "fashion-mnist/test/0" and manifest["labels"] == "fm.labels.npy"
+
+
+def test_the_text_demo_searches_pythons_own_docstrings(tmp_path, capsys):
+    from elsa.cli import main
+    from elsa.datasets.docstrings import stdlib_docstrings
+
+    corpus = stdlib_docstrings()
+    n_email = corpus["categories"].count("email")
+    plot = tmp_path / "demo-text.png"
+    assert main(["demo", "--text", "--plot", str(plot), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    pool = len(corpus["titles"]) - n_email + round(0.01 * (len(corpus["titles"]) - n_email) / 0.99)
+    assert f"pool: {pool} docstrings of Python" in out and "of package 'email' (1.0 %), 5 seeds" in out
+    table = out[out.index("labels spent"):].splitlines()
+    assert table[0].split()[-3:] == ["500", "500", "500"]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["demo", "--text", "--topic", "no-such-package", "--plot", str(plot), "--quiet"]) == 2
+    assert "topic 'no-such-package' leaves 0 docstring(s)" in capsys.readouterr().err

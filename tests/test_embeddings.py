@@ -55,6 +55,22 @@ def test_folder_is_embedded_recursively_with_a_manifest_and_broken_files_skipped
     np.testing.assert_allclose(emb.vectors[4], emb.vectors[5], atol=1e-6)
 
 
+def test_links_outside_the_folder_are_skipped_as_the_labeller_would_refuse_them(folder, tmp_path):
+    from elsa.session.images import ItemImages, image_source
+
+    outside = tmp_path / "elsewhere.png"
+    Image.new("RGB", (16, 16), (0, 0, 255)).save(outside)
+    (folder / "b" / "link-out.png").symlink_to(outside)
+    (folder / "b" / "link-in.png").symlink_to(folder / "a" / "grad.png")  # inside: kept
+    emb = embed_folder(folder, progress=False)
+    assert "b/link-in.png" in emb.items and "b/link-out.png" not in emb.items
+    reason = {s.path: s.reason for s in emb.skipped}["b/link-out.png"]
+    assert "outside the image folder" in reason and str(outside) in reason
+    images = ItemImages(image_source({"source": str(folder), "items": emb.items}), emb.items)
+    for i in range(len(emb.items)):  # every embedded item can be shown
+        assert images.encoded(i)[0]  # bytes of a picture (a refused item raises)
+
+
 def test_second_run_is_served_from_cache_and_a_changed_file_is_recomputed(folder):
     first = embed_folder(folder, progress=False)
     second = embed_folder(folder, progress=False)

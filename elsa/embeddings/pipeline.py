@@ -44,13 +44,21 @@ class Embeddings:
 
     ``vectors`` is an in-memory array, or a read-only memory map of the output file when
     one was given. ``n_computed`` counts the distinct images embedded in this run (the
-    rest came from the cache); ``from_cache`` is true when that is zero.
+    rest came from the cache); ``n_duplicates`` the rows whose image repeats an earlier
+    row's (same content: embedded once, neither computed twice nor read from the cache
+    twice); ``from_cache`` is true when nothing was computed.
     """
 
     vectors: np.ndarray
     items: list[str]
     skipped: list[Skipped] = field(default_factory=list)
     n_computed: int = 0
+    n_duplicates: int = 0
+
+    @property
+    def n_cached(self) -> int:
+        """Distinct images read from the cache rather than embedded in this run."""
+        return len(self.items) - self.n_duplicates - self.n_computed
 
     @property
     def from_cache(self) -> bool:
@@ -165,7 +173,8 @@ def embed_items(names: Sequence[str], keys: Sequence[str | None], loaders: Seque
     finally:
         store.close()
     computed = sum(keys[i] in present for i in todo)
-    return Embeddings(vectors, [names[i] for i in kept], skipped, n_computed=computed)
+    duplicates = len(kept) - len({keys[i] for i in kept})
+    return Embeddings(vectors, [names[i] for i in kept], skipped, n_computed=computed, n_duplicates=duplicates)
 
 
 def embed_array(images: np.ndarray, encoder: ImageEncoder | None = None, *, out=None, progress: bool = True,
@@ -189,17 +198,26 @@ def embed_folder(root, encoder: ImageEncoder | None = None, *, out=None, progres
     """Embed every image under ``root`` (recursive). Unreadable images are skipped and listed.
 
     Rows follow the files' relative paths in sorted order; ``items`` holds those paths.
+    A link to a file outside ``root`` is skipped and listed too: the labeller serves only
+    files inside the folder (so that no item name can reach the rest of the disk), and a
+    row it could not show would be a broken tile that still has to be answered.
     """
     encoder = encoder or OnnxImageEncoder()
     root = Path(root)
     files = image_files(root)
     names, paths = [name for name, _ in files], [path for _, path in files]
+    real_root = root.resolve()
     hashes = FileHashes(persistent=use_cache)
     keys: list[str | None] = []
     unreadable: dict[int, str] = {}
     try:
         for i, p in enumerate(tqdm(paths, desc="checking files", unit="file", disable=not progress or len(paths) < 2000,
                                    dynamic_ncols=True)):
+            target = p.resolve()
+            if not target.is_relative_to(real_root):
+                keys.append(None)
+                unreadable[i] = f"a link to {target}, outside the image folder (the labeller shows only files inside it)"
+                continue
             sha = hashes.sha(p)
             keys.append(sha)
             if sha is None:

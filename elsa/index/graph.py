@@ -37,7 +37,7 @@ from typing import Callable
 import numpy as np
 
 from .._io import cache_root, save_npy
-from .._validation import check_embeddings, check_int
+from .._validation import check_embeddings, check_int, is_sparse
 from .base import Index
 
 log = logging.getLogger("elsa")  # notes for the user; printed to stderr unless logging is set up
@@ -48,7 +48,13 @@ _RECENT: list[tuple[np.ndarray, int, "NeighbourGraph"]] = []  # (pool, k, graph)
 
 
 def pool_digest(X: np.ndarray) -> str:
-    """SHA-256 of a pool's shape, dtype and values (read in 16 MB pieces, never copied whole)."""
+    """SHA-256 of a pool's shape, dtype and values (read in 16 MB pieces, never copied whole);
+    of a sparse pool, its CSR arrays."""
+    if is_sparse(X):
+        digest = hashlib.sha256(f"sparse|{X.shape}|{X.dtype.str}".encode())
+        for part in (X.indptr, X.indices, X.data):
+            digest.update(np.ascontiguousarray(part).data)
+        return digest.hexdigest()
     digest = hashlib.sha256(f"{X.shape}|{X.dtype.str}".encode())
     flat = X.reshape(-1)
     step = max(1, (16 << 20) // max(X.dtype.itemsize, 1))
@@ -126,6 +132,12 @@ def _graph_index(X: np.ndarray, index: Index | None, random_state: int) -> tuple
     """
     from .exact import ExactIndex
 
+    if is_sparse(X):  # only the exact index searches sparse rows (text features)
+        if index is not None:
+            return index.name, lambda: index
+        from .sparse import SparseExactIndex
+
+        return SparseExactIndex.name, lambda: SparseExactIndex(X)
     if X.shape[0] > EXACT_GRAPH_ROWS and (index is None or isinstance(index, ExactIndex)):
         from .faiss_index import FaissIndex, require_faiss
 
@@ -181,6 +193,8 @@ def neighbour_graph(X, k: int = 50, *, index: Index | None = None, cache: bool =
 
 def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
     """The same memory seen the same way (one memory map wrapped twice counts as the same)."""
+    if is_sparse(a) or is_sparse(b):
+        return a is b
     return a is b or (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
                       and a.shape == b.shape and a.dtype == b.dtype and a.strides == b.strides)
 

@@ -8,7 +8,9 @@
 * beyond that, ``ivf`` (IVF-Flat, one more copy of the pool inside faiss) when the
   memory available holds that copy with a 20 % margin, else ``ivfpq`` (compressed codes
   plus exact re-ranking);
-* ``exact`` whatever the size when faiss is not installed (with a note on stderr).
+* ``exact`` whatever the size when faiss is not installed (with a note on stderr);
+* for a sparse pool (text features), the exact index over sparse rows
+  (:mod:`elsa.index.sparse`), the only backend that takes one.
 
 A shard of a sharded pool (:mod:`elsa.index.sharded`) is built here too, so this module
 imports no cluster backend; :func:`elsa.index.make_index` adds ``ray``.
@@ -19,7 +21,8 @@ from __future__ import annotations
 import logging
 import os
 
-from .._validation import check_choice, check_embeddings
+from .._validation import check_choice, check_embeddings, is_sparse
+from ..exceptions import ParameterError
 from .base import Index
 from .exact import ExactIndex
 
@@ -27,6 +30,8 @@ log = logging.getLogger("elsa")  # notes for the user; printed to stderr unless 
 
 EXACT_MAX_ROWS = 2_000_000
 LOCAL_BACKENDS = ("auto", "exact", "ivf", "ivfpq", "hnsw")
+SPARSE_BACKENDS_NOTE = ("the {backend} backend needs dense vectors; text features (a sparse pool) run on the "
+                        "exact backend (--index exact or auto)")
 
 
 def available_memory() -> int | None:
@@ -67,6 +72,12 @@ def make_local_index(X, backend: str = "auto", *, random_state=0, **options) -> 
     ``ivfpq``, ``hnsw``."""
     backend = check_choice(backend, "index backend", LOCAL_BACKENDS)
     X = check_embeddings(X)
+    if is_sparse(X):
+        if backend not in ("auto", "exact"):
+            raise ParameterError(SPARSE_BACKENDS_NOTE.format(backend=backend))
+        from .sparse import SparseExactIndex
+
+        return SparseExactIndex(X, **options)
     if backend == "auto":
         backend = choose_backend(*X.shape)
         if backend == "exact" and X.shape[0] > EXACT_MAX_ROWS:

@@ -8,9 +8,10 @@ memory allows: :mod:`elsa.index.local`), ``exact``, ``ivf``, ``ivfpq`` or ``hnsw
 
 from __future__ import annotations
 
-from .._validation import check_choice
+from .._validation import check_choice, is_sparse
+from ..exceptions import ParameterError
 from .base import Index
-from .local import LOCAL_BACKENDS, make_local_index
+from .local import LOCAL_BACKENDS, SPARSE_BACKENDS_NOTE, make_local_index
 
 BACKENDS = LOCAL_BACKENDS + ("ray",)
 
@@ -23,6 +24,8 @@ def make_index(X, backend: str = "auto", *, random_state=0, **options) -> Index:
     ``random_state`` seeds faiss's training, in one process or in each shard.
     """
     backend = check_choice(backend, "index backend", BACKENDS)
+    if backend == "ray" and is_sparse(X):
+        raise ParameterError(SPARSE_BACKENDS_NOTE.format(backend=backend))
     if backend == "ray":
         from .ray_backend import RayIndex
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.decomposition import PCA
 
-from .._validation import float_rows
+from .._validation import float_rows, is_sparse
 
 _FIT_SAMPLE = 20_000
 _CHUNK = 8192
@@ -39,14 +39,25 @@ def pca_project(X: np.ndarray, dims: int, rng: np.random.Generator, *, unit: boo
     return out
 
 
+def _sq_norms(A) -> np.ndarray:
+    """Each row's squared length (of a dense array or a sparse matrix's rows)."""
+    if is_sparse(A):
+        return np.asarray(A.multiply(A).sum(axis=1)).ravel()
+    return (A**2).sum(1)
+
+
 def sq_dists(A: np.ndarray, B: np.ndarray, a_sq: np.ndarray | None = None) -> np.ndarray:
-    """Squared distances between the rows of ``A`` and ``B``, ``(len(A), len(B))``.
+    """Squared distances between the rows of ``A`` and ``B``, ``(len(A), len(B))`` (dense or
+    sparse rows: text features).
 
     ``a_sq`` is ``(A**2).sum(1)`` when the caller already has it (a fixed ``A`` reused).
     """
     if a_sq is None:
-        a_sq = (A**2).sum(1)
-    return a_sq[:, None] - 2 * A @ B.T + (B**2).sum(1)[None, :]
+        a_sq = _sq_norms(A)
+    product = A @ B.T
+    if is_sparse(product):
+        product = product.toarray()
+    return a_sq[:, None] - 2 * np.asarray(product) + _sq_norms(B)[None, :]
 
 
 def sq_dist_to(X: np.ndarray, point: np.ndarray) -> np.ndarray:
@@ -58,7 +69,7 @@ def sq_dist_to(X: np.ndarray, point: np.ndarray) -> np.ndarray:
 def nearest_sq_dist(C: np.ndarray, X: np.ndarray, anchors: np.ndarray, block: int = 256) -> np.ndarray:
     """Each row of ``C``'s squared distance to its nearest row of ``X[anchors]``, read ``block`` anchors at a time."""
     nearest = np.full(C.shape[0], np.inf, np.float32)
-    c_sq = (C**2).sum(1)
+    c_sq = _sq_norms(C)
     for start in range(0, anchors.size, block):
         d = sq_dists(C, float_rows(X[anchors[start : start + block]]), c_sq)
         nearest = np.minimum(nearest, d.min(axis=1))

@@ -24,7 +24,8 @@ import numpy as np
 from .._validation import as_generator, check_embeddings, check_ids, check_int
 from ..exceptions import InputError, ParameterError
 from ..head.scorers import Scorer
-from ..index import ExactIndex, Index
+from ..index import Index
+from ..index.local import make_local_index
 from ..samplers.base import Sampler
 from ..state import NEGATIVE, POSITIVE, Proposal, SearchState
 
@@ -201,7 +202,7 @@ class ActiveSearch:
         seed_ids = check_ids(seed_ids, X.shape[0], "seed_ids")
         rng = as_generator(random_state)
         started = time.perf_counter()
-        index = index if index is not None else ExactIndex(X)
+        index = index if index is not None else make_local_index(X, "exact")  # sparse pools: the sparse exact index
         answers = np.zeros(X.shape[0], np.int8)
         answers[seed_ids] = POSITIVE
         state = SearchState(X=X, index=index, answers=answers, frontier=seed_ids, budget_left=self.budget,

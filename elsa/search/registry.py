@@ -101,7 +101,8 @@ class StrategySpec:
     samplers, which fall back to random items). ``rounds``: the strategy runs in rounds until its budget (no
     epoch limit by default) rather than the paper's 10 epochs. ``seedless``: designed to
     start without seeds. ``defaults``: this strategy's values where they differ from
-    :data:`DEFAULTS`.
+    :data:`DEFAULTS`. ``dense_only``: it needs dense vectors (PCA or k-means of the
+    pool), so it refuses text features (:func:`check_pool_kind`).
     """
 
     name: str
@@ -113,6 +114,7 @@ class StrategySpec:
     rounds: bool = False
     seedless: bool = False
     defaults: dict = field(default_factory=dict)
+    dense_only: bool = False
 
 
 SPECS = {spec.name: spec for spec in (
@@ -128,13 +130,14 @@ SPECS = {spec.name: spec for spec in (
     StrategySpec("fars", "ELSA with FarS exploration (confident items far from the labelled ones)",
                  ("b", "b_growth", "alpha1", "weight") + _ELSA_FRAME, "elsa_shaped", "fars:FarS", cold_start="random"),
     StrategySpec("grids", "ELSA with GridS exploration (a grid over the pool's first two principal axes)",
-                 ("b", "b_growth", "cells") + _ELSA_FRAME, "elsa_shaped", "grids:GridS", cold_start="random"),
+                 ("b", "b_growth", "cells") + _ELSA_FRAME, "elsa_shaped", "grids:GridS", cold_start="random",
+                 dense_only=True),
     StrategySpec("latent", "ELSA with latent sampling (draws in a PCA space), also before the first positive",
                  ("b", "b_growth", "distribution") + _ELSA_FRAME, "elsa_shaped", "latent:LatentSampler", cold_start="latent",
-                 seedless=True),
+                 dense_only=True, seedless=True),
     StrategySpec("usl", "ELSA started from USL's representative items when there are no seeds",
                  ("l", "b", "b_growth", "alpha1") + _ELSA_FRAME, "elsa_shaped", "rands:RandS", cold_start="usl",
-                 seedless=True),
+                 dense_only=True, seedless=True),
     StrategySpec("seals", "SEALS: a head over the labelled items' neighbours only",
                  ("batch_size", "k", "criterion") + _HEAD, "headed", "seals:SEALSSampler"),
     StrategySpec("uncertainty", "uncertainty sampling: the items the head is least sure of",
@@ -175,6 +178,17 @@ def param_groups() -> list[tuple[str, str, tuple[str, ...]]]:
     """``(title, the strategies that take any of its parameters, parameters)`` per group."""
     return [(title, ", ".join(n for n, spec in SPECS.items() if set(spec.params) & set(names)), names)
             for title, names in PARAM_GROUPS.items()]
+
+
+def check_pool_kind(name: str, X) -> None:
+    """Raise :class:`ParameterError` when strategy ``name`` cannot search pool ``X``: a
+    ``dense_only`` strategy on text features (a sparse pool)."""
+    from .._validation import is_sparse
+
+    if is_sparse(X) and spec_of(name).dense_only:
+        ok = ", ".join(s.name for s in SPECS.values() if not s.dense_only)
+        raise ParameterError(f"strategy {name} needs dense vectors (it runs PCA or k-means on the pool); text "
+                             f"features are sparse: choose one of {ok}")
 
 
 def spec_of(name: str) -> StrategySpec:

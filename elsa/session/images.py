@@ -112,3 +112,32 @@ class ItemImages:
 def builtin_names(rows: np.ndarray) -> list[str]:
     """Item names of built-in Fashion-MNIST test rows, as ``elsa embed builtin:fashion-mnist`` writes them."""
     return [f"fashion-mnist/test/{int(i)}" for i in rows]
+
+
+def missing_folder(session) -> str | None:
+    """The session's image folder when it no longer exists (moved or renamed), else None."""
+    source = session.settings.get("images") or {}
+    if source.get("kind") == "folder" and not Path(source["root"]).is_dir():
+        return source["root"]
+    return None
+
+
+def relocate_images(session, new_root, *, sample: int = 50) -> Path:
+    """Point a session at its image folder's new place, after checking that the folder holds
+    its images (up to ``sample`` item paths, spread over the list, must be files there).
+    The item names (paths relative to the folder) stay as they are."""
+    root = Path(new_root).resolve()
+    if not root.is_dir():
+        raise InputError(f"--images {new_root}: no such folder")
+    names = session.names
+    picks = sorted({round(i * (len(names) - 1) / max(sample - 1, 1)) for i in range(min(sample, len(names)))})
+    absent = [names[i] for i in picks if not (root / names[i]).resolve().is_file()]
+    if absent:
+        raise InputError(f"--images {root} does not hold this session's images: {len(absent)} of {len(picks)} "
+                         f"checked are not there ({', '.join(absent[:3])})")
+    source = {"kind": "folder", "root": str(root)}
+    with session.store.transaction("move the image folder") as db:
+        session.store.set_meta(db, {"images": source})
+    session.settings["images"] = source
+    session.images = ItemImages(source, names)
+    return root

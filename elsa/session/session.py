@@ -57,15 +57,16 @@ from ..stopping import quant_from_state
 from .answers import Answers
 from .audit import SessionAudit
 from .images import ItemImages
+from .texts import ItemTexts
 from .progress import STOP_MESSAGES, Batch, Reports
 from .setup import check_new_session, default_user, load_pool, start_session
 from .store import DB_NAME, SessionLock, Store, no_session
-from .worker import Background
+from .worker import Background, Waiting
 
 log = logging.getLogger("elsa.session")
 
 
-class Session(Answers, Reports):
+class Session(Answers, Reports, Waiting):
     """A labelling session in a project directory. Open one with :meth:`create` or :meth:`open`.
 
     Typical use from Python::
@@ -84,11 +85,12 @@ class Session(Answers, Reports):
         self.user = user or default_user()
         meta = store.meta()
         self.settings = meta
-        self.X = load_pool(meta)
+        self.X, records = load_pool(meta)
         self.names = store.item_names()
         if len(self.names) != self.X.shape[0]:
             raise InputError(f"session file lists {len(self.names)} items but the pool has {self.X.shape[0]} rows")
         self.images = ItemImages(meta.get("images", {"kind": "none"}), self.names)
+        self.texts = ItemTexts(records)
         self.index = make_index(self.X, meta.get("index", "auto"), random_state=meta["random_state"],
                                 **meta.get("index_options", {}))
         self.search = make_strategy(meta["strategy"], epochs=meta["epochs"], budget=meta["budget"], **meta["params"])
@@ -105,37 +107,21 @@ class Session(Answers, Reports):
     # --- opening ----------------------------------------------------------------------
 
     @classmethod
-    def create(cls, folder, embeddings, *, manifest=None, target: str = "", seed_ids=(), seed_items=(),
-               strategy: str = DEFAULT_STRATEGY, epochs: int | str | None = "auto", budget: int | None = None,
+    def create(cls, folder, embeddings=None, *, records=None, text_columns=None, manifest=None, target: str = "",
+               seed_ids=(), seed_items=(), strategy: str = DEFAULT_STRATEGY, epochs: int | str | None = "auto",
+               budget: int | None = None,
                params: dict | None = None, random_state: int = 0, user: str | None = None, labels_from=None,
                stop: str | None = None, audit_share: float | None = None, audit_positives: int | None = None,
                index: str = "auto", index_options: dict | None = None) -> "Session":
-        """Start a session in ``folder`` (created if needed) over the pool in ``embeddings`` (.npy).
-
-        ``manifest`` is the JSON written by ``elsa embed`` (default: ``<emb>.manifest.json``
-        beside the array, if present); its item paths name the images shown. Seeds are
-        row ids (``seed_ids``) or item paths from the manifest (``seed_items``).
-        ``labels_from`` is a CSV or JSONL file of labels to start from. Everything is
-        checked before the session file is written.
-
-        ``strategy`` defaults to this project's default search (``portfolio``; ``elsa`` is the
-        paper's). ``epochs``: ``"auto"`` (10 for the paper's strategies, no limit for the
-        round-based ones), a number, or None (no limit).
-
-        ``stop``: ``budget:N``, ``recall:R@C`` or ``knee`` (:mod:`elsa.stopping`); with a
-        rule, ``epochs=None`` (no limit) lets the rule end the session. ``audit_share``:
-        random audit items added to each round, as a share of its size (default 0.1 with
-        ``recall:R@C``, which needs them, else 0); they are hidden from the search and give
-        the unbiased recall estimate. ``audit_positives``: the certificate's target set
-        (default: the fewest that can certify). ``index`` and ``index_options``: the search
-        backend (:func:`elsa.index.make_index`; ``ray`` with ``{"shards": N}`` runs on a
-        cluster), kept in the session and used again on reopening.
-        """
+        """Start a session in ``folder`` (created if needed) over the pool in ``embeddings`` (.npy,
+        or a .npz of text features) or over text ``records``; every argument is checked before
+        the session file is written. :func:`~elsa.session.setup.check_new_session` says what
+        each one means."""
         new = check_new_session(
             embeddings, manifest=manifest, target=target, seed_ids=seed_ids, seed_items=seed_items,
             strategy=strategy, epochs=epochs, budget=budget, params=params, random_state=random_state,
             labels_from=labels_from, stop=stop, audit_share=audit_share, audit_positives=audit_positives,
-            index=index, index_options=index_options,
+            index=index, index_options=index_options, records=records, text_columns=text_columns,
         )
         folder = Path(folder)
         return start_session(folder, new, user or default_user(), lambda store, lock: cls(folder, store, lock, user))
@@ -345,15 +331,6 @@ class Session(Answers, Reports):
         self._refresh_status()
         self._notify()
 
-    def next_batch(self, timeout: float | None = None) -> Batch:
-        """The items to label now; computes the next round first when none is pending.
-
-        With a background search running, waits (up to ``timeout`` seconds) for it instead.
-        """
-        if not self._background.running:
-            return self.advance()
-        return self._background.wait_for_batch(timeout)
-
     # --- progress -------------------------------------------------------------------
 
     def _refresh_status(self) -> None:
@@ -365,27 +342,14 @@ class Session(Answers, Reports):
         elif self.status != "error":
             self.status, self.message = "labelling", ""
 
-    # --- background search ------------------------------------------------------------
-
-    def start_background(self) -> None:
-        """Compute each next round in a thread as soon as the last pending item is answered."""
-        self._background.start()
-
-    def retry(self) -> None:
-        """After a failed round, try again."""
-        self.status, self.message = "labelling", ""
-        self._notify()
-
-    def _notify(self) -> None:
-        self._background.notify()
-
     # --- import / export ------------------------------------------------------------
 
     def export(self, path, fmt: str | None = None) -> int:
-        """Write the labels to ``path``: .csv, .jsonl, or .txt (the positives' item paths)."""
+        """Write the labels to ``path``: .csv, .jsonl, .txt (the positives' item paths), or .ris
+        (text sessions; their .csv follows ASReview's columns, :mod:`elsa.session.transfer`)."""
         from .transfer import export_labels
 
-        return export_labels(self.store, self.names, path, fmt)
+        return export_labels(self.store, self.names, path, fmt, self.texts.records)
 
 
 __all__ = ["Session"]

@@ -23,7 +23,7 @@ from .._validation import check_choice, check_embeddings, check_float, check_int
 from ..exceptions import InputError, ParameterError
 from ..index import BACKENDS
 from ..search import STRATEGIES, strategy_params
-from ..search.registry import NO_EPOCH_LIMIT, resolve_epochs
+from ..search.registry import NO_EPOCH_LIMIT, check_pool_kind, resolve_epochs
 from ..stopping import min_target_positives, parse_stop
 from .images import image_source
 from .store import DB_NAME, LOCK_NAME, SessionLock, Store
@@ -44,8 +44,30 @@ class NewSession:
 def check_new_session(
     embeddings, *, manifest, target: str, seed_ids, seed_items, strategy: str, epochs, budget, params,
     random_state: int, labels_from, stop, audit_share, audit_positives, index: str, index_options,
+    records=None, text_columns=None,
 ) -> NewSession:
-    """Every argument of :meth:`Session.create` checked, and its files read; nothing written."""
+    """Every argument of :meth:`Session.create` checked, and its files read; nothing written.
+
+    The pool: ``embeddings`` (a .npy; or a .npz of text features, whose manifest names the
+    records it came from), or text ``records`` (a ``.csv``, ``.tsv``, ``.jsonl``, ``.ris`` or
+    ``.txt`` file, :mod:`elsa.text`; ``text_columns`` as ``--text-columns``; its
+    ``label_included`` values start the labels), shown as text cards named by record id.
+    ``manifest`` is the JSON written by ``elsa embed`` (default: ``<emb>.manifest.json``
+    beside the array, if present); its item paths name the images shown. Seeds are row ids
+    (``seed_ids``) or item names (``seed_items``). ``labels_from`` is a CSV or JSONL file of
+    labels to start from.
+
+    ``strategy`` defaults to this project's default search (``portfolio``; ``elsa`` is the
+    paper's). ``epochs``: ``"auto"`` (10 for the paper's strategies, no limit for the
+    round-based ones), a number, or None (no limit). ``stop``: ``budget:N``, ``recall:R@C``
+    or ``knee`` (:mod:`elsa.stopping`); with a rule, ``epochs=None`` (no limit) lets the rule
+    end the session. ``audit_share``: random audit items added to each round, as a share of
+    its size (default 0.1 with ``recall:R@C``, which needs them, else 0); they are hidden
+    from the search and give the unbiased recall estimate. ``audit_positives``: the
+    certificate's target set (default: the fewest that can certify). ``index`` and
+    ``index_options``: the search backend (:func:`elsa.index.make_index`; ``ray`` with
+    ``{"shards": N}`` runs on a cluster), kept in the session and used again on reopening.
+    """
     strategy = check_choice(strategy, "strategy", STRATEGIES)
     index = check_choice(index, "index backend", BACKENDS)
     index_options = check_index_options(index, index_options)
@@ -68,12 +90,26 @@ def check_new_session(
         raise ParameterError("audit_positives only applies to a recall:R@C stop")
     random_state = check_int(random_state, "random_state", minimum=0)
     params = strategy_params(strategy, **(params or {}))
-    emb_path = Path(embeddings).resolve()
-    X = check_embeddings(load_npy(emb_path, "embeddings"))
-    man_path, man = read_manifest(emb_path, manifest)
-    names = list(man["items"]) if man and "items" in man else [f"row {i}" for i in range(X.shape[0])]
-    if len(names) != X.shape[0]:
-        raise InputError(f"the manifest {man_path} lists {len(names)} items but {emb_path} has {X.shape[0]} rows")
+    if records is None and embeddings is not None and Path(embeddings).suffix.lower() == ".npz":
+        records, text_columns = text_manifest(Path(embeddings).resolve(), manifest)
+    if records is not None:  # a text session: the pool is the records' features
+        from ..text.pool import records_pool
+
+        rec_path = Path(records).resolve()
+        X, recs = records_pool(rec_path, text_columns)  # its label_included values start the labels
+        names = unique_names(recs.ids)
+        source = {"embeddings": None, "digest": file_digest(rec_path), "manifest": None, "images": {"kind": "none"},
+                  "records": {"path": str(rec_path), "text_columns": list(recs.text_columns)}}
+    else:
+        emb_path = Path(embeddings).resolve()
+        X = check_embeddings(load_npy(emb_path, "embeddings"))
+        man_path, man = read_manifest(emb_path, manifest)
+        names = list(man["items"]) if man and "items" in man else [f"row {i}" for i in range(X.shape[0])]
+        if len(names) != X.shape[0]:
+            raise InputError(f"the manifest {man_path} lists {len(names)} items but {emb_path} has {X.shape[0]} rows")
+        source = {"embeddings": str(emb_path), "digest": file_digest(emb_path),
+                  "manifest": str(man_path) if man_path else None, "images": image_source(man)}
+    check_pool_kind(strategy, X)
     ids = np.asarray(seed_ids).ravel()
     if ids.size and not np.issubdtype(ids.dtype, np.integer):
         raise ParameterError(f"seed ids must be whole row numbers, got {list(ids[:5])}")
@@ -88,6 +124,8 @@ def check_new_session(
     if bad:
         raise ParameterError(f"seed ids {bad[:5]} are outside the pool's rows 0..{X.shape[0] - 1}")
     imported = []
+    if records is not None and labels_from is None and recs.labels is not None:  # e.g. an ASReview export
+        imported = [(i, "positive" if v == 1 else "negative") for i, v in enumerate(recs.labels.tolist()) if v >= 0]
     if labels_from is not None:
         from .transfer import read_labels
 
@@ -96,8 +134,7 @@ def check_new_session(
         if clash:
             raise InputError(f"{labels_from}: seeds {clash[:3]} are labelled negative or unsure there")
     meta = {
-        "embeddings": str(emb_path), "digest": file_digest(emb_path), "shape": list(X.shape),
-        "manifest": str(man_path) if man_path else None, "images": image_source(man),
+        **source, "shape": list(X.shape),
         "target": target, "strategy": strategy, "params": params, "epochs": epochs, "budget": budget,
         "random_state": random_state, "stop_reason": None,
         "stop": None if spec is None else str(spec), "audit_share": audit_share,
@@ -202,11 +239,41 @@ def read_manifest(emb_path: Path, manifest) -> tuple[Path | None, dict | None]:
     return path, doc
 
 
-def load_pool(meta: dict) -> np.ndarray:
+def unique_names(ids: list[str]) -> list[str]:
+    """Record ids as item names, each once: a repeated id gets its row (``"7 (row 12)"``)."""
+    seen, out = set(), []
+    for row, rid in enumerate(ids):
+        name = rid if rid not in seen else f"{rid} (row {row})"
+        seen.add(rid)
+        out.append(name)
+    return out
+
+
+def text_manifest(npz: Path, manifest) -> tuple[str, list[str]]:
+    """The records file and text columns a text features file (``elsa embed RECORDS --out F.npz``) came from."""
+    man_path, man = read_manifest(npz, manifest)
+    if not man or man.get("kind") != "text" or not man.get("source"):
+        raise InputError(f"{npz}: a .npz pool needs the manifest `elsa embed RECORDS --out {npz.name}` wrote "
+                         "beside it (it names the records file the page shows); or start with --records FILE")
+    return man["source"], man.get("text_columns")
+
+
+def load_pool(meta: dict):
+    """The session's pool and, for a text session, its records: ``(X, records or None)``."""
+    if meta.get("records"):
+        from ..text.pool import records_pool
+
+        path = Path(meta["records"]["path"])
+        if not path.exists():
+            raise InputError(f"the session's records file {path} is missing; put it back to reopen the session")
+        if file_digest(path) != meta["digest"]:
+            raise InputError(f"the records file {path} changed since the session began; "
+                             "a session's labels only make sense over the records they were given on")
+        return records_pool(path, meta["records"]["text_columns"])
     path = Path(meta["embeddings"])
     if not path.exists():
         raise InputError(f"the session's embeddings {path} are missing; put the file back to reopen the session")
     if file_digest(path) != meta["digest"]:
         raise InputError(f"the embeddings {path} changed since the session began; "
                          "a session's labels only make sense over the pool they were given on")
-    return check_embeddings(load_npy(path, "embeddings"))
+    return check_embeddings(load_npy(path, "embeddings")), None

@@ -6,6 +6,13 @@ Export formats, chosen by ``fmt`` or the file's suffix:
   ``label`` (positive/negative/unsure), ``origin`` (seed, round, extra, import), ``user``
   and ``at`` (UTC, ISO 8601).
 * ``.txt``: the positives' item paths, one per line, in the order they were found.
+* A text session (started from records) exports ASReview's conventions, so a reviewer
+  can move a project between the two tools: ``.csv`` lists **every** record in file
+  order with ``record_id``, ``title``, ``abstract`` (its text columns), ``label_included``
+  (1, 0, or empty when not labelled or unsure), then ELSA's own ``label``, ``origin``,
+  ``user`` and ``at``; ``.ris`` writes every record (``ID``, ``TI``, ``AB``) with the note
+  ``N1  - ASReview_relevant`` or ``ASReview_irrelevant`` on the labelled ones. Either file
+  starts a new session again (``--records``; its labels become the starting labels).
 
 Import reads a CSV with a header, or JSON lines, with a ``label`` column and either
 ``item`` (a manifest path) or ``id`` (a row). Labels may be spelled positive/negative/
@@ -25,7 +32,7 @@ from .._io import atomic_write, check_writable
 from ..exceptions import InputError, ParameterError
 from .labels import normalise_label
 
-FORMATS = ("csv", "jsonl", "txt")
+FORMATS = ("csv", "jsonl", "txt", "ris")
 
 
 def _fmt(path: Path, fmt: str | None) -> str:
@@ -33,8 +40,8 @@ def _fmt(path: Path, fmt: str | None) -> str:
     if fmt == "json":
         fmt = "jsonl"
     if fmt not in FORMATS:
-        raise ParameterError(f"cannot tell the export format of {path.name!r}; name it .csv, .jsonl or .txt "
-                             "(positives only), or give the format")
+        raise ParameterError(f"cannot tell the export format of {path.name!r}; name it .csv, .jsonl, .txt "
+                             "(positives only) or .ris (text sessions), or give the format")
     return fmt
 
 
@@ -47,8 +54,39 @@ def label_rows(store, names: list[str]) -> list[dict]:
     ]
 
 
-def render_labels(store, names: list[str], fmt: str) -> tuple[str, int]:
-    """A session's labels as text in ``fmt`` (csv, jsonl, or txt for the positives), and the row count."""
+def render_records(store, names: list[str], records, fmt: str) -> tuple[str, int]:
+    """A text session's records with their labels, in ASReview's columns (see the module docstring)."""
+    last = {r["id"]: r for r in label_rows(store, names)}  # the history's last answer per item is its label
+    included = {i: {"positive": "1", "negative": "0"}.get(r["label"], "") for i, r in last.items()}
+    cols = records.text_columns
+    title_col = cols[0] if cols[0] == "title" else None
+    body_cols = [c for c in cols if c != title_col]
+    buf = io.StringIO()
+    for i, rid in enumerate(records.ids):
+        title = records.columns[title_col][i] if title_col else ""
+        body = "\n\n".join(records.columns[c][i] for c in body_cols if records.columns[c][i])
+        r = last.get(i, {})
+        if fmt == "ris":
+            note = {"1": "ASReview_relevant", "0": "ASReview_irrelevant"}.get(included.get(i, ""))
+            buf.write(f"TY  - GEN\nID  - {rid}\nTI  - {' '.join(title.split())}\nAB  - {' '.join(body.split())}\n"
+                      + (f"N1  - {note}\n" if note else "") + "ER  - \n\n")
+        else:
+            if i == 0:
+                writer = csv.writer(buf, lineterminator="\n")
+                writer.writerow(["record_id", "title", "abstract", "label_included", "label", "origin", "user", "at"])
+            writer.writerow([rid, title, body, included.get(i, ""), r.get("label", ""), r.get("origin", ""),
+                             r.get("user", ""), r.get("at", "")])
+    return buf.getvalue(), len(records.ids)
+
+
+def render_labels(store, names: list[str], fmt: str, records=None) -> tuple[str, int]:
+    """A session's labels as text in ``fmt`` (csv, jsonl, or txt for the positives; ris for a
+    text session), and the row count. ``records``: a text session's records, whose csv and
+    ris exports follow ASReview's conventions (:func:`render_records`)."""
+    if records is not None and fmt in ("csv", "ris"):
+        return render_records(store, names, records, fmt)
+    if fmt == "ris":
+        raise ParameterError("RIS export is for text sessions (started with --records); export .csv or .jsonl")
     rows = label_rows(store, names)
     if fmt == "txt":
         rows = [r for r in rows if r["label"] == "positive"]
@@ -62,10 +100,10 @@ def render_labels(store, names: list[str], fmt: str) -> tuple[str, int]:
     return buf.getvalue(), len(rows)
 
 
-def export_labels(store, names: list[str], path, fmt: str | None = None) -> int:
+def export_labels(store, names: list[str], path, fmt: str | None = None, records=None) -> int:
     """Write a session's labels to ``path`` (atomically); returns the number of rows."""
     path = check_writable(path, "export file")
-    text, n = render_labels(store, names, _fmt(path, fmt))
+    text, n = render_labels(store, names, _fmt(path, fmt), records)
     atomic_write(path, lambda f: f.write(text.encode()))
     return n
 
@@ -77,7 +115,13 @@ def export_project(folder, path, fmt: str | None = None) -> int:
 
     store = Store(Path(folder) / DB_NAME, read_only=True)
     try:
-        return export_labels(store, store.item_names(), path, fmt)
+        meta = store.meta()
+        records = None
+        if meta.get("records"):
+            from ..text.records import read_records
+
+            records = read_records(meta["records"]["path"], meta["records"]["text_columns"])
+        return export_labels(store, store.item_names(), path, fmt, records)
     finally:
         store.close()
 

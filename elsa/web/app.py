@@ -200,7 +200,11 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
 
     def item_view(items) -> list[dict]:
         labels = session.item_labels(items)
-        return [{"id": int(i), "name": session.names[int(i)], **labels.get(int(i), {"label": None})} for i in items]
+        view = [{"id": int(i), "name": session.names[int(i)], **labels.get(int(i), {"label": None})} for i in items]
+        if session.texts.available:  # a text session: each card's title and body
+            for entry in view:
+                entry["text"] = session.texts.card(entry["id"])
+        return view
 
     def state_doc() -> dict:
         rounds, items = session.shown_rounds()
@@ -208,9 +212,12 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
         for entry, (_, source) in zip(view, items):
             entry["source"] = source
         examples = [{"id": i, "name": session.names[i], "origin": origin} for i, origin in session.examples()]
+        if session.texts.available:
+            for ex in examples:
+                ex["title"] = session.texts.card(ex["id"])["title"]
         # JSON has no NaN: an estimate not made yet (no random positive) is null
         return {"progress": jsonable(session.progress().as_dict()), "batch": view, "rounds": rounds,
-                "images": session.images.available, "examples": examples}
+                "images": session.images.available, "texts": session.texts.available, "examples": examples}
 
     def api(handler):
         async def endpoint(request: Request):
@@ -223,6 +230,18 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
 
     @api
     async def state(request):
+        # ?wait=S: a long poll. While the next batch is being computed, answer as soon as it is
+        # ready (the background search wakes this wait), or after S seconds (at most 30); the
+        # page asks this way instead of polling on a timer, so a new page shows at once.
+        wait = request.query_params.get("wait")
+        if wait is not None:
+            try:
+                seconds = float(wait)
+            except ValueError:
+                seconds = float("nan")
+            if not 0 <= seconds <= 30:
+                raise ParameterError(f"wait must be a number of seconds from 0 to 30, got {short_repr(wait)}")
+            await run_in_threadpool(session.wait_for_batch, seconds)
         return JSONResponse(await run_in_threadpool(state_doc))
 
     @api
@@ -295,8 +314,12 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
         if fmt not in FORMATS:
             return JSONResponse({"error": f"no export format {short_repr(fmt)}; choose one of {', '.join(FORMATS)}"},
                                 404)
-        text, _ = await run_in_threadpool(render_labels, session.store, session.names, fmt)
-        media = {"csv": "text/csv", "jsonl": "application/x-ndjson", "txt": "text/plain"}[fmt]
+        try:
+            text, _ = await run_in_threadpool(render_labels, session.store, session.names, fmt, session.texts.records)
+        except ParameterError as exc:  # RIS of a session of vectors
+            return JSONResponse({"error": str(exc)}, 404)
+        media = {"csv": "text/csv", "jsonl": "application/x-ndjson", "txt": "text/plain",
+                 "ris": "application/x-research-info-systems"}[fmt]
         name = "positives.txt" if fmt == "txt" else f"labels.{fmt}"
         return Response(text, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

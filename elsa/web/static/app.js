@@ -58,12 +58,16 @@ async function call(method, path, body) {
 
 // --- state and polling -------------------------------------------------------------
 
-async function refresh() {
+// wait: a long poll (the server answers when the next batch is ready), used while the search runs.
+async function refresh(wait = false) {
   const version = S.version;
-  const doc = await call("GET", "/api/state");
+  const doc = await call("GET", wait ? "/api/state?wait=20" : "/api/state");
   if (!doc) return;
   S.state = doc;
   S.images = doc.images;
+  S.texts = !!doc.texts;
+  document.body.classList.toggle("texts", S.texts);
+  $("full-what").textContent = S.texts ? "whole text" : "full image";
   const p = doc.progress;
   $("target").textContent = p.target || "the target";
   $("found").textContent = p.found;
@@ -121,13 +125,13 @@ function showStatus(p) {
     el.textContent = p.message + " ";
     const b = document.createElement("button");
     b.textContent = "try again";
-    b.onclick = () => call("POST", "/api/retry", {}).then(refresh);
+    b.onclick = () => call("POST", "/api/retry", {}).then(() => refresh());
     el.appendChild(b);
   } else if (p.status === "done") {
     el.textContent = `Finished: ${p.message}. ${p.found} positives found with ${p.labels} labels.`;
     const b = document.createElement("button");
     b.textContent = "continue for 5 more epochs";
-    b.onclick = () => call("POST", "/api/extend", { epochs: 5 }).then(refresh);
+    b.onclick = () => call("POST", "/api/extend", { epochs: 5 }).then(() => refresh());
     el.appendChild(b);
   } else if (left > 0) {
     el.textContent = `${left} item${left === 1 ? "" : "s"} to answer in this batch. ` +
@@ -146,13 +150,16 @@ function showStatus(p) {
         `${c.n} audit positives; it stops, certified, at ${c.j}.`;
     el.appendChild(line);
   }
-  schedule(p.status === "searching" || (p.status === "labelling" && left === 0) ? 500 : 3000);
+  // While the next batch is computed, ask again at once with a long poll: the server answers the
+  // moment the batch is ready. Otherwise a slow refresh follows other tabs' and users' answers.
+  if (p.status === "searching" || (p.status === "labelling" && left === 0)) schedule(0, true);
+  else schedule(3000);
 }
 
 let pollTimer = null;
-function schedule(ms) {
+function schedule(ms, wait = false) {
   clearTimeout(pollTimer);
-  pollTimer = setTimeout(refresh, ms);
+  pollTimer = setTimeout(() => refresh(wait), ms);
 }
 
 function drawCurve(curve) {
@@ -206,7 +213,7 @@ function showExamples(examples) {
       el.innerHTML = `<img src="/api/image/${ex.id}?size=thumb" alt="${what} #${ex.id}: ${escapeHtml(ex.name)}">`;
       el.addEventListener("click", () => { el.blur(); openViewerFor(ex); });  // keys go back to the grid
     } else {
-      el.textContent = `#${ex.id} ${tail(ex.name)}`;
+      el.textContent = ex.title ? ex.title : `#${ex.id} ${tail(ex.name)}`;
     }
     box.appendChild(el);
   }
@@ -240,15 +247,22 @@ function tileFor(it, i) {
     (S.selected.has(it.id) ? " selected" : "");
   d.dataset.index = i;
   d.dataset.id = it.id;
-  const img = S.images
-    ? `<img loading="lazy" src="/api/image/${it.id}" alt="${escapeHtml(it.name)}">`
-    : `<div class="noimg">no image</div>`;
+  // A text item is a card: its title, then its body cut to a few lines (space opens all of it).
+  const img = it.text
+    ? `<div class="card"><div class="title">${escapeHtml(it.text.title || "(no title)")}</div>` +
+      `<div class="body">${escapeHtml(it.text.body || "(no text)")}</div></div>`
+    : S.images
+      ? `<img loading="lazy" src="/api/image/${it.id}" alt="${escapeHtml(it.name)}">`
+      : `<div class="noimg">no image</div>`;
   const tag = it.source === "audit" ? `<span class="tag" title="a random item, to estimate how many positives remain">random check</span>` : "";
   const badge = it.label ? `<span class="badge">${{ positive: "yes", negative: "no", unsure: "?" }[it.label]}</span>` : "";
-  // The path is cut at its start when it is too long (app.css), so its end, the file name, shows;
-  // the left-to-right isolate keeps its punctuation in place inside the right-to-left box that does that.
+  // The file name is shown whole (wrapped when long, app.css); its folder is cut at its start to the
+  // room left, so it never pushes the file name out. The left-to-right isolate keeps the folder's
+  // punctuation in place inside the right-to-left box that cuts it.
+  const cut = String(it.name).lastIndexOf("/") + 1;
+  const folder = cut ? `<span class="path"><bdi dir="ltr">${escapeHtml(it.name.slice(0, cut))}</bdi></span>` : "";
   d.innerHTML = `${img}${tag}${badge}<div class="name" title="${escapeHtml(it.name)}"><span class="id">#${it.id}</span>` +
-    `<span class="path"><bdi dir="ltr">${escapeHtml(it.name)}</bdi></span></div>` +
+    `${folder}<span class="file">${escapeHtml(it.name.slice(cut))}</span></div>` +
     `<div class="buttons"><button data-l="positive" title="y">yes</button><button data-l="negative" title="n">no</button>` +
     `<button data-l="unsure" title="u">?</button></div>`;
   d.addEventListener("click", (ev) => {
@@ -419,7 +433,18 @@ function openViewer() {
 }
 
 function openViewerFor(it) {
+  if (it && it.text) {  // a text item: the whole record, readable, in the same overlay
+    $("viewer-img").hidden = true;
+    $("viewer-text").hidden = false;
+    $("viewer-title").textContent = it.text.title || "(no title)";
+    $("viewer-body").textContent = it.text.body || "(no text)";
+    $("viewer-name").textContent = `#${it.id} ${it.name}`;
+    $("viewer").hidden = false;
+    return;
+  }
   if (!it || !S.images) return;
+  $("viewer-img").hidden = false;
+  $("viewer-text").hidden = true;
   $("viewer-img").src = `/api/image/${it.id}?size=full`;
   $("viewer-img").alt = it.name;
   $("viewer-name").textContent = `#${it.id} ${it.name}`;

@@ -1,0 +1,252 @@
+"""Text search against ASReview on its own ground (issue 22).
+
+Corpora and targets are :mod:`text_corpora`'s (Python docstrings by package, manual
+pages by section; targets chosen by a rule, 0.7-2.7 % of each corpus). Each target is
+searched ``--runs`` times from 5 seed positives (run ``r`` of class ``c`` draws its seeds
+with ``numpy.random.default_rng([corpus, c, r])``), the same seeds for every method
+(paired), with pages of 10:
+
+=============  ================================================================================
+name           what runs
+=============  ================================================================================
+asreview       ASReview 3.0.8's default model (``elas_u4``: TF-IDF of words and word pairs, a
+               linear SVM, class balancing), ``asreview simulate FILE.csv --prior-idx SEEDS
+               --n-query 10 --n-stop N --seed r``, in its own venv (``--asreview``)
+default        ELSA's default search on the records' sparse TF-IDF (``elsa.text.features``),
+               as ``elsa simulate --records`` runs it
+cal, knn,      ``cal``, ``knn-search`` and ``seals`` (the most-likely-positive criterion, a logistic
+seals          head, pages of 10) on the same features
+default-svd    the default on the TF-IDF reduced to 128 dense dimensions by SVD (the
+               representation issue 22 measured against ASReview), to show what the sparse
+               features are worth
+=============  ================================================================================
+
+Found = positives among the labels after the seeds (ASReview's priors are the seeds, not
+counted), at 100, 250, 500 and 1,000 labels. Finished runs are appended to
+``benchmarks/results/text_search.runs.jsonl`` (committed), so it resumes; ``--summarize``
+rebuilds ``text_search.{md,json}`` from it.
+
+    python benchmarks/text_search.py --asreview /path/to/venv/bin/asreview      # ~1.5 h on 2 cores
+    python benchmarks/text_search.py --methods default cal --runs 3
+    python benchmarks/text_search.py --summarize
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import text_corpora  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RUNS = Path(os.environ.get("TEXT_SEARCH_RUNS", RESULTS / "text_search.runs.jsonl"))  # a scratch file for trials
+BUDGETS = (100, 250, 500, 1000)
+METHODS = ("asreview", "default", "cal", "knn", "seals", "default-svd")
+STRATEGY = {"default": ("portfolio", {}), "cal": ("cal", {}), "knn": ("knn-search", {}),
+            "seals": ("seals", {"criterion": "positive", "head": "logistic", "batch_size": 10}),
+            "default-svd": ("portfolio", {})}
+N_SEEDS = 5
+SATURATED = 0.9  # a cell where ASReview finds this share of what the budget allows is exempt from the 1.1x goal
+
+
+def corpus_data(corpus: str):
+    """(csv path, class names per record, targets, records)."""
+    from elsa.text.records import read_records
+
+    path, y, classes = text_corpora.build(corpus)
+    names = np.array([classes[i] for i in y])
+    return path, names, text_corpora.targets(list(names)), read_records(path, "title,abstract")
+
+
+def features(corpus: str, dense: bool):
+    from elsa.text.features import text_features
+
+    _, _, _, records = corpus_data(corpus)
+    X, _ = text_features(records.texts(), progress=False)
+    if not dense:
+        return X
+    cache = text_corpora.text_cache() / f"{corpus}.svd128.npy"
+    if cache.exists():
+        return np.load(cache)
+    from sklearn.decomposition import TruncatedSVD
+
+    Z = TruncatedSVD(128, random_state=0).fit_transform(X).astype(np.float32)
+    np.save(cache, Z)
+    return Z
+
+
+def seeds_for(corpus: str, target: str, run: int, names: np.ndarray) -> list[int]:
+    positives = np.flatnonzero(names == target)
+    rng = np.random.default_rng([text_corpora.CORPORA.index(corpus), int(np.unique(names).tolist().index(target)), run])
+    return sorted(int(i) for i in rng.choice(positives, N_SEEDS, replace=False))
+
+
+def run_elsa(corpus: str, target: str, run: int, method: str) -> dict:
+    from elsa.simulation import simulate
+
+    _, names, _, _ = corpus_data(corpus)
+    X = features(corpus, method == "default-svd")
+    y = (names == target).astype(np.int64)
+    seeds = seeds_for(corpus, target, run, names)
+    t0 = time.perf_counter()
+    strategy, params = STRATEGY[method]
+    doc = simulate(X, y, 1, strategy=strategy, params=params, seed_ids=seeds, budget=max(BUDGETS), random_state=run,
+                   epochs=None, found_at=BUDGETS, progress=False)
+    return {"found_at": doc["runs"][0]["found_at"], "seconds": time.perf_counter() - t0}
+
+
+def run_asreview(corpus: str, target: str, run: int, asreview: str) -> dict:
+    path, names, _, records = corpus_data(corpus)
+    seeds = seeds_for(corpus, target, run, names)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "records.csv"
+        with open(data, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["record_id", "title", "abstract", "label_included"])
+            for i, (t, a) in enumerate(zip(records.columns["title"], records.columns["abstract"])):
+                w.writerow([i, t, a, int(names[i] == target)])
+        out = Path(tmp) / "sim.asreview"
+        t0 = time.perf_counter()
+        subprocess.run([asreview, "simulate", str(data), "--prior-idx", *map(str, seeds), "--n-query", "10",
+                        "--n-stop", str(max(BUDGETS) + N_SEEDS), "--seed", str(run), "-o", str(out)],
+                       check=True, capture_output=True, cwd=tmp)  # it leaves a cache file in its folder
+        seconds = time.perf_counter() - t0
+        with zipfile.ZipFile(out) as z:
+            z.extract("results.db", tmp)
+        con = sqlite3.connect(Path(tmp) / "results.db")
+        rows = con.execute("SELECT record_id, label FROM results ORDER BY rowid").fetchall()
+        con.close()
+    after = [label for rid, label in rows if rid not in set(seeds)]
+    hits = np.cumsum(after)
+    return {"found_at": {str(b): int(hits[min(b, len(hits)) - 1]) for b in BUDGETS}, "seconds": seconds}
+
+
+def task(corpus, target, run, method, asreview):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    out = run_asreview(corpus, target, run, asreview) if method == "asreview" else run_elsa(corpus, target, run, method)
+    return {"corpus": corpus, "target": target, "run": run, "method": method, **out}
+
+
+def load_runs() -> list[dict]:
+    return [json.loads(line) for line in RUNS.read_text().splitlines() if line.strip()] if RUNS.exists() else []
+
+
+def run(args) -> None:
+    done = {(r["corpus"], r["target"], r["run"], r["method"]) for r in load_runs()}
+    todo = []
+    for corpus in args.corpora:
+        _, names, targets, _ = corpus_data(corpus)
+        features(corpus, False)
+        if "default-svd" in args.methods:
+            features(corpus, True)
+        for r in range(args.runs):
+            for target in targets:
+                for method in args.methods:
+                    if (corpus, target, r, method) not in done:
+                        todo.append((corpus, target, r, method))
+    print(f"{len(todo)} runs to do", file=sys.stderr)
+    with ProcessPoolExecutor(args.workers) as pool:
+        futures = {pool.submit(task, *t, args.asreview): t for t in todo}
+        for n, fut in enumerate(as_completed(futures), 1):
+            try:
+                row = fut.result()
+            except Exception as exc:  # one failed run is reported and the others go on
+                print(f"[{n}/{len(todo)}] {futures[fut]} FAILED: {exc!r}", file=sys.stderr)
+                continue
+            with open(RUNS, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            print(f"[{n}/{len(todo)}] {row['corpus']} {row['target']} run {row['run']} {row['method']}: "
+                  f"{row['found_at']} ({row['seconds']:.0f} s)", file=sys.stderr)
+
+
+def summarize(rows: list[dict]) -> tuple[str, dict]:
+    """Per corpus and target, each method's median found at each budget; the default against
+    ASReview, per class (ratio of medians over paired runs), median and worst class."""
+    table: dict = {}
+    for r in rows:
+        table.setdefault((r["corpus"], r["target"]), {}).setdefault(r["method"], []).append(r)
+    totals = {}
+    for corpus in {c for c, _ in table}:
+        _, names, _, _ = corpus_data(corpus)
+        for c, t in table:
+            if c == corpus:
+                totals[(c, t)] = int((names == t).sum()) - N_SEEDS
+    methods = [m for m in METHODS if any(m in v for v in table.values())]
+    lines = ["# Text search against ASReview (issue 22)", "",
+             "Written by `benchmarks/text_search.py` from `text_search.runs.jsonl`. Positives found after the 5 seeds "
+             "(median of the paired runs), pages of 10.", ""]
+    out = {"budgets": list(BUDGETS), "cells": {}, "against_asreview": {}}
+    for b in BUDGETS:
+        lines += [f"## {b} labels", "", "| corpus | target | left to find | " + " | ".join(methods) + " |",
+                  "|---|---|---|" + "---|" * len(methods)]
+        for (c, t) in sorted(table):
+            meds = {m: float(np.median([r["found_at"][str(b)] for r in table[(c, t)][m]])) for m in methods
+                    if m in table[(c, t)]}
+            out["cells"].setdefault(f"{c}/{t}", {})[str(b)] = meds
+            lines.append(f"| {c} | {t} | {totals[(c, t)]} | " + " | ".join(
+                f"{meds[m]:g}" if m in meds else "" for m in methods) + " |")
+        lines.append("")
+    lines += ["## The default against ASReview", "",
+              "Per class, the ratio of the medians over paired runs; a cell where ASReview finds "
+              f"{SATURATED:.0%} or more of what the budget allows (min(budget, positives left)) is saturated "
+              "and marked *.", "",
+              "| corpus | labels | median class | worst class | saturated classes | per class |", "|---|---|---|---|---|---|"]
+    for corpus in sorted({c for c, _ in table}):
+        for b in BUDGETS:
+            ratios, sat, per = [], 0, []
+            for (c, t) in sorted(table):
+                if c != corpus or "default" not in table[(c, t)] or "asreview" not in table[(c, t)]:
+                    continue
+                m = out["cells"][f"{c}/{t}"][str(b)]
+                ceiling = min(b, totals[(c, t)])
+                saturated = m["asreview"] >= SATURATED * ceiling
+                ratio = m["default"] / max(m["asreview"], 1.0)
+                sat += saturated
+                per.append(f"{t}: {ratio:.2f}{'*' if saturated else ''}")
+                ratios.append((ratio, saturated))
+            if not ratios:
+                continue
+            rs = [r for r, _ in ratios]
+            out["against_asreview"][f"{corpus}/{b}"] = {"median": float(np.median(rs)), "worst": float(min(rs)),
+                                                       "unsaturated": [r for r, s in ratios if not s]}
+            lines.append(f"| {corpus} | {b} | {np.median(rs):.2f} | {min(rs):.2f} | {sat} of {len(rs)} | "
+                         + ", ".join(per) + " |")
+    secs = {m: float(np.median([r["seconds"] for r in rows if r["method"] == m])) for m in methods}
+    lines += ["", "Median seconds per run (1,000 labels; both methods featurise inside the run): "
+              + ", ".join(f"{m} {s:.0f}" for m, s in secs.items()), ""]
+    out["seconds"] = secs
+    return "\n".join(lines), out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--corpora", nargs="+", default=list(text_corpora.CORPORA))
+    p.add_argument("--methods", nargs="+", default=list(METHODS))
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--asreview", default=str(Path(os.environ.get("ASREVIEW_VENV", "/work/asr-venv")) / "bin" / "asreview"))
+    p.add_argument("--summarize", action="store_true")
+    args = p.parse_args()
+    if not args.summarize:
+        run(args)
+    md, doc = summarize(load_runs())
+    (RESULTS / "text_search.md").write_text(md)
+    (RESULTS / "text_search.json").write_text(json.dumps(doc, indent=1) + "\n")
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""``elsa label``: starting, reopening, moving, exporting and serving a labelling session.
+
+A thin layer over :class:`elsa.session.Session` and the web app, as :mod:`elsa.cli` is
+over the library; its errors and exit codes are :mod:`elsa.cli`'s.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .cli_parser import STRATEGY_PARAM_NAMES, epochs_option, index_options
+from .exceptions import ElsaError, InputError, ParameterError
+from .search import DEFAULT_STRATEGY
+from .search.registry import SPECS
+
+
+def _describe(est: dict) -> str:
+    from .stopping import RecallEstimate
+
+    return RecallEstimate(**est).describe()
+
+
+def _label_session(args, params: dict):
+    """The session ``elsa label`` serves: the demo's, a new one (``--embeddings``) or a reopened one."""
+    from .session import Session
+
+    if args.embeddings is None and args.records is None:
+        if args.project is None:
+            from .session.demo import open_demo_session
+
+            return open_demo_session(progress=not args.quiet, user=args.user)
+        session = Session.open(args.project, user=args.user)
+        _check_image_folder(session, args.images)
+        if args.epochs is not None and args.epochs > session.settings["epochs"]:
+            session.extend(args.epochs - session.settings["epochs"])
+        if args.budget is not None:
+            session.set_budget(args.budget)
+        return session
+    if args.project is None:
+        raise ParameterError("name the session folder: elsa label PROJECT --embeddings E.npy ...")
+    return Session.create(
+        args.project, args.embeddings, records=args.records, text_columns=args.text_columns, manifest=args.manifest,
+        target=args.target, seed_ids=list(args.seed_ids or []),
+        seed_items=[t for t in (args.seed_items or "").split(",") if t],
+        strategy=args.strategy, budget=args.budget, epochs=epochs_option(args), params=params,
+        random_state=args.random_state, user=args.user, labels_from=args.labels_from,
+        stop=None if args.stop is None else str(args.stop), audit_share=args.audit_share,
+        audit_positives=args.audit_positives, index=args.index, index_options=index_options(args),
+    )
+
+
+def _check_image_folder(session, new_place) -> None:
+    """A reopened session's image folder: moved to ``new_place`` (``--images``), or refused
+    with the folder it misses, before the page would show broken tiles."""
+    from .session.images import missing_folder, relocate_images
+
+    if new_place is not None:
+        try:
+            root = relocate_images(session, new_place)
+        except BaseException:
+            session.close()
+            raise
+        print(f"the session's images are now read from {root}")
+        return
+    missing = missing_folder(session)
+    if missing is not None:
+        session.close()
+        raise InputError(f"the session's image folder {missing} is missing (moved or renamed?); give its new place: "
+                         f"elsa label --resume {session.folder} --images NEW_FOLDER")
+
+
+def _print_start(session) -> None:
+    p = session.progress()
+    if not session.images.available and not session.texts.available:
+        print("note: the pool has no manifest with image paths (write one with `elsa embed`); the page will "
+              "show item names only", file=sys.stderr)
+    if not session.positive_items().size and not SPECS[session.settings["strategy"]].seedless:
+        print("note: no seeds yet; the search starts from random items until the first positive "
+              "(add seeds on the page, or use --strategy usl)", file=sys.stderr)
+    if p.pending:
+        waiting = f"{p.pending} item(s) waiting to be answered"
+    elif session.finished():
+        waiting = "the search has finished (a larger --epochs or --budget continues it)"
+    else:
+        waiting = "the next batch is being computed and appears on the page when ready"
+    print(f"{p.found} positive(s) found with {p.labels} label(s) so far; {waiting}")
+    if p.estimate:
+        print(_describe(p.estimate))
+
+
+def cmd_label(args) -> int:
+    from .session.transfer import export_project
+    from .web.server import check_port, serve
+
+    params = {k: getattr(args, k) for k in STRATEGY_PARAM_NAMES if getattr(args, k) is not None}
+    creating = args.embeddings is not None or args.records is not None
+    if args.embeddings is not None and args.records is not None:
+        raise ParameterError("give --embeddings or --records, not both")
+    if args.text_columns is not None and args.records is None:
+        raise ParameterError("--text-columns applies only to --records")
+    if args.images is not None and creating:
+        raise ParameterError("--images moves a reopened session's image folder (with --resume)")
+    if args.token is not None and len(args.token) < 16:
+        raise ParameterError("--token must be at least 16 characters")
+    if args.export:
+        if args.project is None or creating:
+            raise ParameterError("--export needs PROJECT (an existing session) and no --embeddings or --records")
+        n = export_project(args.project, args.export)
+        print(f"{n} label(s) written to {args.export}")
+        return 0
+    if creating and args.resume:
+        raise ParameterError("give --embeddings or --records to start a session, or --resume to reopen one, not both")
+    if not creating and (args.seed_ids or args.seed_items or args.labels_from or params or args.target
+                         or args.strategy != DEFAULT_STRATEGY or args.stop or args.audit_share is not None
+                         or args.audit_positives):
+        raise ParameterError("seeds, target, strategy and its parameters are set when a session starts "
+                             "(with --embeddings or --records); a reopened session keeps its own")
+    check_port(args.host, args.port)  # before a session is created: a bad address leaves nothing behind
+    session = _label_session(args, params)
+    try:
+        _print_start(session)
+        serve(session, host=args.host, port=args.port, token=args.token, open_browser=args.open)
+        p = session.progress()
+    except ElsaError as exc:
+        raise type(exc)(f"{exc} (the session is saved: `elsa label --resume {session.folder}` reopens it)") from None
+    finally:
+        session.close()
+    print(f"session saved: {p.found} positive(s) found with {p.labels} label(s). Export with "
+          f"`elsa label {session.folder} --export labels.csv`")
+    if p.estimate:
+        print(_describe(p.estimate))
+    return 0

@@ -1,0 +1,29 @@
+"""The text a person reads for each item of a text session: title and body, by item id.
+
+A session started from records (``elsa label PROJECT --records FILE``) shows each item as
+a card: the first text column as its title when it is called ``title``, the other text
+columns joined as its body. Lookups go by item id; the records are read once, when the
+session opens, from the file the session was started on (checked by its SHA-256).
+"""
+
+from __future__ import annotations
+
+MAX_BODY = 20_000  # characters of a body sent to the page (a pasted book stays readable)
+
+
+class ItemTexts:
+    """Title and body of each item, or nothing (``available`` False) for a pool of vectors."""
+
+    def __init__(self, records=None):
+        self.records = records
+        self.available = records is not None
+
+    def card(self, item: int) -> dict:
+        """``{"title": ..., "body": ...}`` of ``item`` (empty strings for no text)."""
+        cols = self.records.text_columns
+        values = [self.records.columns[c][item] for c in cols]
+        if cols[0] == "title":
+            title, body = values[0], "\n\n".join(v for v in values[1:] if v)
+        else:
+            title, body = "", "\n\n".join(v for v in values if v)
+        return {"title": title, "body": body[:MAX_BODY]}

@@ -1,0 +1,50 @@
+"""A records file as a pool: its records and their features, one call (what ``--records`` does)."""
+
+from __future__ import annotations
+
+from .features import text_features
+from .records import Records, read_records
+
+
+def records_pool(path, text_columns=None, *, use_cache: bool = True, progress: bool = True) -> tuple[object, Records]:
+    """``(X, records)``: the file's records (:func:`~elsa.text.records.read_records`) and their
+    sparse TF-IDF rows (:func:`~elsa.text.features.text_features`, cached), row ``i`` for record ``i``."""
+    records = read_records(path, text_columns)
+    X, _ = text_features(records.texts(), use_cache=use_cache, progress=progress)
+    return X, records
+
+
+def embed_records(path, out, text_columns=None, *, use_cache: bool = True, progress: bool = True) -> dict:
+    """Write a records file's features to ``out`` (a ``.npz``: scipy's sparse format, one
+    unit-length TF-IDF row per record, in file order) and ``OUT.manifest.json`` beside it;
+    with a ``label_included`` column, also ``OUT.labels.npy`` (1, 0, or -1 where the record
+    has no label). Returns the manifest."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from .._io import save_npy, write_json
+    from .features import FEATURISER, save_features
+
+    out = Path(out)
+    X, records = records_pool(path, text_columns, use_cache=use_cache, progress=progress)
+    save_features(out, X)
+    stem = out.with_suffix("")
+    manifest = {
+        "source": str(Path(path).resolve()),
+        "kind": "text",
+        "text_columns": list(records.text_columns),
+        "featuriser": FEATURISER,
+        "format": "scipy.sparse CSR (.npz, scipy.sparse.load_npz), float32, one unit-length row per record",
+        "shape": list(X.shape),
+        "nonzeros": int(X.nnz),
+        "items": records.ids,
+        "problems": records.problems,
+    }
+    if records.labels is not None:
+        labels_path = stem.with_name(stem.name + ".labels.npy")
+        save_npy(labels_path, records.labels.astype(np.int64))
+        manifest["labels"] = labels_path.name
+    write_json(stem.with_name(stem.name + ".manifest.json"), manifest)
+    manifest["records"] = records
+    return manifest

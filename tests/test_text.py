@@ -1,0 +1,375 @@
+"""Text items: records files in, sparse TF-IDF features, the sparse exact index, the search on text."""
+
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from elsa.exceptions import InputError, ParameterError
+from elsa.index import ExactIndex
+from elsa.index.graph import neighbour_graph
+from elsa.index.local import make_local_index
+from elsa.index.sparse import SparseExactIndex
+from elsa.text.features import featuriser_key, text_features, tfidf
+from elsa.text.records import read_records
+
+# --- records ---------------------------------------------------------------------------------
+
+
+def write(path, text, mode="w"):
+    if mode == "wb":
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_csv_columns_ids_and_labels_are_read_without_regard_to_case(tmp_path):
+    f = write(tmp_path / "r.csv", "Record_ID,Title,Abstract,label_included,year\n"
+                                  "a1,Cats,Cats purr.,1,2001\n"
+                                  "a2,Dogs,Dogs bark.,0,2002\n"
+                                  "a3,Fish,,,2003\n")
+    r = read_records(f)
+    assert r.ids == ["a1", "a2", "a3"]
+    assert r.text_columns == ("title", "abstract")
+    assert r.texts() == ["Cats\nCats purr.", "Dogs\nDogs bark.", "Fish"]
+    assert r.labels.tolist() == [1, 0, -1]
+    assert r.problems == {}
+
+
+def test_row_numbers_identify_records_without_a_record_id_column(tmp_path):
+    f = write(tmp_path / "r.csv", "title\nA\nB\n\nC\n")  # a blank line is no record
+    r = read_records(f)
+    assert r.ids == ["0", "1", "2"] and r.labels is None
+
+
+def test_a_missing_text_column_names_the_columns_the_file_has(tmp_path):
+    f = write(tmp_path / "r.csv", "name,body\nx,y\n")
+    with pytest.raises(InputError, match="neither a 'title' nor an 'abstract'.*body, name"):
+        read_records(f)
+    with pytest.raises(InputError, match="no column 'summary'.*body, name"):
+        read_records(f, "name,summary")
+    assert read_records(f, "body").texts() == ["y"]
+
+
+def test_problems_are_reported_and_never_fatal(tmp_path):
+    f = write(tmp_path / "r.csv", b"record_id,title,abstract\n"
+                                  b"1,caf\xe9 latte,good\n"        # Latin-1, not UTF-8
+                                  b"2,,\n"                         # no text
+                                  b"3,Same  text,here\n"
+                                  b"4,same text,HERE\n"            # a duplicate (case and spaces aside)
+                                  b"4,short\n", mode="wb")          # a short row, and id 4 again
+    r = read_records(f)
+    assert len(r) == 5
+    p = r.problems
+    assert p["not_utf8"]["records"] == ["1"] and "\ufffd" in r.texts()[0]
+    assert p["no_text"]["records"] == ["2"]
+    assert p["duplicate_text"]["groups"] == [["3", "4"]] and p["duplicate_text"]["count"] == 1
+    assert p["short_rows"]["rows"] == [4]
+    assert p["duplicate_ids"]["records"] == ["4"]
+
+
+def test_jsonl_skips_lines_that_are_not_objects_and_says_which(tmp_path):
+    f = write(tmp_path / "r.jsonl", '{"title": "A", "abstract": "x"}\nnot json\n[1, 2]\n{"title": "B", "id": 3}\n')
+    r = read_records(f)
+    assert r.texts() == ["A\nx", "B"]
+    assert r.problems["skipped_lines"]["lines"] == [2, 3]
+
+
+def test_ris_records_with_asreview_labels(tmp_path):
+    f = write(tmp_path / "r.ris", "TY  - JOUR\nID  - 17\nTI  - Deep search\nAB  - We find\n  every item.\n"
+                                  "N1  - ASReview_relevant\nER  - \n\n"
+                                  "TY  - JOUR\nT1  - Other\nN1  - ASReview_irrelevant\nER  - \n"
+                                  "TY  - JOUR\nTI  - Unlabelled\nER  - \n")
+    r = read_records(f)
+    assert r.ids == ["17", "1", "2"]
+    assert r.texts() == ["Deep search\nWe find every item.", "Other", "Unlabelled"]
+    assert r.labels.tolist() == [1, 0, -1]
+
+
+def test_txt_is_one_record_per_line(tmp_path):
+    r = read_records(write(tmp_path / "r.txt", "first line\nsecond line\n"))
+    assert r.texts() == ["first line", "second line"] and r.text_columns == ("text",)
+
+
+@pytest.mark.parametrize("name, message", [("r.docx", "suffix '.docx'"), ("missing.csv", "not found")])
+def test_unreadable_records_files_get_one_clear_error(tmp_path, name, message):
+    if name.endswith(".docx"):
+        write(tmp_path / name, "x")
+    with pytest.raises(InputError, match=message):
+        read_records(tmp_path / name)
+
+
+# --- features --------------------------------------------------------------------------------
+
+def test_tfidf_rows_are_unit_length_and_an_empty_record_is_a_zero_row():
+    X, terms = tfidf(["red apples and green apples", "green pears", "", "red pears", "apples"])
+    assert sp.isspmatrix_csr(X) and X.dtype == np.float32
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    np.testing.assert_allclose(norms, [1, 1, 0, 1, 1], atol=1e-6)
+    assert "apples" in terms and "and" not in terms  # English stop words are dropped
+
+
+def test_features_are_cached_by_the_whole_corpus(tmp_path, monkeypatch):
+    monkeypatch.setenv("ELSA_CACHE_DIR", str(tmp_path))
+    texts = ["red apples", "green apples", "red pears"]
+    X1, _ = text_features(texts, progress=False)
+    assert len(list((tmp_path / "text").glob("*.npz"))) == 1
+    X2, _ = text_features(texts, progress=False)
+    assert (X1 != X2).nnz == 0
+    assert featuriser_key(texts) != featuriser_key(texts[:2] + ["red pear"])  # one record changes every IDF
+
+
+# --- the sparse exact index: the dense exact index is its reference ---------------------------
+
+def sparse_pool(n=60, d=40, seed=0):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=0.15, random_state=seed, format="csr", dtype=np.float32)
+    X.data = rng.uniform(0.1, 1, X.data.size).astype(np.float32)
+    return X
+
+
+@pytest.mark.parametrize("chunk_rows", [7, 1000])
+def test_sparse_index_answers_as_the_dense_exact_index(chunk_rows):
+    X = sparse_pool()
+    dense = ExactIndex(X.toarray())
+    index = SparseExactIndex(X, chunk_rows=chunk_rows)
+    ids = np.arange(0, 60, 7)
+    exclude = np.zeros(60, bool)
+    exclude[[3, 4, 5]] = True
+    D, I = index.search(X[ids], 5, exclude=exclude, query_ids=ids)
+    Dr, Ir = dense.search(X[ids].toarray(), 5, exclude=exclude, query_ids=ids)
+    np.testing.assert_array_equal(I, Ir)
+    np.testing.assert_allclose(D, Dr, atol=1e-5)
+    D, I = index.search_set(X[[1, 2]], 8, exclude=exclude)
+    Dr, Ir = dense.search_set(X[[1, 2]].toarray(), 8, exclude=exclude)
+    np.testing.assert_array_equal(I, Ir)
+    np.testing.assert_allclose(index.distance_to_set(X[[9]]), dense.distance_to_set(X[[9]].toarray()), atol=1e-5)
+
+
+def test_the_k_nn_graph_of_a_sparse_pool_is_the_dense_one():
+    X = sparse_pool(seed=3)
+    sparse = neighbour_graph(X, 6, cache=False, progress=False).forward
+    dense = neighbour_graph(X.toarray(), 6, cache=False, progress=False).forward
+    np.testing.assert_array_equal(sparse, dense)
+
+
+def test_only_the_exact_backend_takes_a_sparse_pool():
+    X = sparse_pool()
+    assert isinstance(make_local_index(X, "auto"), SparseExactIndex)
+    with pytest.raises(ParameterError, match="ivf backend needs dense vectors.*--index exact"):
+        make_local_index(X, "ivf")
+
+
+def test_a_sparse_pool_with_nan_names_the_row():
+    X = sparse_pool()
+    X.data[X.indptr[4]] = np.nan
+    with pytest.raises(InputError, match=r"1 row\(s\) with NaN or inf values \(rows 4\)"):
+        SparseExactIndex(X)
+
+
+# --- the search on text ----------------------------------------------------------------------
+
+def topic_corpus(n=300, positives=12, seed=0):
+    """Records about fruit and about tools; the positives are the few about comets."""
+    rng = np.random.default_rng(seed)
+    fruit, tools, comets = (["apple", "pear", "plum", "orchard", "ripe", "juice"],
+                            ["hammer", "saw", "drill", "bench", "chisel", "screw"],
+                            ["comet", "tail", "orbit", "nucleus", "perihelion", "ice"])
+    texts, y = [], []
+    for i in range(n):
+        words = comets if i < positives else (fruit if i % 2 else tools)
+        texts.append(" ".join(rng.choice(words, 6)) + " " + " ".join(rng.choice(fruit + tools, 2)))
+        y.append(int(i < positives))
+    return texts, np.array(y)
+
+
+def test_the_default_search_finds_a_rare_topic_in_text_and_is_reproducible():
+    from elsa.simulation import simulate
+
+    texts, y = topic_corpus()
+    X, _ = tfidf(texts)
+    runs = [simulate(X, y, 1, seed_ids=[0, 1], budget=30, random_state=4, progress=False)["runs"][0] for _ in range(2)]
+    assert runs[0]["found"] == 10  # all 10 positives but the seeds, within 30 labels
+    assert runs[0]["curve"] == runs[1]["curve"]
+
+
+def test_a_strategy_that_needs_dense_vectors_refuses_text_by_name():
+    from elsa.simulation import simulate
+
+    texts, y = topic_corpus()
+    X, _ = tfidf(texts)
+    with pytest.raises(ParameterError, match="strategy grids needs dense vectors"):
+        simulate(X, y, 1, strategy="grids", seed_ids=[0], budget=10, progress=False)
+
+
+def test_elsa_simulate_and_embed_take_records(tmp_path, capsys):
+    from elsa.cli import main
+
+    texts, y = topic_corpus()
+    f = tmp_path / "r.csv"
+    with open(f, "w", encoding="utf-8") as fh:
+        fh.write("record_id,title,abstract,label_included\n")
+        for i, (t, label) in enumerate(zip(texts, y)):
+            fh.write(f"r{i},{t.split()[0]},{t},{label}\n")
+    out = tmp_path / "o.json"
+    assert main(["simulate", "--records", str(f), "--target", "1", "--seed-ids", "0,1", "--budget", "30",
+                 "--output", str(out), "--quiet"]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["runs"][0]["found"] == 10
+    assert doc["params"]["records"]["record_ids"][:2] == ["r0", "r1"]
+    assert main(["embed", str(f), "--out", str(tmp_path / "feats.npz"), "--quiet"]) == 0
+    manifest = json.loads((tmp_path / "feats.manifest.json").read_text())
+    assert manifest["items"][0] == "r0" and manifest["shape"][0] == 300
+    assert np.load(tmp_path / "feats.labels.npy").sum() == 12
+    assert main(["simulate", "--embeddings", str(tmp_path / "feats.npz"), "--labels", str(tmp_path / "feats.labels.npy"),
+                 "--target", "1", "--seed-ids", "0,1", "--budget", "30", "--quiet"]) == 0
+    assert main(["embed", str(f), "--out", str(tmp_path / "feats.npy")]) == 2
+    assert "--out must name a .npz" in capsys.readouterr().err
+    # A session over the features file shows the records its manifest names.
+    from elsa.session import Session
+
+    with Session.create(tmp_path / "p", tmp_path / "feats.npz", seed_ids=[0]) as s:
+        assert s.texts.available and s.names[:2] == ["r0", "r1"] and s.X.shape[0] == 300
+        assert s.positive_items().tolist() == list(range(12))  # the file's label_included start the labels
+
+
+# --- text sessions and the labeller ----------------------------------------------------------
+
+@pytest.fixture
+def text_records(tmp_path):
+    texts, y = topic_corpus(n=120, positives=12)
+    f = tmp_path / "records.csv"
+    with open(f, "w", encoding="utf-8") as fh:
+        fh.write("record_id,title,abstract\n")
+        for i, t in enumerate(texts):
+            fh.write(f"doc-{i},Record {i} {t.split()[0]},{t}\n")
+    return f, y
+
+
+def test_a_text_session_shows_cards_names_items_by_record_id_and_reopens(text_records, tmp_path):
+    from starlette.testclient import TestClient
+
+    from elsa.session import Session
+    from elsa.web.app import create_app
+
+    f, y = text_records
+    s = Session.create(tmp_path / "p", records=f, target="comets", seed_ids=[0, 1], budget=40)
+    try:
+        s.start_background()
+        c = TestClient(create_app(s), base_url="http://127.0.0.1:8765")
+        for _ in range(100):
+            doc = c.get("/api/state", headers={"X-Elsa-Client": "test"}).json()
+            if doc["batch"]:
+                break
+            import time
+
+            time.sleep(0.05)
+        assert doc["texts"] is True and doc["images"] is False
+        item = doc["batch"][0]
+        assert item["name"] == f"doc-{item['id']}"
+        assert item["text"]["title"].startswith(f"Record {item['id']} ")
+        assert item["text"]["body"] == topic_corpus(n=120, positives=12)[0][item["id"]]
+        assert [e["title"] for e in doc["examples"]][:2] == ["Record 0 " + topic_corpus(120, 12)[0][0].split()[0],
+                                                             "Record 1 " + topic_corpus(120, 12)[0][1].split()[0]]
+    finally:
+        s.close()
+    s = Session.open(tmp_path / "p")
+    try:
+        assert s.texts.available and s.names[5] == "doc-5"
+    finally:
+        s.close()
+    f.write_text(f.read_text() + "doc-x,New,new text\n")
+    with pytest.raises(InputError, match="records file .* changed since the session began"):
+        Session.open(tmp_path / "p")
+
+
+def test_browser_labels_a_page_of_text_records_with_the_keyboard(text_records, tmp_path):
+    from test_web import ARTIFACTS, REQUIRE_BROWSER, LiveServer, chromium
+
+    if not chromium and not REQUIRE_BROWSER:
+        pytest.skip("needs Debian's chromium (apt-get install chromium chromium-driver)")
+    from playwright import sync_api
+
+    from elsa.session import Session
+
+    f, y = text_records
+    s = Session.create(tmp_path / "p", records=f, target="records about comets", seed_ids=[0, 1], budget=40)
+    s.start_background()
+    try:
+        with LiveServer(s) as srv, sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(srv.url)
+            page.wait_for_selector(".tile .card")
+            ids = [int(t) for t in page.eval_on_selector_all(".tile", "els => els.map(e => e.dataset.id)")]
+            assert ids == list(s.pending().ids) and len(ids) == 10
+            first = page.inner_text(f'.tile[data-id="{ids[0]}"] .card .title')
+            assert first.startswith(f"Record {ids[0]} ")
+            page.keyboard.press(" ")  # the whole record, in the viewer
+            page.wait_for_selector("#viewer-text:not([hidden])")
+            assert page.inner_text("#viewer-title") == first
+            page.keyboard.press("Escape")
+            for i in ids:  # answer the page in the order the focus moves
+                page.keyboard.press("y" if y[i] else "n")
+            page.wait_for_function(f"!document.querySelector('.tile[data-id=\"{ids[0]}\"]')", timeout=30_000)
+            saved = s.item_labels(ids)
+            assert [saved[i]["label"] for i in ids] == ["positive" if y[i] else "negative" for i in ids]
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.wait_for_selector(".tile .card")
+            page.screenshot(path=str(ARTIFACTS / "label-page-text.png"), full_page=True)
+            browser.close()
+    finally:
+        s.close()
+
+
+def test_a_text_session_exports_and_imports_asreviews_columns(text_records, tmp_path):
+    from elsa.session import Session
+    from elsa.text.records import read_records
+
+    f, y = text_records
+    s = Session.create(tmp_path / "p", records=f, target="comets", seed_ids=[0, 1], budget=40)
+    try:
+        s.start_background()
+        import time
+
+        for _ in range(200):
+            if s.pending().ids.size:
+                break
+            time.sleep(0.02)
+        ids = [int(i) for i in s.pending().ids[:2]]
+        s.answer(ids[0], "negative")
+        s.answer(ids[1], "unsure")
+        assert s.export(tmp_path / "out.csv") == 120
+        assert s.export(tmp_path / "out.ris") == 120
+    finally:
+        s.close()
+    back = read_records(tmp_path / "out.csv")
+    assert back.ids[:3] == ["doc-0", "doc-1", "doc-2"] and back.texts() == read_records(f).texts()
+    want = np.full(120, -1)
+    want[[0, 1]], want[ids[0]] = 1, 0  # the seeds, the "no"; unsure and unlabelled are empty
+    assert back.labels.tolist() == want.tolist()
+    ris = read_records(tmp_path / "out.ris")
+    assert ris.ids == back.ids and ris.labels.tolist() == want.tolist()
+    # The export starts a new session with its labels.
+    s = Session.create(tmp_path / "q", records=tmp_path / "out.ris", target="comets")
+    try:
+        assert s.positive_items().tolist() == [0, 1]
+        assert s.item_labels([ids[0]])[ids[0]]["label"] == "negative"
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("name, params, least", [(n, {}, 5) for n in
+                                                 ("elsa", "nn", "fars", "greedys", "knn-search", "ens", "cal", "blend")]
+                         + [("seals", {"criterion": "positive", "head": "logistic", "batch_size": 10}, 5),
+                            ("seals", {"criterion": "id"}, 0)])  # uncertainty sampling: not meant to find positives
+def test_every_strategy_that_takes_text_runs_on_sparse_features(name, params, least):
+    from elsa.simulation import simulate
+
+    texts, y = topic_corpus()
+    X, _ = tfidf(texts)
+    run = simulate(X, y, 1, strategy=name, params=params, seed_ids=[0, 1], budget=40, random_state=1,
+                   progress=False)["runs"][0]
+    assert run["queries"] <= 40 and run["found"] >= least  # a topic this distinct is found by any search
