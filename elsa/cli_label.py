@@ -7,6 +7,7 @@ over the library; its errors and exit codes are :mod:`elsa.cli`'s.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from .cli_parser import STRATEGY_PARAM_NAMES, epochs_option, index_options
 from .exceptions import ElsaError, InputError, ParameterError
@@ -70,6 +71,11 @@ def _check_image_folder(session, new_place) -> None:
 
 
 def _print_start(session) -> None:
+    from .text.records import describe_problems
+
+    records = session.settings.get("records") or {}
+    for line in describe_problems(records.get("problems") or {}):  # what was odd in the records file
+        print(f"note: {Path(records['path']).name}: {line}", file=sys.stderr)
     p = session.progress()
     if not session.images.available and not session.texts.available:
         print("note: the pool has no manifest with image paths (write one with `elsa embed`); the page will "

@@ -54,6 +54,12 @@ class LogisticHead(Head):
         # optimum (and L-BFGS's path to it) is the same; but L-BFGS's own bookkeeping costs
         # per feature, and a corpus has 10-100x more terms than a few hundred records use.
         used = np.unique(Xs.indices)
+        if used.size == 0:  # no training row has a term: every weight is 0, the intercept is the prior's log-odds
+            w = np.ones(y.size) if sample_weight is None else np.asarray(sample_weight, np.float64)
+            if self.balanced:
+                w = w * np.where(y, y.size / (2.0 * y.sum()), y.size / (2.0 * (~y).sum()))
+            p = float(w[y].sum() / w.sum())
+            return [np.zeros((Xs.shape[1], 1))], [np.array([np.log(p / (1.0 - p))])]
         model.fit(Xs[:, used], y, sample_weight=sample_weight)
         coef = np.zeros((Xs.shape[1], 1), model.coef_.dtype)
         coef[used, 0] = model.coef_[0]

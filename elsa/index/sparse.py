@@ -10,7 +10,10 @@ squared norms exactly as :class:`~elsa.index.exact.ExactIndex` does. Everything 
 the threads' row ranges) is the exact index's own code.
 
 Distances are squared L2, as for every backend. TF-IDF rows are unit length, so they
-are ``2 - 2 cos``: the neighbours are the cosine neighbours text search uses.
+are ``2 - 2 cos``: the neighbours are the cosine neighbours text search uses. One
+exception: a row of zeros (a record with no known term) is taken to have length 1, so it
+is 2 away from everything, as an unrelated record is (exactly, it would be 1 away from
+every row and so every row's nearest neighbour).
 
 Only this backend takes sparse pools; faiss and Ray need dense vectors and say so
 (:func:`elsa.index.local.make_local_index`).
@@ -26,6 +29,15 @@ from ..exceptions import InputError
 from .exact import ExactIndex
 
 SPARSE_CHUNK_ROWS = 16384  # pool rows per product: a block's dense result is (queries, rows) float32
+
+
+def _norms_of(A) -> np.ndarray:
+    """Rows' squared lengths, an empty row (a record with no known term) counted as 1: it is
+    then 2 away from every unit-length row, as far as a record sharing no term, instead of
+    1 away from all of them (nearer than any real neighbour with cosine below 0.5)."""
+    sq = np.asarray(A.multiply(A).sum(axis=1), np.float32).ravel()
+    sq[sq == 0] = 1.0
+    return sq
 
 
 class SparseExactIndex(ExactIndex):
@@ -47,7 +59,7 @@ class SparseExactIndex(ExactIndex):
         self.chunk_rows = check_int(chunk_rows, "chunk_rows", minimum=1)
         self.threads = cpu_count() if threads is None else check_int(threads, "threads", minimum=1)
         self.ranges = row_ranges(self.n, self.threads, self.chunk_rows)
-        self.sq_norms = np.asarray(self.X.multiply(self.X).sum(axis=1), np.float32).ravel()
+        self.sq_norms = _norms_of(self.X)
 
     def _queries(self, queries):
         """``queries`` as a float32 CSR ``(m, dim)`` matrix (rows of the pool, or dense vectors)."""
@@ -64,7 +76,7 @@ class SparseExactIndex(ExactIndex):
         return csr_matrix(Q, dtype=np.float32)
 
     def _terms(self, Q, exclude=None):
-        return Q * np.float32(-2.0), np.asarray(Q.multiply(Q).sum(axis=1), np.float32).ravel(), self._norms(exclude)
+        return Q * np.float32(-2.0), _norms_of(Q), self._norms(exclude)
 
     def _block_distances(self, start, stop, Qm2, q_norms, norms) -> np.ndarray:
         d = (Qm2 @ self.X[start:stop].T).toarray().astype(np.float32, copy=False)

@@ -61,7 +61,10 @@ def sq_dists(A: np.ndarray, B: np.ndarray, a_sq: np.ndarray | None = None) -> np
 
 
 def sq_dist_to(X: np.ndarray, point: np.ndarray) -> np.ndarray:
-    """Squared distances of every row of ``X`` to one point."""
+    """Squared distances of every row of ``X`` to one point (``X`` dense, or sparse rows)."""
+    if is_sparse(X):
+        p = np.asarray(point.toarray() if is_sparse(point) else point, np.float64).ravel()
+        return np.maximum(_sq_norms(X) - 2.0 * np.asarray(X @ p).ravel() + p @ p, 0.0)
     diff = X - point
     return np.einsum("ij,ij->i", diff, diff)
 

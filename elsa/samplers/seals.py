@@ -67,9 +67,10 @@ class SEALSSampler(Sampler):
         else:
             utility = -(p * np.log(p) + (1 - p) * np.log(1 - p))
             if self.criterion == "id":
-                Z = state.X[cand].astype(np.float64)
-                Z /= np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
-                similarity = Z @ Z.mean(axis=0)
+                from sklearn.preprocessing import normalize
+
+                Z = normalize(state.X[cand].astype(np.float64))  # dense or sparse rows; a zero row stays zero
+                similarity = np.asarray(Z @ np.asarray(Z.mean(axis=0)).ravel()).ravel()
                 utility = utility * np.maximum(similarity, 0.0) ** self.beta
         order = np.lexsort((cand, -utility))[: self.batch_size]
         return cand[order]

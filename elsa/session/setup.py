@@ -99,7 +99,8 @@ def check_new_session(
         X, recs = records_pool(rec_path, text_columns)  # its label_included values start the labels
         names = unique_names(recs.ids)
         source = {"embeddings": None, "digest": file_digest(rec_path), "manifest": None, "images": {"kind": "none"},
-                  "records": {"path": str(rec_path), "text_columns": list(recs.text_columns)}}
+                  "records": {"path": str(rec_path), "text_columns": list(recs.text_columns),
+                              "problems": recs.problems}}
     else:
         emb_path = Path(embeddings).resolve()
         X = check_embeddings(load_npy(emb_path, "embeddings"))
@@ -241,10 +242,16 @@ def read_manifest(emb_path: Path, manifest) -> tuple[Path | None, dict | None]:
 
 def unique_names(ids: list[str]) -> list[str]:
     """Record ids as item names, each once: a repeated id gets its row (``"7 (row 12)"``)."""
-    seen, out = set(), []
+    seen, out = set(ids), []
+    first = set()
     for row, rid in enumerate(ids):
-        name = rid if rid not in seen else f"{rid} (row {row})"
-        seen.add(rid)
+        name = rid
+        if rid in first:
+            name, k = f"{rid} (row {row})", 1
+            while name in seen:  # an id spelled like a renamed one
+                name, k = f"{rid} (row {row}, {k})", k + 1
+            seen.add(name)
+        first.add(rid)
         out.append(name)
     return out
 
@@ -261,15 +268,11 @@ def text_manifest(npz: Path, manifest) -> tuple[str, list[str]]:
 def load_pool(meta: dict):
     """The session's pool and, for a text session, its records: ``(X, records or None)``."""
     if meta.get("records"):
-        from ..text.pool import records_pool
+        from ..text.features import text_features
+        from .texts import read_session_records
 
-        path = Path(meta["records"]["path"])
-        if not path.exists():
-            raise InputError(f"the session's records file {path} is missing; put it back to reopen the session")
-        if file_digest(path) != meta["digest"]:
-            raise InputError(f"the records file {path} changed since the session began; "
-                             "a session's labels only make sense over the records they were given on")
-        return records_pool(path, meta["records"]["text_columns"])
+        records = read_session_records(meta)
+        return text_features(records.texts())[0], records
     path = Path(meta["embeddings"])
     if not path.exists():
         raise InputError(f"the session's embeddings {path} are missing; put the file back to reopen the session")

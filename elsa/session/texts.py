@@ -8,6 +8,11 @@ session opens, from the file the session was started on (checked by its SHA-256)
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from .._io import file_digest
+from ..exceptions import InputError
+
 MAX_BODY = 20_000  # characters of a body sent to the page (a pasted book stays readable)
 
 
@@ -27,3 +32,17 @@ class ItemTexts:
         else:
             title, body = "", "\n\n".join(v for v in values if v)
         return {"title": title, "body": body[:MAX_BODY]}
+
+
+def read_session_records(meta: dict):
+    """A text session's records, from the file it began on (checked by its SHA-256: labels are
+    matched to records by row, so an edited file would put them on the wrong records)."""
+    from ..text.records import read_records
+
+    path = Path(meta["records"]["path"])
+    if not path.exists():
+        raise InputError(f"the session's records file {path} is missing; put it back to reopen the session")
+    if file_digest(path) != meta["digest"]:
+        raise InputError(f"the records file {path} changed since the session began; "
+                         "a session's labels only make sense over the records they were given on")
+    return read_records(path, meta["records"]["text_columns"])

@@ -117,10 +117,10 @@ def export_project(folder, path, fmt: str | None = None) -> int:
     try:
         meta = store.meta()
         records = None
-        if meta.get("records"):
-            from ..text.records import read_records
+        if meta.get("records") and _fmt(Path(path), fmt) in ("csv", "ris"):  # they list every record's text
+            from .texts import read_session_records
 
-            records = read_records(meta["records"]["path"], meta["records"]["text_columns"])
+            records = read_session_records(meta)
         return export_labels(store, store.item_names(), path, fmt, records)
     finally:
         store.close()

@@ -86,7 +86,7 @@ class Background:
         with self.wake:
             while True:
                 batch = s.pending()
-                if len(batch) or s.finished() or s.status == "error":
+                if len(batch) or s.finished() or s.status == "error" or self.closed:
                     return batch
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:

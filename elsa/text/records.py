@@ -96,7 +96,7 @@ def _rows_csv(text: str, delimiter: str, problems: dict, path: Path) -> list[dic
     except csv.Error as exc:
         raise InputError(f"records file {path}: its header is not CSV ({exc})") from None
     header = [h.strip() for h in header]
-    rows, short = [], []
+    rows, short, long = [], [], []
     while True:
         try:
             values = next(reader)
@@ -108,10 +108,16 @@ def _rows_csv(text: str, delimiter: str, problems: dict, path: Path) -> list[dic
             continue  # a blank line is no record
         if len(values) < len(header):
             short.append(len(rows))
+        elif len(values) > len(header):
+            long.append(len(rows))
         rows.append({h: (values[i] if i < len(values) else "") for i, h in enumerate(header)})
     if short:
         problems["short_rows"] = {"count": len(short), "rows": short[:_SHOWN],
                                   "what": "rows with fewer fields than the header; the missing ones read as empty"}
+    if long:
+        problems["long_rows"] = {"count": len(long), "rows": long[:_SHOWN],
+                                 "what": "rows with more fields than the header (an unquoted comma?); the extra "
+                                         "ones are left out"}
     return rows
 
 
@@ -217,25 +223,27 @@ def read_records(path, text_columns=None) -> Records:
         rows = [{"text": line} for line in lines]
     if not rows:
         raise InputError(f"records file {path} has no records")
-    # Columns, matched without regard to case (the first spelling met wins).
-    names: dict[str, str] = {}
+    # Columns, matched without regard to case, row by row (JSON lines may spell a key differently).
+    spelled: dict[str, str] = {}  # for messages: each column as the file first spells it
     for row in rows:
         for key in row:
-            names.setdefault(str(key).strip().lower(), key)
+            spelled.setdefault(str(key).strip().lower(), str(key).strip())
+    rows = [{str(k).strip().lower(): v for k, v in row.items()} for row in rows]
+    names = {key: key for key in spelled}
     if isinstance(text_columns, str):
         text_columns = [c.strip() for c in text_columns.split(",") if c.strip()]
     if text_columns:
         missing = [c for c in text_columns if c.lower() not in names]
         if missing:
             raise InputError(f"records file {path} has no column {', '.join(map(repr, missing))}; its columns are "
-                             f"{', '.join(sorted(set(names.values()), key=str))} (choose with --text-columns)")
+                             f"{', '.join(sorted(spelled.values(), key=str.lower))} (choose with --text-columns)")
         chosen = [c.lower() for c in text_columns]
     else:
         default = ("text",) if suffix == ".txt" else DEFAULT_COLUMNS
         chosen = [c for c in default if c in names]
         if not chosen:
             raise InputError(f"records file {path} has neither a 'title' nor an 'abstract' column; its columns are "
-                             f"{', '.join(sorted(set(names.values()), key=str))}: name the text with --text-columns")
+                             f"{', '.join(sorted(spelled.values(), key=str.lower))}: name the text with --text-columns")
     columns = {c: [_clean(row.get(names[c])) for row in rows] for c in chosen}
     id_key = names.get("record_id")
     ids = [_clean(row.get(id_key)) if id_key else "" for row in rows]

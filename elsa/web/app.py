@@ -29,6 +29,8 @@ JSON object (no NaN or Infinity); ids are JSON whole numbers (not ``"5"``, ``5.0
 
 from __future__ import annotations
 
+import anyio
+
 import hmac
 import json
 import re
@@ -55,6 +57,7 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 _SAFE_METHODS = ("GET", "HEAD")
 MAX_BODY = 1 << 20  # bytes
 MAX_EPOCHS = 1000  # one "continue" adds at most this many
+WAITERS = 8  # long polls waiting for the next batch at once (each holds a thread of its own)
 _PATH_ID = re.compile(r"[0-9]{1,18}")  # below SQLite's int64 and Python's int() digit limit
 
 
@@ -198,6 +201,8 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
             raise HTTPException(404, f"no item {short_repr(text)}: ids run from 0 to {len(session.names) - 1}")
         return int(text)
 
+    waiters = anyio.CapacityLimiter(WAITERS)
+
     def item_view(items) -> list[dict]:
         labels = session.item_labels(items)
         view = [{"id": int(i), "name": session.names[int(i)], **labels.get(int(i), {"label": None})} for i in items]
@@ -241,7 +246,9 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
                 seconds = float("nan")
             if not 0 <= seconds <= 30:
                 raise ParameterError(f"wait must be a number of seconds from 0 to 30, got {short_repr(wait)}")
-            await run_in_threadpool(session.wait_for_batch, seconds)
+            # On threads of their own (at most WAITERS at once; more queue here without a thread),
+            # so waiting pages never hold the threads that answers, undo and images run on.
+            await anyio.to_thread.run_sync(session.wait_for_batch, seconds, limiter=waiters)
         return JSONResponse(await run_in_threadpool(state_doc))
 
     @api

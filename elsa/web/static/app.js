@@ -60,8 +60,15 @@ async function call(method, path, body) {
 
 // wait: a long poll (the server answers when the next batch is ready), used while the search runs.
 async function refresh(wait = false) {
+  if (wait && S.longPoll) return;  // one long poll at a time: the one on its way reschedules when it returns
   const version = S.version;
-  const doc = await call("GET", wait ? "/api/state?wait=20" : "/api/state");
+  if (wait) S.longPoll = true;
+  let doc;
+  try {
+    doc = await call("GET", wait ? "/api/state?wait=20" : "/api/state");
+  } finally {
+    if (wait) S.longPoll = false;
+  }
   if (!doc) return;
   S.state = doc;
   S.images = doc.images;
