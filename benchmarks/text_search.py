@@ -75,7 +75,7 @@ def features(corpus: str, dense: bool):
     from elsa.text.features import text_features
 
     _, _, _, records = corpus_data(corpus)
-    X, _ = text_features(records.texts(), progress=False)
+    X = text_features(records.texts(), progress=False)
     if not dense:
         return X
     cache = text_corpora.text_cache() / f"{corpus}.svd128.npy"

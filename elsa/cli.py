@@ -168,11 +168,12 @@ def _embed_records(args, out) -> int:
         raise ParameterError(f"text features are sparse: --out must name a .npz file, got {out}")
     from .text.pool import embed_records
 
-    manifest = embed_records(args.path, out, args.text_columns, use_cache=not args.no_cache, progress=not args.quiet)
+    manifest, records = embed_records(args.path, out, args.text_columns, use_cache=not args.no_cache,
+                                      progress=not args.quiet)
     n, d = manifest["shape"]
     print(f"featurised {n} record(s) -> {out} ({n} x {d} sparse, {manifest['nonzeros']:,} non-zeros); manifest "
           f"{out.with_suffix('')}.manifest.json" + (f"; labels -> {manifest['labels']}" if "labels" in manifest else ""))
-    _print_problems(manifest["records"])
+    _print_problems(records)
     return 0
 
 
@@ -280,12 +281,9 @@ def cmd_demo(args) -> int:
 
         demo = run_text_demo(args.topic or TEXT_TOPIC, n_seeds=args.seeds, random_state=args.random_state,
                              plot_path=plot, progress=not args.quiet)
-        print()
-        print(format_table(demo))
-        print(f"\nplot of positives found against labels spent: {demo['plot']}")
-        return 0
-    demo = run_demo(args.target, fraction=args.fraction, n_seeds=args.seeds, epochs=args.epochs,
-                    random_state=args.random_state, plot_path=plot, progress=not args.quiet)
+    else:
+        demo = run_demo(args.target, fraction=args.fraction, n_seeds=args.seeds, epochs=args.epochs,
+                        random_state=args.random_state, plot_path=plot, progress=not args.quiet)
     print()
     print(format_table(demo))
     print(f"\nplot of positives found against labels spent: {demo['plot']}")

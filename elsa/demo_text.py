@@ -50,7 +50,7 @@ def run_text_demo(topic: str = TEXT_TOPIC, *, fraction: float = 0.01, n_seeds: i
         raise ParameterError(f"topic {topic!r} leaves {total} docstring(s) of Python {corpus['python']}'s standard "
                              f"library in the pool, not more than the {n_seeds} seeds; try one of {common}")
     texts = [f"{corpus['titles'][i]}\n{corpus['abstracts'][i]}" for i in keep]
-    X, _ = text_features(texts, progress=False)
+    X = text_features(texts, progress=False)
     seeds = draw_seeds(truth, n_seeds, rng)
     log(f"pool: {X.shape[0]} docstrings of Python {corpus['python']}'s standard library (TF-IDF, "
         f"{X.shape[1]:,} terms); target: the {total} of package {topic!r} ({100 * total / X.shape[0]:.1f} %), "

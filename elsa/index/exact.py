@@ -71,20 +71,31 @@ class ExactIndex(Index):
     """
 
     name = "exact"
+    default_chunk_rows = _DEFAULT_CHUNK_ROWS
 
-    def __init__(self, X, *, chunk_rows: int = _DEFAULT_CHUNK_ROWS, threads: int | None = None):
-        self.X = check_embeddings(X)
-        self.chunk_rows = check_int(chunk_rows, "chunk_rows", minimum=1)
+    def __init__(self, X, *, chunk_rows: int | None = None, threads: int | None = None):
+        self.X = self._check_pool(X)
+        self.chunk_rows = self.default_chunk_rows if chunk_rows is None else check_int(chunk_rows, "chunk_rows",
+                                                                                       minimum=1)
         self.threads = cpu_count() if threads is None else check_int(threads, "threads", minimum=1)
         self.ranges = row_ranges(self.n, self.threads, self.chunk_rows)
-        self.sq_norms = np.empty(self.X.shape[0], dtype=np.float32)
+        self.sq_norms = self._squared_norms()
+
+    @staticmethod
+    def _check_pool(X):
+        return check_embeddings(X)
+
+    def _squared_norms(self) -> np.ndarray:
+        """Every pool row's squared length, float32, block by block on every core."""
+        sq_norms = np.empty(self.X.shape[0], dtype=np.float32)
 
         def norms(a, b):
             for start, stop in self._blocks(a, b):
                 block = float_rows(self.X[start:stop])
-                self.sq_norms[start:stop] = np.einsum("ij,ij->i", block, block)
+                sq_norms[start:stop] = np.einsum("ij,ij->i", block, block)
 
         map_ranges(norms, self.ranges)
+        return sq_norms
 
     def _blocks(self, a: int = 0, b: int | None = None):
         """Blocks of rows ``a:b`` (``a`` on a block boundary)."""

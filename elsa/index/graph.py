@@ -131,14 +131,10 @@ def _graph_index(X: np.ndarray, index: Index | None, random_state: int) -> tuple
     waits for a cache miss: a faiss index on a large pool takes minutes to train.
     """
     from .exact import ExactIndex
+    from .local import make_local_index
 
-    if is_sparse(X):  # only the exact index searches sparse rows (text features)
-        if index is not None:
-            return index.name, lambda: index
-        from .sparse import SparseExactIndex
-
-        return SparseExactIndex.name, lambda: SparseExactIndex(X)
-    if X.shape[0] > EXACT_GRAPH_ROWS and (index is None or isinstance(index, ExactIndex)):
+    # A sparse pool (text features) has no faiss index: the exact one, whatever its size.
+    if X.shape[0] > EXACT_GRAPH_ROWS and not is_sparse(X) and (index is None or isinstance(index, ExactIndex)):
         from .faiss_index import FaissIndex, require_faiss
 
         try:
@@ -149,7 +145,7 @@ def _graph_index(X: np.ndarray, index: Index | None, random_state: int) -> tuple
                         "(pip install 'elsa-search[faiss]') to compute it approximately and faster")
     if index is not None:
         return index.name, lambda: index
-    return ExactIndex.name, lambda: ExactIndex(X)
+    return ExactIndex.name, lambda: make_local_index(X, "exact")  # the sparse exact index for a sparse pool
 
 
 def compute_graph(X: np.ndarray, k: int, index: Index, *, progress: bool = True) -> np.ndarray:

@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._parallel import cpu_count, row_ranges
-from .._validation import check_int, check_sparse_pool, is_sparse
+from .._validation import check_sparse_pool, is_sparse
 from ..exceptions import InputError
 from .exact import ExactIndex
 
@@ -53,13 +52,14 @@ class SparseExactIndex(ExactIndex):
     """
 
     name = "exact"
+    default_chunk_rows = SPARSE_CHUNK_ROWS
 
-    def __init__(self, X, *, chunk_rows: int = SPARSE_CHUNK_ROWS, threads: int | None = None):
-        self.X = check_sparse_pool(X)
-        self.chunk_rows = check_int(chunk_rows, "chunk_rows", minimum=1)
-        self.threads = cpu_count() if threads is None else check_int(threads, "threads", minimum=1)
-        self.ranges = row_ranges(self.n, self.threads, self.chunk_rows)
-        self.sq_norms = _norms_of(self.X)
+    @staticmethod
+    def _check_pool(X):
+        return check_sparse_pool(X)
+
+    def _squared_norms(self) -> np.ndarray:
+        return _norms_of(self.X)
 
     def _queries(self, queries):
         """``queries`` as a float32 CSR ``(m, dim)`` matrix (rows of the pool, or dense vectors)."""

@@ -272,7 +272,7 @@ def load_pool(meta: dict):
         from .texts import read_session_records
 
         records = read_session_records(meta)
-        return text_features(records.texts())[0], records
+        return text_features(records.texts()), records
     path = Path(meta["embeddings"])
     if not path.exists():
         raise InputError(f"the session's embeddings {path} are missing; put the file back to reopen the session")

@@ -25,12 +25,7 @@ class ItemTexts:
 
     def card(self, item: int) -> dict:
         """``{"title": ..., "body": ...}`` of ``item`` (empty strings for no text)."""
-        cols = self.records.text_columns
-        values = [self.records.columns[c][item] for c in cols]
-        if cols[0] == "title":
-            title, body = values[0], "\n\n".join(v for v in values[1:] if v)
-        else:
-            title, body = "", "\n\n".join(v for v in values if v)
+        title, body = self.records.title_and_body(item)
         return {"title": title, "body": body[:MAX_BODY]}
 
 

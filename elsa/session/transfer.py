@@ -58,22 +58,18 @@ def render_records(store, names: list[str], records, fmt: str) -> tuple[str, int
     """A text session's records with their labels, in ASReview's columns (see the module docstring)."""
     last = {r["id"]: r for r in label_rows(store, names)}  # the history's last answer per item is its label
     included = {i: {"positive": "1", "negative": "0"}.get(r["label"], "") for i, r in last.items()}
-    cols = records.text_columns
-    title_col = cols[0] if cols[0] == "title" else None
-    body_cols = [c for c in cols if c != title_col]
     buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    if fmt == "csv":
+        writer.writerow(["record_id", "title", "abstract", "label_included", "label", "origin", "user", "at"])
     for i, rid in enumerate(records.ids):
-        title = records.columns[title_col][i] if title_col else ""
-        body = "\n\n".join(records.columns[c][i] for c in body_cols if records.columns[c][i])
+        title, body = records.title_and_body(i)
         r = last.get(i, {})
         if fmt == "ris":
             note = {"1": "ASReview_relevant", "0": "ASReview_irrelevant"}.get(included.get(i, ""))
             buf.write(f"TY  - GEN\nID  - {rid}\nTI  - {' '.join(title.split())}\nAB  - {' '.join(body.split())}\n"
                       + (f"N1  - {note}\n" if note else "") + "ER  - \n\n")
         else:
-            if i == 0:
-                writer = csv.writer(buf, lineterminator="\n")
-                writer.writerow(["record_id", "title", "abstract", "label_included", "label", "origin", "user", "at"])
             writer.writerow([rid, title, body, included.get(i, ""), r.get("label", ""), r.get("origin", ""),
                              r.get("user", ""), r.get("at", "")])
     return buf.getvalue(), len(records.ids)

@@ -75,28 +75,25 @@ def tfidf(texts: list[str]):
 
 
 def text_features(texts: list[str], *, use_cache: bool = True, progress: bool = True):
-    """``texts``' features, from the cache or computed (and cached): ``(X, terms)``."""
-    from scipy.sparse import load_npz, save_npz
+    """``texts``' features (float32 CSR, one row per text), from the cache or computed and cached."""
+    from scipy.sparse import load_npz
 
-    key = featuriser_key(texts)
-    folder = cache_root() / "text"
-    path, terms_path = folder / f"{key}.npz", folder / f"{key}.terms.json"
-    if use_cache and path.exists() and terms_path.exists():
+    path = cache_root() / "text" / f"{featuriser_key(texts)}.npz"
+    if use_cache and path.exists():
         try:
-            return load_npz(path).tocsr(), json.loads(terms_path.read_text())
+            return load_npz(path).tocsr()
         except (OSError, ValueError, EOFError):
             pass  # unreadable: compute again
     if progress:
         print(f"featurising {len(texts):,} records (TF-IDF of words and word pairs)", file=sys.stderr)
-    X, terms = tfidf(texts)
+    X, _ = tfidf(texts)
     if use_cache:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            atomic_write(terms_path, lambda fh: fh.write(json.dumps(terms).encode()))
-            atomic_write(path, lambda fh: save_npz(fh, X))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_features(path, X)
         except OSError as exc:
-            log.warning(f"note: could not cache the text features in {folder}: {exc}")
-    return X, terms
+            log.warning(f"note: could not cache the text features in {path.parent}: {exc}")
+    return X
 
 
 def save_features(path, X) -> None:

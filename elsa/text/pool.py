@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from .features import text_features
+from pathlib import Path
+
+import numpy as np
+
+from .._io import save_npy, write_json
+from .features import FEATURISER, save_features, text_features
 from .records import Records, read_records
 
 
@@ -10,22 +15,16 @@ def records_pool(path, text_columns=None, *, use_cache: bool = True, progress: b
     """``(X, records)``: the file's records (:func:`~elsa.text.records.read_records`) and their
     sparse TF-IDF rows (:func:`~elsa.text.features.text_features`, cached), row ``i`` for record ``i``."""
     records = read_records(path, text_columns)
-    X, _ = text_features(records.texts(), use_cache=use_cache, progress=progress)
+    X = text_features(records.texts(), use_cache=use_cache, progress=progress)
     return X, records
 
 
-def embed_records(path, out, text_columns=None, *, use_cache: bool = True, progress: bool = True) -> dict:
+def embed_records(path, out, text_columns=None, *, use_cache: bool = True,
+                  progress: bool = True) -> tuple[dict, Records]:
     """Write a records file's features to ``out`` (a ``.npz``: scipy's sparse format, one
     unit-length TF-IDF row per record, in file order) and ``OUT.manifest.json`` beside it;
     with a ``label_included`` column, also ``OUT.labels.npy`` (1, 0, or -1 where the record
-    has no label). Returns the manifest."""
-    from pathlib import Path
-
-    import numpy as np
-
-    from .._io import save_npy, write_json
-    from .features import FEATURISER, save_features
-
+    has no label). Returns the manifest as written, and the records."""
     out = Path(out)
     X, records = records_pool(path, text_columns, use_cache=use_cache, progress=progress)
     save_features(out, X)
@@ -46,5 +45,4 @@ def embed_records(path, out, text_columns=None, *, use_cache: bool = True, progr
         save_npy(labels_path, records.labels.astype(np.int64))
         manifest["labels"] = labels_path.name
     write_json(stem.with_name(stem.name + ".manifest.json"), manifest)
-    manifest["records"] = records
-    return manifest
+    return manifest, records

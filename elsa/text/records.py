@@ -66,8 +66,13 @@ class Records:
         """Each record's text: its text columns' values, joined by newlines (empty ones left out)."""
         return ["\n".join(v for v in values if v) for values in zip(*self.columns.values())]
 
-    def field(self, name: str, i: int) -> str:
-        return self.columns.get(name, [""] * len(self.ids))[i]
+    def title_and_body(self, i: int) -> tuple[str, str]:
+        """Record ``i`` as a reader sees it (a card, an export): its ``title`` column when that
+        is the first text column, and the other text columns' values joined by blank lines."""
+        values = [self.columns[c][i] for c in self.text_columns]
+        if self.text_columns[0] == "title":
+            return values[0], "\n\n".join(v for v in values[1:] if v)
+        return "", "\n\n".join(v for v in values if v)
 
 
 def _decode(raw: bytes) -> tuple[str, bool]:
@@ -229,26 +234,23 @@ def read_records(path, text_columns=None) -> Records:
         for key in row:
             spelled.setdefault(str(key).strip().lower(), str(key).strip())
     rows = [{str(k).strip().lower(): v for k, v in row.items()} for row in rows]
-    names = {key: key for key in spelled}
     if isinstance(text_columns, str):
         text_columns = [c.strip() for c in text_columns.split(",") if c.strip()]
     if text_columns:
-        missing = [c for c in text_columns if c.lower() not in names]
+        missing = [c for c in text_columns if c.lower() not in spelled]
         if missing:
             raise InputError(f"records file {path} has no column {', '.join(map(repr, missing))}; its columns are "
                              f"{', '.join(sorted(spelled.values(), key=str.lower))} (choose with --text-columns)")
         chosen = [c.lower() for c in text_columns]
     else:
         default = ("text",) if suffix == ".txt" else DEFAULT_COLUMNS
-        chosen = [c for c in default if c in names]
+        chosen = [c for c in default if c in spelled]
         if not chosen:
             raise InputError(f"records file {path} has neither a 'title' nor an 'abstract' column; its columns are "
                              f"{', '.join(sorted(spelled.values(), key=str.lower))}: name the text with --text-columns")
-    columns = {c: [_clean(row.get(names[c])) for row in rows] for c in chosen}
-    id_key = names.get("record_id")
-    ids = [_clean(row.get(id_key)) if id_key else "" for row in rows]
-    ids = [rid if rid else str(i) for i, rid in enumerate(ids)]
-    label_key = next((names[c] for c in LABEL_COLUMNS if c in names), None)
+    columns = {c: [_clean(row.get(c)) for row in rows] for c in chosen}
+    ids = [_clean(row.get("record_id")) or str(i) for i, row in enumerate(rows)]
+    label_key = next((c for c in LABEL_COLUMNS if c in spelled), None)
     labels = np.array([_label(row.get(label_key)) for row in rows], np.int8) if label_key else None
     records = Records(path, ids, columns, labels, problems)
     _report(records, replaced)
