@@ -126,6 +126,8 @@ def format_summary(doc: dict) -> str:
         )
         for est in r.get("estimate", {}).values():
             lines.append(f"{'':>5}{_describe(est)}; true recall {r['discovery_rate']:.2f}")
+        if (r.get("certificate") or {}).get("method") == "audit":
+            lines.append(f"{'':>5}certificate: {r['certificate']['describe']}")
         if r.get("audit_labels"):
             lines.append(f"{'':>5}audit: {r['audit_labels']} random item(s) labelled; "
                          f"{r['labels_total']} distinct labels in all")

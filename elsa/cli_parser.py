@@ -169,8 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
                    help=f"default {DEFAULT_STRATEGY} (not the paper's algorithm: that is elsa)")
     p.add_argument("--stop", type=_stop_spec, metavar="RULE",
-                   help="budget:N (stop after N labels), recall:R@C (stop once recall R is certified with "
-                        "confidence C, from an audit sample hidden from the search), or knee (the knee heuristic)")
+                   help="budget:N (stop after N labels), audit:R@C (search while it pays, then audit the unlabelled "
+                        "items at random until recall R is certified with confidence C), recall:R@C (Lewis et al.'s "
+                        "certificate from an audit sample drawn first), or knee (the knee heuristic, no guarantee)")
     p.add_argument("--audit-positives", type=_pos_int, metavar="N",
                    help="recall:R@C: positives the audit sample is drawn until (default: the fewest that can certify)")
     p.add_argument("--audit-share", type=_probability, default=0.0, metavar="F",
@@ -281,7 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--budget", type=_pos_int, help="labels allowed (default: no limit); on --resume, changes it")
     lb.add_argument("--stop", type=_stop_spec, metavar="RULE",
                     help="budget:N, recall:R@C (stop once recall R is certified with confidence C; random checks "
-                         "are mixed into the batches) or knee; with a rule, epochs are unlimited by default")
+                         "are mixed into the batches), audit:R@C (search while it pays, then pages of random checks of "
+                         "the unlabelled items until recall R is certified) or knee; with a rule, epochs are unlimited "
+                         "by default")
     lb.add_argument("--audit-share", type=_probability, metavar="F",
                     help="random checks added to each batch, as a share of its size, for an unbiased recall "
                          "estimate (default 0.1 with recall:R@C, else 0)")

@@ -87,11 +87,15 @@ def simulate(
 
     Stopping and estimates (:mod:`elsa.stopping`):
 
-    * ``stop``: ``"budget:N"``, ``"recall:R@C"`` or ``"knee"`` (or a parsed
+    * ``stop``: ``"budget:N"``, ``"recall:R@C"``, ``"recall:R@C"`` or ``"knee"`` (or a parsed
       :class:`~elsa.stopping.StopSpec`). ``epochs="auto"`` (the default) is the strategy's
       own (10 for the paper's, no limit for the round-based ones: :func:`~elsa.search.default_epochs`);
       ``epochs=None`` means no epoch limit, so the
       rule (or the budget, or running out of candidates) ends the run.
+    * ``audit:R@C`` (:mod:`elsa.stopping.audited`): the search hands over when it no
+      longer pays, then the items it left unlabelled are audited in a random order (the
+      run's audit stream) until recall R is certified at C; the run reports the
+      ``certificate`` and counts the audit's labels in ``audit_labels`` and ``labels_total``.
     * ``recall:R@C`` draws an audit sample before the search, hidden from it, until it
       holds ``audit_positives`` positives (default: the fewest that can certify R at C).
     * ``audit_share``: after every oracle call, also label this share of its size of
@@ -180,6 +184,10 @@ def simulate(
                             progress=progress)
         seconds = time.perf_counter() - t0
         queried = result.queried_ids
+        final_audit = None
+        if spec is not None and spec.kind == "audit":
+            final_audit = _final_audit(spec, monitor, oracle, streams.audit, progress)
+            result.stop_reason = final_audit["reason"]
         found = int(truth[queried].sum())
         run = {
             "seed_ids": [int(i) for i in seeds],
@@ -202,6 +210,11 @@ def simulate(
             hits = np.cumsum(truth[queried])
             run["found_at"] = {str(b): int(hits[min(b, hits.size) - 1]) if hits.size and b > 0 else 0 for b in found_at}
         run.update(monitor.report(result))
+        if final_audit is not None:
+            run["certificate"] = final_audit["certificate"]
+            run["audit_labels"] += int(final_audit["ids"].size)
+            run["labels_total"] += int(final_audit["ids"].size)  # the final audit labels only unlabelled items
+            run["found_with_audit"] = found + int(truth[final_audit["ids"]].sum())
         if isinstance(rule, CertifiedStop):
             run["certificate"] = {"target": rule.target, "confidence": rule.confidence, "n": rule.n, "j": rule.j,
                                   "found_targets": rule.found_targets(monitor.state.answers)}
@@ -239,6 +252,27 @@ def simulate(
     }
 
 
+
+
+def _final_audit(spec, monitor, oracle, rng, progress) -> dict:
+    """The audit phase of ``audit:R@C``: the items nobody has labelled, in a random order."""
+    from .stopping.audited import Audit
+
+    state = monitor.state
+    labelled = state.answers != 0
+    found = int((state.answers == 1).sum())
+    if monitor.audit is not None and monitor.audit.size:  # the estimate's random checks are labels too
+        labelled[monitor.audit.ids] = True
+        found += int(np.count_nonzero(monitor.audit.labels & (state.answers[monitor.audit.ids] != 1)))
+    unlabelled = np.flatnonzero(~labelled)
+    audit = Audit(unlabelled.size, found, spec.target, spec.confidence)
+    out = audit.run(rng.permutation(unlabelled), oracle, progress=progress)
+    certificate = {k: v for k, v in out.items() if k not in ("ids", "answers")}
+    if certificate["certified"]:
+        reason = f"recall {spec.target:g} certified at {100 * spec.confidence:g} %"
+    else:
+        reason = f"every item labelled; recall {spec.target:g} not certified"
+    return {"certificate": certificate, "ids": out["ids"], "reason": reason}
 
 
 class _Monitor:

@@ -16,6 +16,7 @@ from elsa.oracle import SimulatedOracle
 from elsa.search import STRATEGIES, make_strategy
 from elsa.simulation import simulate
 from elsa.session import DB_NAME, Session
+from elsa.session.audit import SessionAudit
 from elsa.state import NEGATIVE, POSITIVE, UNSURE
 
 
@@ -384,6 +385,45 @@ def test_demo_session_is_created_then_reopened(tmp_path):
         s.answer(item, "n")
     with open_demo_session(tmp_path / "demo", progress=False, log=said.append) as s:
         assert said[-1].startswith("reopening") and s.labels()[item] == NEGATIVE
+
+
+def test_recall_stop_audits_the_unlabelled_items_after_the_search(pool, tmp_path):
+    """audit:R@C in a session: the search hands over, audit rounds of items unlabelled at the
+    hand-over follow in the pool permutation's order, a reopened session keeps the same
+    design, and the session ends certified with the simulation's certificate."""
+    path, X, truth = pool
+    folder = tmp_path / "s"
+    with Session.create(folder, path, seed_ids=[270], stop="audit:0.8@0.9") as s:
+        c = s.certificate()
+        assert c["phase"] == "search" and c["labels_to_certificate"] > 0
+        batch = s.next_batch()
+        while s.settings.get("hand_over") is None:
+            for i in batch.ids:
+                s.answer(i, bool(truth[i]))
+            batch = s.next_batch()
+        h = s.settings["hand_over"]
+        labelled = s.labels() != 0
+        assert h["unlabelled"] == int((~labelled).sum()) and h["found"] == int((s.labels() == POSITIVE).sum())
+        expected = [int(i) for i in s.audit.order() if not labelled[i]][: len(batch)]
+        assert list(batch.ids) == expected and len(batch) == SessionAudit.PAGE
+        for i in batch.ids[:7]:
+            s.answer(i, bool(truth[i]))
+        c = s.certificate()
+        assert c["phase"] == "audit" and c["audit_labels"] == 7 and "recall >=" in c["describe"]
+    with Session.open(folder) as s:  # the same design after reopening
+        assert s.certificate() == c
+        answer_all(s, truth)
+        p = s.progress()
+        assert p.status == "done" and p.certificate["certified"]
+        assert s.settings["stop_reason"] == "recall 0.8 certified at 90 %"
+        assert p.certificate["bound"] >= 0.8
+        assert (s.labels() == POSITIVE)[truth].mean() >= 0.8  # true recall at the stop
+        s.export(tmp_path / "labels.csv")
+        doc = json.loads((tmp_path / "labels.certificate.json").read_text())
+        assert doc["stop"] == "audit:0.8@0.9" and doc["certificate"]["certified"]
+        assert doc["labels"] == int((s.labels() != 0).sum()) and doc["certificate"]["bound"] == p.certificate["bound"]
+    with pytest.raises(ParameterError, match="random checks during it"):
+        Session.create(tmp_path / "t", path, seed_ids=[270], stop="audit:0.8@0.9", audit_share=0.1)
 
 
 def test_audit_items_are_hidden_from_the_search_and_certify_recall(pool, tmp_path):

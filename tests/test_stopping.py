@@ -165,12 +165,13 @@ def test_knee_stop_in_the_loop(blobs):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("recall:1.2@0.9", "between 0 and 1"), ("budget:x", "whole number"), ("soon", "unknown --stop"),
+    ("recall:1.2@0.9", "between 0 and 1"), ("audit:0.9@1", "audit:R@C needs"), ("budget:x", "whole number"), ("soon", "unknown --stop"),
 ])
 def test_parse_stop_errors(text, message):
     with pytest.raises(ParameterError, match=message):
         parse_stop(text)
     assert str(parse_stop("recall:0.9@0.95")) == "recall:0.9@0.95" and parse_stop("budget:10").budget == 10
+    assert parse_stop("AUDIT:0.9@0.95").kind == "audit" and parse_stop("recall:0.9@0.95").kind == "recall"
 
 
 def test_cli_simulate_with_a_stop_rule(tmp_path, blobs, capsys):
@@ -192,3 +193,37 @@ def test_cli_simulate_with_a_stop_rule(tmp_path, blobs, capsys):
     assert "audit_positives only applies" in capsys.readouterr().err
     assert main(args + ["--stop", "recall:0.9@0.95", "--audit-positives", "5"]) == 2
     assert "it needs at least 29" in capsys.readouterr().err
+
+
+def test_simulate_audited_stop_hands_over_then_certifies(blobs):
+    X, truth = blobs
+    labels = truth.astype(int)
+    doc = simulate(X, labels, 1, stop="audit:0.8@0.9", repeats=2, random_state=3, progress=False)
+    for run in doc["runs"]:
+        c = run["certificate"]
+        n = X.shape[0]
+        assert c["method"] == "audit" and c["unlabelled_at_hand_over"] == n - run["queries"] - run["n_seeds"]
+        assert c["found_at_hand_over"] == run["found"] + run["n_seeds"]
+        assert run["labels_total"] == run["queries"] + c["audit_labels"] == run["queries"] + run["audit_labels"]
+        assert run["found_with_audit"] == run["found"] + c["audit_positives"]
+        if c["certified"]:
+            assert run["stop_reason"] == "recall 0.8 certified at 90 %" and c["bound"] >= 0.8
+            assert c["labels_to_certificate"] == 0
+        else:  # only when the audit has labelled everything, and then recall is known exactly
+            assert c["audit_labels"] == c["unlabelled_at_hand_over"]
+    again = simulate(X, labels, 1, stop="audit:0.8@0.9", repeats=2, random_state=3, progress=False)
+    assert [r["certificate"] for r in again["runs"]] == [r["certificate"] for r in doc["runs"]]
+
+
+def test_the_audit_finds_what_the_search_left(blobs):
+    """A search cut short by its budget leaves positives; the audit meets some and certifies
+    only when the evidence allows, and its recall bound is never above the truth here."""
+    X, truth = blobs
+    labels = truth.astype(int)
+    doc = simulate(X, labels, 1, strategy="nn", stop="audit:0.8@0.9", budget=20, repeats=3, random_state=0,
+                   progress=False)
+    for run in doc["runs"]:
+        c = run["certificate"]
+        recall = (run["found_with_audit"] + run["n_seeds"]) / run["total_positives"]
+        assert c["bound"] <= recall
+        assert c["certified"] == (c["bound"] >= 0.8)

@@ -289,6 +289,32 @@ def test_browser_labels_with_the_keyboard_and_answers_survive_a_reload(session):
         browser.close()
 
 
+@pytest.mark.skipif(not chromium and not REQUIRE_BROWSER,
+                    reason="needs Debian's chromium (apt-get install chromium chromium-driver)")
+def test_browser_shows_the_audit_and_its_bound_after_the_hand_over(folder_pool):
+    from playwright import sync_api
+
+    root, truth = folder_pool
+    with Session.create(root / "p3", root / "emb.npy", seed_ids=[40], stop="audit:0.8@0.9") as s:
+        doc = client(s).get("/api/state").json()
+        assert doc["progress"]["certificate"]["phase"] == "search"
+        batch = s.advance()
+        while s.settings.get("hand_over") is None:
+            for i in batch.ids:
+                s.answer(i, bool(truth[i]))
+            batch = s.advance()
+        s.answer(int(batch.ids[0]), bool(truth[int(batch.ids[0])]))  # one audit answer
+        with LiveServer(s) as srv, sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1100, "height": 800})
+            page.goto(srv.url)
+            page.wait_for_selector(".tile")
+            line = page.inner_text(".cert")
+            assert line.startswith("Random checks of the items the search left: recall >= ")
+            assert "with 90 % confidence" in line and "more audit labels certify 0.8" in line
+            browser.close()
+
+
 def test_more_like_this_seeds_lists_and_continuing(session):
     s, truth = session
     c = client(s)

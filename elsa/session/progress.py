@@ -49,7 +49,7 @@ class Progress:
     stop: str | None = None  # the stopping rule, as given
     audit: int = 0  # audit items answered (random checks, hidden from the search)
     estimate: dict | None = None  # the recall estimate shown (RecallEstimate.as_dict())
-    certificate: dict | None = None  # recall:R@C: target positives found, needed, in the target set
+    certificate: dict | None = None  # recall:R@C or recall:R@C: SessionAudit.certificate
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)

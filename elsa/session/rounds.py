@@ -170,5 +170,10 @@ class RoundRecords:
                           "WHERE l.label IN ('positive', 'negative') ORDER BY a.pos")
         return np.array([r[0] for r in rows], np.int64), np.array([r[1] == "positive" for r in rows], bool)
 
+    def audit_labels_in_order(self) -> list[str | None]:
+        """The current label of every audit item in audit order (None: not answered yet)."""
+        return [r[0] for r in self.query("SELECT l.label FROM audit a LEFT JOIN labels l ON l.item = a.item "
+                                         "ORDER BY a.pos")]
+
     def audit_size(self) -> int:
         return int(self.query("SELECT COUNT(*) FROM audit")[0][0])

@@ -247,6 +247,8 @@ class Session(Answers, Reports, Waiting):
             last = self.store.last_round()
             state = self._state(last)
             after = self.store.last_event()
+        if self.settings.get("hand_over") is not None:  # audit:R@C after the hand-over: audit rounds only
+            return self._finish(self.settings["hand_over"]["reason"], state, after)
         rng = self._generator(last)
         timings, quant = {}, None
         # As the loop does after an epoch's answers; and after a final search when the session
@@ -261,7 +263,7 @@ class Session(Answers, Reports, Waiting):
         if state.ended == "no candidates" and not self.settings.get("no_candidates"):
             self._set_meta({"no_candidates": True})
         if step.kind == "stop":
-            if step.reason in ("epochs", "no candidates"):
+            if step.reason in ("epochs", "no candidates") or self.audit.audits_after_search:
                 return self._finish(step.reason, state, after)
             return self._stop(step.reason)
         chosen = step.selection
@@ -300,7 +302,7 @@ class Session(Answers, Reports, Waiting):
     # --- audit, estimates and stopping rules -------------------------------------------
 
     def certificate(self, answers=None, audit=None) -> dict | None:
-        """For a ``recall:R@C`` stop: the target set so far and how many of it the search found
+        """For a ``recall:R@C`` or ``recall:R@C`` stop: where the certificate stands
         (:meth:`SessionAudit.certificate`; the search's view of the labels unless given)."""
         return self.audit.certificate(self.labels(search_view=True) if answers is None else answers, audit)
 

@@ -59,12 +59,14 @@ def check_new_session(
 
     ``strategy`` defaults to this project's default search (``portfolio``; ``elsa`` is the
     paper's). ``epochs``: ``"auto"`` (10 for the paper's strategies, no limit for the
-    round-based ones), a number, or None (no limit). ``stop``: ``budget:N``, ``recall:R@C``
-    or ``knee`` (:mod:`elsa.stopping`); with a rule, ``epochs=None`` (no limit) lets the rule
-    end the session. ``audit_share``: random audit items added to each round, as a share of
-    its size (default 0.1 with ``recall:R@C``, which needs them, else 0); they are hidden
-    from the search and give the unbiased recall estimate. ``audit_positives``: the
-    certificate's target set (default: the fewest that can certify). ``index`` and
+    round-based ones), a number, or None (no limit). ``stop``: ``budget:N``, ``audit:R@C``
+    (the audit after the search, :mod:`elsa.session.audit`), ``recall:R@C`` or ``knee``
+    (:mod:`elsa.stopping`); with a rule, ``epochs=None`` (no limit) lets the rule end the
+    session. ``audit_share``: random audit items added to each round, as a share of its
+    size (default 0.1 with ``recall:R@C``, which needs them, else 0; not with
+    ``audit:R@C``); they are hidden from the search and give the unbiased recall
+    estimate. ``audit_positives``: the QBCB certificate's target set (default: the fewest
+    that can certify). ``index`` and
     ``index_options``: the search backend (:func:`elsa.index.make_index`; ``ray`` with
     ``{"shards": N}`` runs on a cluster), kept in the session and used again on reopening.
     """
@@ -80,6 +82,9 @@ def check_new_session(
     if audit_share is None:
         audit_share = 0.1 if spec is not None and spec.kind == "recall" else 0.0
     audit_share = check_float(audit_share, "audit_share", minimum=0.0, maximum=1.0)
+    if spec is not None and spec.kind == "audit" and audit_share > 0:
+        raise ParameterError(f"{spec} audits the unlabelled items after the search; random checks during it "
+                             "(--audit-share) go with recall:R@C or no stopping rule")
     if spec is not None and spec.kind == "recall":
         least = min_target_positives(spec.target, spec.confidence)
         audit_positives = least if audit_positives is None else check_int(audit_positives, "audit_positives",

@@ -324,6 +324,13 @@ class Store(RoundRecords):
             out[list(ids)] = [CODES[lab] for lab in labs]
         return out
 
+    def labelled_at(self, event: int) -> np.ndarray:
+        """Items that had a label just after ``event``: an answer by then that no undo by
+        then took back (an undo restores an earlier answer, itself not taken back)."""
+        rows = self.query("SELECT DISTINCT item FROM events WHERE id <= ? AND label != 'undo' AND id NOT IN "
+                          "(SELECT undoes FROM events WHERE label = 'undo' AND id <= ?)", (event, event))
+        return np.array([r[0] for r in rows], np.int64)
+
     def last_event(self) -> int:
         return int(self.query("SELECT COALESCE(MAX(id), 0) FROM events")[0][0])
 

@@ -28,7 +28,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .._io import atomic_write, check_writable
+from .._io import atomic_write, check_writable, write_json
 from ..exceptions import InputError, ParameterError
 from .labels import normalise_label
 
@@ -97,11 +97,24 @@ def render_labels(store, names: list[str], fmt: str, records=None) -> tuple[str,
 
 
 def export_labels(store, names: list[str], path, fmt: str | None = None, records=None) -> int:
-    """Write a session's labels to ``path`` (atomically); returns the number of rows."""
+    """Write a session's labels to ``path`` (atomically); returns the number of rows. A
+    session with a certified stop (``recall:R@C``, ``recall:R@C``) also gets
+    ``certificate_path(path)``: where its certificate stands, as JSON."""
+    from .audit import SessionAudit
+
     path = check_writable(path, "export file")
     text, n = render_labels(store, names, _fmt(path, fmt), records)
+    certificate = SessionAudit(store, store.meta(), len(names)).export_record()
     atomic_write(path, lambda f: f.write(text.encode()))
+    if certificate is not None:
+        write_json(certificate_path(path), certificate)
     return n
+
+
+def certificate_path(path) -> Path:
+    """Where an export's certificate goes: ``labels.csv`` -> ``labels.certificate.json``."""
+    path = Path(path)
+    return path.with_name(path.stem + ".certificate.json")
 
 
 def export_project(folder, path, fmt: str | None = None) -> int:

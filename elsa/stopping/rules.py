@@ -6,6 +6,10 @@ the reason to stop or None. ``elsa simulate`` and a labelling session ask the sa
 at the same point (:meth:`elsa.search.ActiveSearch.next_step`). :func:`parse_stop` reads the command line's ``--stop``:
 
 * ``budget:N``: stop after ``N`` labels (the search's queries).
+* ``audit:R@C``: the audited stop (:mod:`elsa.stopping.audited`): the search runs while
+  it pays, then a random audit of the unlabelled items runs until a confidence sequence
+  certifies recall ``R`` with confidence ``C``. Here :class:`~elsa.stopping.audited.HandOver`
+  only ends the search; the driver runs the audit.
 * ``recall:R@C``: the certified stop of Lewis, Yang and Frieder ("Certifying One-Phase
   Technology-Assisted Reviews", CIKM 2021, QBCB). An audit sample hidden from the search
   is drawn until it holds ``n`` positives (the target set); the search stops once it has
@@ -26,7 +30,6 @@ at the same point (:meth:`elsa.search.ActiveSearch.next_step`). :func:`parse_sto
 from __future__ import annotations
 
 import re
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +38,8 @@ from scipy.stats import binom
 from .._validation import check_float, check_int
 from ..exceptions import ParameterError
 from ..state import POSITIVE
+from .audited import HandOver
+from .base import StopRule
 
 
 def qbcb_threshold(n: int, target: float, confidence: float) -> int | None:
@@ -52,14 +57,6 @@ def min_target_positives(target: float, confidence: float) -> int:
     while qbcb_threshold(max(n, 1), target, confidence) is None:
         n += 1
     return max(n, 1)
-
-
-class StopRule(ABC):
-    name = "rule"
-
-    @abstractmethod
-    def check(self, state, curve) -> str | None:
-        """The reason to stop now, or None."""
 
 
 @dataclass
@@ -146,12 +143,15 @@ def make_rule(spec: "StopSpec | None", audit=None, n: int | None = None) -> Stop
         return KneeStop()
     if spec.kind == "budget":
         return BudgetStop(spec.budget)
+    if spec.kind == "audit":
+        return HandOver(spec.target, spec.confidence)
     return CertifiedStop(spec.target, spec.confidence, audit, n)
 
 
 @dataclass(frozen=True)
 class StopSpec:
-    """A parsed ``--stop``: kind ``budget`` (``budget``), ``recall`` (``target``, ``confidence``) or ``knee``."""
+    """A parsed ``--stop``: kind ``budget`` (``budget``), ``recall`` or ``audit`` (``target``,
+    ``confidence``) or ``knee``."""
 
     kind: str
     budget: int | None = None
@@ -161,16 +161,16 @@ class StopSpec:
     def __str__(self) -> str:
         if self.kind == "budget":
             return f"budget:{self.budget}"
-        if self.kind == "recall":
-            return f"recall:{self.target:g}@{self.confidence:g}"
+        if self.kind in ("recall", "audit"):
+            return f"{self.kind}:{self.target:g}@{self.confidence:g}"
         return "knee"
 
 
-_RECALL = re.compile(r"^recall:([0-9.]+)@([0-9.]+)$")
+_RECALL = re.compile(r"^(recall|audit):([0-9.]+)@([0-9.]+)$")
 
 
 def parse_stop(text: str) -> StopSpec:
-    """``budget:N``, ``recall:R@C`` (R and C in (0, 1)) or ``knee``."""
+    """``budget:N``, ``recall:R@C`` or ``audit:R@C`` (R and C in (0, 1)) or ``knee``."""
     text = str(text).strip().lower()
     if text == "knee":
         return StopSpec("knee")
@@ -182,10 +182,10 @@ def parse_stop(text: str) -> StopSpec:
     m = _RECALL.match(text)
     if m:
         try:
-            target, confidence = float(m.group(1)), float(m.group(2))
+            target, confidence = float(m.group(2)), float(m.group(3))
         except ValueError:
             target = confidence = -1.0
         if not (0 < target < 1 and 0 < confidence < 1):
-            raise ParameterError(f"--stop recall:R@C needs R and C between 0 and 1 (exclusive), got {text!r}")
-        return StopSpec("recall", target=target, confidence=confidence)
-    raise ParameterError(f"unknown --stop {text!r}; use budget:N, recall:R@C (e.g. recall:0.9@0.95) or knee")
+            raise ParameterError(f"--stop {m.group(1)}:R@C needs R and C between 0 and 1 (exclusive), got {text!r}")
+        return StopSpec(m.group(1), target=target, confidence=confidence)
+    raise ParameterError(f"unknown --stop {text!r}; use budget:N, recall:R@C (e.g. recall:0.9@0.95), audit:R@C or knee")

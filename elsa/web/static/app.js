@@ -150,7 +150,14 @@ function showStatus(p) {
   if (c) {
     const line = document.createElement("span");
     line.className = "cert";
-    line.textContent = c.in_sample < c.n
+    const pct = `${Math.round(100 * c.confidence)} %`;
+    if (c.method === "audit") {
+      line.textContent = c.phase === "search"
+        ? `Recall ${c.target} at ${pct}: not certified yet. The search goes on while it finds positives; if it ` +
+          (c.labels_to_certificate == null ? "handed over now, no audit could certify it yet."
+            : `handed over now, about ${c.labels_to_certificate} random checks of the unlabelled items could certify it.`)
+        : `Random checks of the items the search left: ${c.describe} (the bound holds at every page).`;
+    } else line.textContent = c.in_sample < c.n
       ? `Certifying recall ${c.target} at ${Math.round(100 * c.confidence)} %: ${c.in_sample} of the ${c.n} random ` +
         "positives needed are in the audit so far (random checks are mixed into each batch)."
       : `Certifying recall ${c.target} at ${Math.round(100 * c.confidence)} %: the search has found ${c.found} of ` +
