@@ -19,6 +19,10 @@ Rules:
   sample of the items not yet screened; stop when the smallest p-value is below 0.05. No
   audit: it assumes the search finds positives at least as often as random sampling.
 * **knee** (Cormack and Grossman 2016): no guarantee.
+* **sample-wait** (planned, not yet a rule): at the audit's hand-over, a fixed uniform
+  sample of the unlabelled items, of the exact size that misses ``M`` hidden positives
+  with probability at most 0.05, hidden from the search; certified at once if it holds
+  no positive, else when the search has found its positives itself.
 
 Reported per pool, per trajectory and overall: labels at stop (search + audit) over the
 **floor** and over the oracle's labels (the first page at which the search's recall
@@ -112,10 +116,61 @@ def replay_audit(labels, found, n, seeds, total, draws, rng, window_share=1.0) -
     stops = np.empty((draws, 2))
     for d in range(draws):
         pos = np.sort(rng.choice(u, K, replace=False)) + 1 if K else np.zeros(0, np.int64)
-        stops[d] = audit.stop_labels(pos)
+        stops[d] = audit.stop_labels(pos, PAGE)
     recall = (F + stops[:, 1]) / total
     return {"hand_over_labels": q, "hand_over_recall": F / total, "forced": forced, "m0": audit.labels_needed(0),
-            "labels": q + stops[:, 0], "recall": recall}
+            "labels": q + stops[:, 0], "recall": recall, "switch": switch}
+
+
+def zero_miss_sample(u: int, M: int, alpha: float) -> int:
+    """The fewest of ``u`` items a uniform sample needs so that it misses all of ``M``
+    given items with probability at most ``alpha``: ``C(u - M, m) / C(u, m) <= alpha``."""
+    def p_miss(m):
+        i = np.arange(M)
+        return float(np.exp(np.sum(np.log1p(-m / (u - i))))) if m < u - M + 1 else 0.0
+    lo, hi = 0, u
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if p_miss(mid) <= alpha:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def replay_sample_wait(t, labels, found, n, seeds, total, switch, draws, rng) -> dict:
+    """Not yet a rule (the plan for issue 23's next part): at the same hand-over, a fixed
+    uniform sample of the unlabelled items, hidden from the search, of the exact size that
+    misses M hidden positives with probability <= 0.05; certified at once if it holds no
+    positive, else the search resumes and certifies when it has found the sample's
+    positives itself (QBCB's monotonicity argument, on the unlabelled items only)."""
+    truth, asked = t["truth"].astype(bool), t["asked"]
+    q, F = int(labels[switch]), int(found[switch])
+    u = n - seeds - q
+    m = zero_miss_sample(u, tolerable(F, TARGET) + 1, 1 - CONFIDENCE)
+    ask_at = np.full(n, np.inf)
+    ask_at[asked] = np.arange(1, asked.size + 1)
+    ask_at[t["seeds"]] = 0
+    unl = np.flatnonzero(ask_at > q)  # the items unlabelled at the hand-over
+    hidden_at = ask_at[unl]
+    is_pos = truth[unl]
+    ends = labels  # the search's page ends (empty pages after the last positive included)
+    out_labels, out_recall = [], []
+    for _ in range(draws):
+        sample = rng.choice(unl.size, m, replace=False)
+        wait = hidden_at[sample[is_pos[sample]]]
+        if not wait.size:
+            end = q
+        elif np.isfinite(wait.max()):
+            end = int(ends[np.searchsorted(ends, wait.max())])
+        else:
+            out_labels.append(math.nan)
+            out_recall.append(math.nan)
+            continue
+        overlap = int(np.count_nonzero(hidden_at[sample] <= end))
+        out_labels.append(end + m - overlap)
+        out_recall.append(float(found[np.searchsorted(labels, end)] / total))
+    return {"m": m, **_stops(np.array(out_labels, float), np.array(out_recall, float))}
 
 
 def best_hand_over(labels, found, n, seeds, total, draws, rng, points: int = 80) -> dict:
@@ -229,6 +284,7 @@ def analyse(t: dict, draws: int, rng, buscarpy: str | None, window_share: float 
     a = replay_audit(labels, found, n, seeds, total, draws, rng, window_share)
     out["audit"] = {k: a[k] for k in ("hand_over_labels", "hand_over_recall", "forced", "m0")}
     out["audit"].update(_stops(a["labels"], a["recall"]))
+    out["sample_wait"] = replay_sample_wait(t, labels, found, n, seeds, total, a["switch"], draws, rng)
     if not anchors:
         return out
     out["audit_hindsight"] = best_hand_over(labels, found, n, seeds, total, max(50, draws // 10), rng)
@@ -299,9 +355,11 @@ def main() -> None:
 
 
 def _variant_line(r: dict) -> str:
-    a = r["audit"]
-    return (f"{r['pool']} {r['class']}: floor {r['floor']:,.0f} audit {a['labels_median'] / r['floor']:.2f}x "
-            f"(hand-over at {a['hand_over_labels']}, recall {a['hand_over_recall']:.3f}, below {a['below']}/{a['draws']})")
+    a, w = r["audit"], r["sample_wait"]
+    return (f"{r['pool']} {r['class']}: floor {r['floor']:,.0f} audit {_x(a['labels_median'], r['floor'])} "
+            f"(hand-over at {a['hand_over_labels']}, recall {a['hand_over_recall']:.3f}, below {a['below']}/{a['draws']}); "
+            f"sample-wait {_x(w['labels_median'], r['floor'])} (m {w['m']}, certified {w['certified']}/{w['draws']}, "
+            f"below {w['below']})")
 
 
 def _line(r: dict) -> str:
@@ -324,22 +382,23 @@ def markdown(doc: dict) -> str:
              "half its runs could stop at (see the script). Labels count the search's and the audit's. *beyond the "
              "cap*: the median run is not certified within the trajectory (the search's labels ran out at the cap "
              "first). *hindsight*: the audit after the cheapest hand-over (not a rule).", ""]
-    rules = ("audit", "qbcb", "buscar", "knee")
+    rules = ("audit", "sample_wait", "qbcb", "buscar", "knee")
     for pool in dict.fromkeys(r["pool"] for r in doc["runs"]):
         rs = [r for r in doc["runs"] if r["pool"] == pool]
         lines += [f"## {pool} ({len(rs)} trajectories)", "",
                   "| class | positives | search's recall at the cap | oracle | floor | audit: labels (x floor) | "
-                  "hand-over (recall) | below | hindsight | QBCB | BUSCAR | knee (recall) |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "hand-over (recall) | below | hindsight | sample-wait (planned) | QBCB | BUSCAR | knee (recall) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rs:
             f = r["floor"]
-            a, q, b, k = r["audit"], r["qbcb"], r["buscar"], r["knee"]
+            a, q, b, k, w = r["audit"], r["qbcb"], r["buscar"], r["knee"], r["sample_wait"]
             lines.append(
                 f"| {r['class']} | {r['positives']} | {r['recall_at_cap']:.3f} | {r['oracle'] or '-'} | {f:,.0f} | "
                 f"{_n(a['labels_median'])} "
                 f"({_x(a['labels_median'], f)}) | {a['hand_over_labels']:,} ({a['hand_over_recall']:.3f})"
                 f"{' forced' if a['forced'] else ''} | {a['below']}/{a['draws']} | "
-                f"{_x(r['audit_hindsight']['labels_median'], f)} | {_n(q['labels_median'])} "
+                f"{_x(r['audit_hindsight']['labels_median'], f)} | {_n(w['labels_median'])} ({_x(w['labels_median'], f)}; "
+                f"{w['certified']}/{w['draws']} certified, {w['below']} below) | {_n(q['labels_median'])} "
                 f"({_x(q['labels_median'], f)}; {q['certified']}/{q['draws']} certified, {q['below']} below) | "
                 f"{_n(b['labels'])} ({_x(b['labels'], f)}) | {_n(k['labels'])} "
                 f"({'-' if k['recall'] is None else format(k['recall'], '.3f')}) |")
@@ -347,12 +406,10 @@ def markdown(doc: dict) -> str:
         lines += ["| rule | median x floor | worst x floor | median x oracle | stops below 0.9 (95 % interval) |",
                   "|---|---|---|---|---|"]
         for rule in rules:
-            ratios = [r[rule]["labels_median" if rule in ("audit", "qbcb") else "labels"] / r["floor"] for r in rs
-                      if r[rule].get("labels_median" if rule in ("audit", "qbcb") else "labels") is not None
-                      and math.isfinite(r["floor"])]
-            oracle = [r[rule]["labels_median" if rule in ("audit", "qbcb") else "labels"] / r["oracle"] for r in rs
-                      if r[rule].get("labels_median" if rule in ("audit", "qbcb") else "labels") is not None and r["oracle"]]
-            if rule in ("audit", "qbcb"):  # the guarantee: P(certified and below) <= 1 - C, over all draws
+            key = "labels_median" if rule in ("audit", "sample_wait", "qbcb") else "labels"
+            ratios = [r[rule][key] / r["floor"] for r in rs if r[rule].get(key) is not None and math.isfinite(r["floor"])]
+            oracle = [r[rule][key] / r["oracle"] for r in rs if r[rule].get(key) is not None and r["oracle"]]
+            if rule in ("audit", "sample_wait", "qbcb"):  # the guarantee: P(certified and below) <= 1 - C, over all draws
                 below = sum(r[rule]["below"] for r in rs)
                 n = sum(r[rule]["draws"] for r in rs)
             else:
