@@ -208,7 +208,6 @@ def replay_qbcb(t, sizes, n, total, draws, rng) -> dict:
     real = t["round_sizes"].size
     call_of[asked] = np.repeat(np.arange(real), t["round_sizes"])
     call_of[t["seeds"]] = -1
-    complete = np.isinf(call_of[truth]).sum() == 0
     found = len(t["seeds"]) + np.cumsum(np.add.reduceat(truth[asked].astype(np.int64),
                                                         np.r_[0, np.cumsum(t["round_sizes"])[:-1]]))
     labels_out, recall_out = [], []
@@ -216,16 +215,15 @@ def replay_qbcb(t, sizes, n, total, draws, rng) -> dict:
         perm = rng.permutation(n)
         hits = np.flatnonzero(truth[perm])
         audit = perm[: hits[n_t - 1] + 1]
-        c = int(max(np.sort(call_of[perm[hits[:n_t]]])[j - 1], 0)) if np.isfinite(
-            np.sort(call_of[perm[hits[:n_t]]])[j - 1]) else None
-        if c is None:  # not certified within the cap
+        at = np.sort(call_of[perm[hits[:n_t]]])[j - 1]  # the call at which the j-th target was found
+        if not np.isfinite(at):  # not certified within the cap
             labels_out.append(math.nan)
             recall_out.append(math.nan)
             continue
+        c = int(max(at, 0))
         searched = asked[: ends[c]]
         labels_out.append(np.union1d(searched, audit).size)
         recall_out.append(found[c] / total)
-    del complete
     return {"labels": np.array(labels_out), "recall": np.array(recall_out)}
 
 

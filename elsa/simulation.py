@@ -257,6 +257,7 @@ def simulate(
 def _final_audit(spec, monitor, oracle, rng, progress) -> dict:
     """The audit phase of ``audit:R@C``: the items nobody has labelled, in a random order."""
     from .stopping.audited import Audit
+    from .stopping.base import certified_reason
 
     state = monitor.state
     labelled = state.answers != 0
@@ -269,7 +270,7 @@ def _final_audit(spec, monitor, oracle, rng, progress) -> dict:
     out = audit.run(rng.permutation(unlabelled), oracle, progress=progress)
     certificate = {k: v for k, v in out.items() if k not in ("ids", "answers")}
     if certificate["certified"]:
-        reason = f"recall {spec.target:g} certified at {100 * spec.confidence:g} %"
+        reason = certified_reason(spec.target, spec.confidence)
     else:
         reason = f"every item labelled; recall {spec.target:g} not certified"
     return {"certificate": certificate, "ids": out["ids"], "reason": reason}

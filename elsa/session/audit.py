@@ -26,6 +26,7 @@ import numpy as np
 from ..state import POSITIVE, UNSURE
 from ..stopping import AuditAnswers, AuditSample, CertifiedStop, audit_estimate, make_rule, parse_stop
 from ..stopping.audited import Audit
+from ..stopping.base import certified_reason
 
 _STREAM = 3  # the audit order: numpy.random.default_rng([random_state, 0, 3])
 
@@ -40,18 +41,19 @@ class SessionAudit:
         self.store, self.settings, self.n = store, settings, n
         self._order = None
         self._final_order = None
-        self._audits: dict = {}
-        spec = parse_stop(settings["stop"]) if settings.get("stop") else None
-        self.spec = spec
-        self.audits_after_search = spec is not None and spec.kind == "audit"
+        self._last = None  # (sizes, Audit): see _audit
+        self.spec = parse_stop(settings["stop"]) if settings.get("stop") else None
+        self.audits_after_search = self.spec is not None and self.spec.kind == "audit"
 
     # --- audit:R@C, the audit after the search ---------------------------------------------
 
     def _audit(self, unlabelled: int, found: int, unsure: int = 0) -> Audit:
+        """The audit for these sizes; the last one is kept (the search phase asks with new
+        sizes every page, the audit phase always with the hand-over's)."""
         key = (unlabelled, found, unsure)
-        if key not in self._audits:
-            self._audits[key] = Audit(unlabelled, found, self.spec.target, self.spec.confidence, unsure)
-        return self._audits[key]
+        if self._last is None or self._last[0] != key:
+            self._last = (key, Audit(unlabelled, found, self.spec.target, self.spec.confidence, unsure))
+        return self._last[1]
 
     def _final_audit(self) -> Audit:
         h = self.settings["hand_over"]
@@ -116,12 +118,10 @@ class SessionAudit:
 
     def rule(self, audit=None):
         """The session's stopping rule (:func:`elsa.stopping.make_rule`), on the audit answers so far."""
-        spec = parse_stop(self.settings["stop"]) if self.settings.get("stop") else None
+        spec = self.spec
         if spec is not None and spec.kind == "budget":  # the session's budget holds it (set_budget may raise it)
             return None
-        if self.audits_after_search:
-            return make_rule(spec)
-        if spec is None or spec.kind != "recall":
+        if spec is None or spec.kind != "recall":  # knee, audit:R@C's hand-over, or none
             return make_rule(spec)
         ids, labels = self.store.audit_answers() if audit is None else audit
         return make_rule(spec, AuditAnswers(ids, labels), self.settings["audit_positives"])
@@ -177,7 +177,7 @@ class SessionAudit:
             audit_ = self._final_audit()
             m, k, u = self.final_answers()
             if audit_.certified(m, k, u):
-                return f"recall {audit_.target:g} certified at {100 * audit_.confidence:g} %"
+                return certified_reason(audit_.target, audit_.confidence)
             if self.store.audit_size() >= h["unlabelled"]:  # drawn to the end, and nothing waits
                 return f"{h['reason']}; every item labelled, recall {audit_.target:g} not certified"
             return None

@@ -49,7 +49,7 @@ import numpy as np
 from .._validation import check_float, check_int
 from ..exceptions import ParameterError
 from ..state import POSITIVE
-from .base import StopRule
+from .base import StopRule, check_target
 from .sequence import HiddenPositives, geometric_log_prior
 
 PRIOR_SHARE = 0.25  # the prior's mean, as a share of the positives that would break the target
@@ -62,14 +62,6 @@ def tolerable(found: int, target: float) -> int:
     while K >= 0 and found < target * (found + K) - 1e-12:
         K -= 1
     return max(K, 0) if found > 0 else -1
-
-
-def check_target(target, confidence) -> tuple[float, float]:
-    target = check_float(target, "target recall", minimum=0.0, maximum=1.0, exclusive_minimum=True,
-                         exclusive_maximum=True)
-    confidence = check_float(confidence, "confidence", minimum=0.0, maximum=1.0, exclusive_minimum=True,
-                             exclusive_maximum=True)
-    return target, confidence
 
 
 class Audit:
@@ -112,17 +104,19 @@ class Audit:
         order = np.asarray(order, np.int64)
         if order.size != self.n:
             raise ParameterError(f"the audit order must hold the {self.n} unlabelled items, got {order.size}")
-        answers = np.zeros(0, bool)
+        answers = np.zeros(self.n, bool)
+        m, k = 0, 0
         m0 = self.labels_needed(0)
         with tqdm(total=self.n, desc="audit", unit="label", disable=not progress, leave=False) as bar:
             bar.set_postfix_str(f"certificate after about {m0:,} labels" if m0 else "no certificate possible")
-            while answers.size < self.n and not self.certified(answers.size, int(answers.sum())):
-                ids = order[answers.size : answers.size + page]
-                answers = np.concatenate([answers, np.asarray(oracle.label(ids), bool)])
+            while m < self.n and not self.certified(m, k):
+                ids = order[m : m + page]
+                answers[m : m + ids.size] = np.asarray(oracle.label(ids), bool)
+                k += int(answers[m : m + ids.size].sum())
+                m += ids.size
                 bar.update(ids.size)
-                bar.set_postfix_str(self.describe(answers.size, int(answers.sum())), refresh=False)
-        m, k = answers.size, int(answers.sum())
-        return {**self.report(m, k), "describe": self.describe(m, k), "ids": order[:m], "answers": answers}
+                bar.set_postfix_str(self.describe(m, k), refresh=False)
+        return {**self.report(m, k), "describe": self.describe(m, k), "ids": order[:m], "answers": answers[:m]}
 
     def report(self, m: int, k: int, u: int = 0) -> dict:
         """The certificate now, as a JSON-ready dict."""

@@ -35,11 +35,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import binom
 
-from .._validation import check_float, check_int
+from .._validation import check_int
 from ..exceptions import ParameterError
 from ..state import POSITIVE
 from .audited import HandOver
-from .base import StopRule
+from .base import StopRule, certified_reason, check_target
 
 
 def qbcb_threshold(n: int, target: float, confidence: float) -> int | None:
@@ -102,10 +102,7 @@ class CertifiedStop(StopRule):
     name = "certified"
 
     def __init__(self, target: float, confidence: float, audit, n: int):
-        self.target = check_float(target, "target recall", minimum=0.0, maximum=1.0, exclusive_minimum=True,
-                                  exclusive_maximum=True)
-        self.confidence = check_float(confidence, "confidence", minimum=0.0, maximum=1.0, exclusive_minimum=True,
-                                      exclusive_maximum=True)
+        self.target, self.confidence = check_target(target, confidence)
         self.audit = audit
         self.n = check_int(n, "target-set positives", minimum=0)
         self.j = qbcb_threshold(self.n, self.target, self.confidence) if self.n else None
@@ -130,7 +127,7 @@ class CertifiedStop(StopRule):
 
     def check(self, state, curve) -> str | None:
         if self.certificate(state.answers)["certified"]:
-            return f"recall {self.target:g} certified at {100 * self.confidence:g} %"
+            return certified_reason(self.target, self.confidence)
         return None
 
 
