@@ -47,25 +47,6 @@ def test_graph_is_cached_on_disk_by_the_pools_contents(monkeypatch, tmp_path):
     assert calls == [1, 1]
 
 
-def test_a_cached_graph_builds_no_index_to_compute_it(monkeypatch, tmp_path):
-    """On a large pool the graph is computed by a faiss IVF index, which takes minutes to
-    train: a cache hit must not build one."""
-    pytest.importorskip("faiss")
-    from elsa.index import faiss_index
-
-    monkeypatch.setenv("ELSA_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(graph_module, "EXACT_GRAPH_ROWS", 100)  # 300 rows count as large
-    built = []
-    real = faiss_index.FaissIndex
-    monkeypatch.setattr(faiss_index, "FaissIndex", lambda *a, **k: built.append(1) or real(*a, **k))
-    X = np.random.default_rng(1).normal(size=(300, 4)).astype(np.float32)
-    for _ in range(2):
-        monkeypatch.setattr(graph_module, "_RECENT", [])
-        neighbour_graph(X, 5, progress=False)
-    assert built == [1]
-    assert len(list((tmp_path / "neighbours").glob("*-k5-ivf.npy"))) == 1
-
-
 def test_graph_of_a_pool_no_larger_than_k_pads_with_minus_one():
     g = neighbour_graph(LINE[:3, None], 5, cache=False, progress=False)
     assert g.forward.tolist() == [[1, 2, -1, -1, -1], [0, 2, -1, -1, -1], [1, 0, -1, -1, -1]]

@@ -9,12 +9,18 @@ neighbours. Both directions come from one graph of the whole pool:
   int32 array; ``-1`` pads a pool of ``k`` rows or fewer);
 * ``reverse(j)``: the rows whose lists contain ``j`` (a CSR over the transposed graph).
 
-The graph is computed through a search index, ``k + 0`` neighbours per row with the row
-itself excluded (``query_ids``), in chunks of queries with a progress bar: exactly by
-the :class:`~elsa.index.exact.ExactIndex` up to :data:`EXACT_GRAPH_ROWS` rows (a
-63,000 x 1,280 pool takes about 100 s on 2 cores), by a faiss IVF index beyond when
-faiss is installed (its recall against the exact graph is what ``index_backends.md``
-reports for IVF). Every other search of a run still goes through the run's own index.
+How it is computed (:func:`neighbour_graph`; :class:`~elsa.index.graph_build.GraphReport` says which, and how well):
+
+* up to :data:`EXACT_GRAPH_ROWS` rows, exactly, through the run's index (an
+  :class:`~elsa.index.exact.ExactIndex` when it has none; about 75 s at 100,000 x 128 on
+  2 cores), in chunks of queries with a progress bar;
+* above it, approximately, by k-means lists through faiss
+  (:mod:`elsa.index.graph_build`): the probes are chosen on a pilot sample of rows so
+  that the graph's recall@k against exact neighbours is at least 0.9, and the recall is
+  measured on other sampled rows and reported; on a :class:`~elsa.index.ray_backend.RayIndex`
+  the lists are searched by Ray tasks (:mod:`elsa.index.graph_ray`). Without faiss the
+  run's index computes it, with a note naming the extra;
+* a sparse pool (text features) always exactly.
 
 Choice: the whole graph once, not lazily for the candidates. Lazily, every labelled
 item's reverse neighbours would need the lists of every row near it, which is most of
@@ -22,27 +28,33 @@ the rows a search ever touches and one k-NN search per row per round; once compu
 the graph makes each round's update ``O(k)`` per new label. It is cached on disk,
 keyed by the pool's contents (SHA-256), ``k`` and how it was computed, under
 ``$ELSA_CACHE_DIR/neighbours`` (default ``~/.cache/elsa``), so a session, a simulation
-and a benchmark on the same pool compute it once. ``benchmarks/results/search_latency.md``
-has the times.
+and a benchmark on the same pool compute it once. It is written there as it is
+computed (a memory map, renamed into place when complete, with its report beside it as
+JSON) and read back as a memory map, so it never needs to fit in memory twice.
+``benchmarks/results/search_latency.md`` has the times.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from .._io import cache_root, save_npy
+from .._io import atomic_write, cache_root, save_npy
 from .._validation import check_embeddings, check_int, is_sparse
 from .base import Index
+from .graph_build import GraphReport
 
 log = logging.getLogger("elsa")  # notes for the user; printed to stderr unless logging is set up
 
-EXACT_GRAPH_ROWS = 250_000  # above this, a faiss IVF index computes the graph when faiss is installed
+EXACT_GRAPH_ROWS = 100_000  # above this, k-means lists through faiss compute the graph when faiss is installed
 _QUERY_CHUNK = 1024
 _RECENT: list[tuple[np.ndarray, int, "NeighbourGraph"]] = []  # (pool, k, graph): repeated runs on one pool
 
@@ -76,10 +88,12 @@ class NeighbourGraph:
         Each row's neighbours, nearest first, ``-1`` padding.
     """
 
-    def __init__(self, forward: np.ndarray):
+    def __init__(self, forward: np.ndarray, report: GraphReport | None = None,
+                 reverse: tuple[np.ndarray, np.ndarray] | None = None):
         self.forward = np.asarray(forward)
-        self._ptr: np.ndarray | None = None
-        self._rev: np.ndarray | None = None
+        self.report = report  # how it was computed, and its recall@k (None: not known)
+        # The reverse lists, when read from the cache with the graph (else computed on first use).
+        self._ptr, self._rev = reverse if reverse is not None else (None, None)
 
     @property
     def n(self) -> int:
@@ -90,18 +104,7 @@ class NeighbourGraph:
         return self.forward.shape[1]
 
     def _transpose(self) -> None:
-        """The reverse lists by a counting sort (scipy's CSR to CSC): ``O(n k)``, int32 rows."""
-        from scipy.sparse import csr_matrix
-
-        n, k = self.forward.shape
-        valid = self.forward >= 0
-        if valid.all():
-            indices, indptr = self.forward.reshape(-1), np.arange(0, n * k + 1, k, dtype=np.int64)
-        else:
-            indices, indptr = self.forward[valid], np.concatenate([[0], np.cumsum(valid.sum(axis=1))])
-        matrix = csr_matrix((np.ones(indices.size, np.int8), indices, indptr), shape=(n, n))
-        reverse = matrix.tocsc()  # column j's rows, ascending: the rows that list j
-        self._ptr, self._rev = reverse.indptr, reverse.indices
+        self._ptr, self._rev = transpose(self.forward)
 
     def transposed(self) -> tuple[np.ndarray, np.ndarray]:
         """The reverse lists as CSR: ``(ptr, rows)``; row ``j``'s are ``rows[ptr[j]:ptr[j + 1]]``."""
@@ -120,42 +123,67 @@ class NeighbourGraph:
 
     def prefix(self, k: int) -> "NeighbourGraph":
         """The graph of each row's first ``k`` neighbours (a view, for a smaller ``k``)."""
-        return self if k == self.k else NeighbourGraph(self.forward[:, :k])
+        return self if k == self.k else NeighbourGraph(self.forward[:, :k], self.report)
 
 
-def _graph_index(X: np.ndarray, index: Index | None, random_state: int) -> tuple[str, Callable[[], Index]]:
-    """The name of the index that computes the graph (part of the cache key) and how to build it.
+def transpose(forward: np.ndarray, out: tuple[np.ndarray, np.ndarray] | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The reverse lists of ``forward`` as CSR ``(ptr, rows)`` (column ``j``'s rows, ascending:
+    the rows that list ``j``), by scipy's counting sort (CSR to CSC), ``O(n k)``; ``out``
+    receives them (arrays of ``n + 1`` and of the valid entries' count, of
+    :func:`reverse_dtype`).
 
-    The run's own index, unless it is exact (or absent) on a pool above
-    :data:`EXACT_GRAPH_ROWS` rows, where faiss's IVF takes over when installed. Building
-    waits for a cache miss: a faiss index on a large pool takes minutes to train.
-    """
-    from .exact import ExactIndex
-    from .local import make_local_index
+    Its scattered writes make it slow at scale (35 s at 10M x 50 on this machine), so a
+    cached graph keeps its reverse lists beside it and a search maps them instead."""
+    from scipy.sparse import _sparsetools
 
-    # A sparse pool (text features) has no faiss index: the exact one, whatever its size.
-    if X.shape[0] > EXACT_GRAPH_ROWS and not is_sparse(X) and (index is None or isinstance(index, ExactIndex)):
-        from .faiss_index import FaissIndex, require_faiss
+    n, k = forward.shape
+    kind = reverse_dtype(forward.size)  # scipy's kernel takes one index type throughout
+    valid = forward >= 0
+    if valid.all():
+        indices = np.ascontiguousarray(forward, dtype=kind).reshape(-1)
+        indptr = np.arange(0, n * k + 1, k, dtype=kind)
+    else:
+        indices = np.ascontiguousarray(forward[valid], dtype=kind)
+        indptr = np.concatenate([[0], np.cumsum(valid.sum(axis=1))]).astype(kind)
+    ptr, rows = out if out is not None else (np.empty(n + 1, kind), np.empty(indices.size, kind))
+    ones = np.ones(indices.size, np.int8)
+    # scipy's own kernel behind csr_matrix.tocsc(), called on the arrays as they are: tocsc()
+    # would check and copy a graph-sized matrix first.
+    _sparsetools.csr_tocsc(n, n, indptr, indices, ones, ptr, rows, np.empty_like(ones))
+    return ptr, rows
 
+
+def reverse_dtype(entries: int) -> type:
+    """int32 while the graph's entries fit in it, else int64."""
+    return np.int32 if entries < 2**31 else np.int64
+
+
+def _method(X, index: Index | None) -> str:
+    """How the graph is computed (part of the cache key): ``lists`` (k-means lists through
+    faiss, :mod:`elsa.index.graph_build`) for a dense pool above :data:`EXACT_GRAPH_ROWS`
+    rows when faiss is installed, else through the run's index (its name), else ``exact``."""
+    if X.shape[0] > EXACT_GRAPH_ROWS and not is_sparse(X):
         try:
+            from .faiss_index import require_faiss
+
             require_faiss()
-            return "ivf", lambda: FaissIndex(X, "ivf", random_state=random_state)
-        except ImportError:  # no faiss: exact, slowly
+            return "lists"
+        except ImportError:  # no faiss: through the index, slowly
             log.warning(f"note: computing the k-NN graph of {X.shape[0]:,} rows exactly; install faiss "
-                        "(pip install 'elsa-search[faiss]') to compute it approximately and faster")
-    if index is not None:
-        return index.name, lambda: index
-    return ExactIndex.name, lambda: make_local_index(X, "exact")  # the sparse exact index for a sparse pool
+                        "(pip install 'elsa-search[faiss]') to compute it approximately and much faster")
+    return index.name if index is not None else "exact"
 
 
-def compute_graph(X: np.ndarray, k: int, index: Index, *, progress: bool = True) -> np.ndarray:
+def compute_graph(X: np.ndarray, k: int, index: Index, *, progress: bool = True, out: np.ndarray | None = None
+                  ) -> np.ndarray:
     """Every row's ``k`` nearest other rows through ``index``, ``(n, k)`` int32."""
     from tqdm.auto import tqdm
 
     n = X.shape[0]
-    out = np.empty((n, k), np.int32)
-    bar = tqdm(total=n, desc=f"k-NN graph (k={k})", unit="row", disable=None if progress else True,
-               dynamic_ncols=True, file=sys.stderr, leave=False)  # None: shown on a terminal only
+    out = np.empty((n, k), np.int32) if out is None else out
+    bar = tqdm(total=n, desc=f"k-NN graph (k={k}; {index.name} index)", unit="row",
+               disable=None if progress else True, dynamic_ncols=True, file=sys.stderr, leave=False)
     try:
         for start in range(0, n, _QUERY_CHUNK):
             ids = np.arange(start, min(start + _QUERY_CHUNK, n))
@@ -171,10 +199,11 @@ def neighbour_graph(X, k: int = 50, *, index: Index | None = None, cache: bool =
                     random_state: int = 0) -> NeighbourGraph:
     """The pool's k-NN graph, from the disk cache or computed (and then cached).
 
-    ``index`` is the run's search index (an exact one is made when None); on a pool
-    above :data:`EXACT_GRAPH_ROWS` rows an exact index is replaced by a faiss IVF one
-    for this computation when faiss is installed. ``cache=False`` neither reads nor
-    writes the disk cache.
+    ``index`` is the run's search index (an exact one is made when None); on a dense
+    pool above :data:`EXACT_GRAPH_ROWS` rows the graph is computed by k-means lists
+    through faiss instead, when faiss is installed (on Ray tasks when ``index`` is a
+    Ray index). ``cache=False`` neither reads nor writes the disk cache. The graph's
+    :class:`~elsa.index.graph_build.GraphReport` is its ``report``.
     """
     X = check_embeddings(X)
     k = check_int(k, "k", minimum=1)
@@ -196,24 +225,177 @@ def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _load_or_compute(X, k, index, cache, progress, random_state) -> NeighbourGraph:
-    k_eff = min(k, max(X.shape[0] - 1, 0))
-    backend, build = _graph_index(X, index, random_state)
+    method = _method(X, index)
     path = None
     if cache:
-        path = _cache_folder() / f"{pool_digest(X)}-k{k}-{backend}.npy"
+        path = _cache_folder() / f"{pool_digest(X)}-k{k}-{method}.npy"
         if path.exists():
             try:
                 forward = np.load(path, mmap_mode="r", allow_pickle=False)
                 if forward.shape == (X.shape[0], k):
-                    return NeighbourGraph(forward)
+                    return NeighbourGraph(forward, _read_report(path), _read_reverse(path, X.shape[0]))
             except (ValueError, OSError, EOFError):
                 pass  # unreadable (a crash mid-write cannot leave one; a disk error can): recompute
-    forward = np.full((X.shape[0], k), -1, np.int32)
+    with _output(path, (X.shape[0], k)) as forward:
+        report = _compute(X, k, index, method, forward, progress, random_state)
+    if path is None or not path.exists():
+        return NeighbourGraph(forward, report)
+    _write_report(path, report)
+    forward = np.load(path, mmap_mode="r", allow_pickle=False)
+    _release(X)  # the pool's pages: the transposition needs the memory, and the pool is not read again
+    _write_reverse(path, forward)
+    return NeighbourGraph(forward, report, _read_reverse(path, X.shape[0]))
+
+
+def _compute(X, k, index, method, forward, progress, random_state) -> GraphReport:
+    """Fill ``forward`` (``-1`` already) and say how."""
+    from .graph_build import lists_graph
+
+    n = X.shape[0]
+    k_eff = min(k, max(n - 1, 0))
+    t0 = time.perf_counter()
+    if method == "lists":
+        log.warning(f"note: computing the k-NN graph of {n:,} rows (once per pool; k-means lists through faiss, "
+                    "their recall measured on sampled rows)")
+        search = None
+        if index is not None and index.name == "ray":
+            from .graph_ray import ray_search
+
+            search = ray_search(task_cpus=0)  # the index's actors hold the CPUs, idle while the graph is built
+        report = lists_graph(X, k, out=forward, random_state=random_state, progress=progress, search=search)[1]
+        log.warning(f"note: {report.describe()}")
+        return report
     if k_eff:
-        forward[:, :k_eff] = compute_graph(X, k_eff, build(), progress=progress)
+        if index is None:
+            from .local import make_local_index
+
+            index = make_local_index(X, "exact")  # the sparse exact index for a sparse pool
+        if k_eff == k:
+            compute_graph(X, k, index, progress=progress, out=forward)
+        else:
+            forward[:, :k_eff] = compute_graph(X, k_eff, index, progress=progress)
+    exact = index is None or index.name == "exact"
+    return GraphReport("exact" if exact else method, n, k, round(time.perf_counter() - t0, 1),
+                       recall=1.0 if exact else None)
+
+
+@contextmanager
+def _output(path: Path | None, shape):
+    """The graph's array: a memory map written beside the cache entry and renamed into it
+    when complete (so a crash leaves no partial graph under the cached name), or, with no
+    cache or an unwritable one, memory."""
+    tmp = None
     if path is not None:
-        _save(path, forward)
-    return NeighbourGraph(forward)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale_partials(path)
+            tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial.npy")
+            forward = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.int32, shape=shape)
+        except OSError as exc:
+            log.warning(f"note: could not cache the k-NN graph in {path.parent}: {exc}")
+            tmp = None
+    if tmp is None:
+        forward = np.empty(shape, np.int32)
+    forward[:] = -1
+    try:
+        yield forward
+    except BaseException:
+        if tmp is not None:
+            del forward
+            tmp.unlink(missing_ok=True)
+        raise
+    if tmp is not None:
+        forward.flush()
+        del forward
+        os.replace(tmp, path)
+
+
+def _remove_stale_partials(path: Path) -> None:
+    """Delete the partial graphs of this entry left by killed processes (a Ctrl-C removes its
+    own; a kill cannot), keeping those of processes still computing it."""
+    for old in path.parent.glob(f".{path.stem}.*.partial*"):  # the graph's, and its reverse lists'
+        try:
+            parts = old.name.split(".")
+            pid = int(parts[parts.index("partial") - 1])
+            os.kill(pid, 0)  # raises when no such process
+        except ProcessLookupError:
+            old.unlink(missing_ok=True)
+        except (ValueError, PermissionError, OSError):
+            pass  # not ours to judge: another user's process, or a name we did not write
+
+
+def _reverse_paths(path: Path) -> tuple[Path, Path]:
+    return path.with_name(path.stem + ".reverse-ptr.npy"), path.with_name(path.stem + ".reverse-rows.npy")
+
+
+def _write_reverse(path: Path, forward: np.ndarray) -> None:
+    """The reverse lists beside the cached graph, written into memory maps and renamed into
+    place (the rows first, so a pointer file always has its rows)."""
+    n = forward.shape[0]
+    count = int(forward.size if forward[:, -1].min() >= 0 else (forward >= 0).sum())
+    ptr_path, rows_path = _reverse_paths(path)
+    tmp_ptr = ptr_path.with_name(f".{ptr_path.name}.{os.getpid()}.partial")
+    tmp_rows = rows_path.with_name(f".{rows_path.name}.{os.getpid()}.partial")
+    try:
+        kind = reverse_dtype(forward.size)
+        ptr = np.lib.format.open_memmap(tmp_ptr, mode="w+", dtype=kind, shape=(n + 1,))
+        rows = np.lib.format.open_memmap(tmp_rows, mode="w+", dtype=kind, shape=(count,))
+        transpose(forward, (ptr, rows))
+        ptr.flush()
+        rows.flush()
+        del ptr, rows
+        os.replace(tmp_rows, rows_path)
+        os.replace(tmp_ptr, ptr_path)
+    except OSError as exc:  # a full disk: the search transposes the graph itself
+        log.warning(f"note: could not cache the k-NN graph's reverse lists in {path.parent}: {exc}")
+    finally:
+        tmp_ptr.unlink(missing_ok=True)
+        tmp_rows.unlink(missing_ok=True)
+
+
+def _read_reverse(path: Path, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    ptr_path, rows_path = _reverse_paths(path)
+    try:
+        ptr = np.load(ptr_path, mmap_mode="r", allow_pickle=False)
+        rows = np.load(rows_path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None  # not written (an older cache entry, a full disk): transposed when first needed
+    return (ptr, rows) if ptr.shape == (n + 1,) and rows.shape == (int(ptr[-1]),) else None
+
+
+def _release(X) -> None:
+    """Drop a memory-mapped pool's pages from this process's memory (they stay in the page
+    cache; a later read maps them again): its peak memory is then the graph's, not both."""
+    import mmap
+
+    base = X
+    while base is not None and not isinstance(base, np.memmap):
+        base = getattr(base, "base", None)
+    handle = getattr(base, "_mmap", None)
+    # Read-only maps only: on a copy-on-write map the kernel would drop the process's changes.
+    if handle is not None and hasattr(handle, "madvise") and getattr(base, "mode", None) == "r":
+        try:
+            handle.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
+def _report_path(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def _read_report(path: Path) -> GraphReport | None:
+    try:
+        return GraphReport.from_dict(json.loads(_report_path(path).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None  # a graph cached before reports were kept, or an unreadable one
+
+
+def _write_report(path: Path, report: GraphReport) -> None:
+    try:
+        atomic_write(_report_path(path), lambda fh: fh.write(json.dumps(report.to_dict(), indent=1).encode()))
+    except OSError:
+        pass  # the graph is cached; only its report is missing
 
 
 def _save(path: Path, array: np.ndarray) -> None:

@@ -1,0 +1,409 @@
+"""Computing a pool's k-NN graph at the speed of matrix products: exactly, or through k-means lists.
+
+Both builders give each row its ``k`` nearest *other* rows, nearest first, as an
+``(n, k)`` int32 array (``-1`` pads a row with fewer candidates than ``k``), and both
+spend their time in faiss's brute-force k-NN (``faiss.knn``: a matrix product per
+block, then a heap per query). faiss's IVF *search* scans each probed list row by row
+for every query; here the rows that share a list are searched together, so the same
+kind of comparisons run as matrix products: at 1M x 128 the pass took 20 s on 2 cores
+where IVF search of every row was extrapolated to about 220 s.
+
+* :func:`exact_graph`: blocks of query rows against the whole pool. ``2 n^2 d`` flops:
+  23 s at 100k x 128 on 2 cores, about 40 minutes at 1M.
+* :func:`lists_graph`: the pool split into lists by k-means (faiss, trained on 16 rows a
+  list, :func:`make_lists`); the rows of list ``c`` are searched against the rows of the
+  ``probes`` lists whose centroids are nearest ``c``'s own (``c`` included). Each row is
+  compared with about ``probes x n / lists`` others. This is IVF search done list by
+  list, a deliberate simplification: a row's candidates are chosen by its list's
+  centroid, not by the row itself, which is what lets a list's rows share one product;
+  the graph is exact within the candidates. Measured (``search_latency.md``): 44.5 s at
+  1M x 128 (4,000 lists, 8 probes), 15.2 minutes at 10M x 128 float16 (4,096 lists).
+* :func:`choose_probes`: the smallest probe count whose graph has recall@k >= the
+  target (0.9, plus a 0.02 margin) on a pilot of 500 sampled rows, measured against
+  exact neighbours before the full pass; :func:`lists_graph` then reports the finished
+  graph's recall on 500 other rows (:class:`GraphReport`).
+* :func:`exact_by_lists`: the exact graph, fast where the pool is clustered: the lists'
+  graph where :func:`certify_exact` proves it by the triangle inequality, an exhaustive
+  search for the other rows (107 s at 1M x 128 on the clustered benchmark pool, every
+  row proved; a benchmark's reference, not used by a search).
+
+The pass over the lists runs a thread per core, each list searched by one
+single-threaded faiss call (:func:`threaded_search`), or as Ray tasks doing the same
+calls (:mod:`elsa.index.graph_ray`), so both give the same graph bit for bit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .._validation import as_generator
+
+log = logging.getLogger("elsa")  # notes for the user; printed to stderr unless logging is set up
+
+RECALL_TARGET = 0.9  # recall@k the approximate graph is built to reach
+PILOT_MARGIN = 0.02  # the pilot aims this much higher, so the graph's own recall clears the target
+SAMPLE_ROWS = 1000  # rows with exact neighbours: half choose the probes, half measure the graph
+DEFAULT_PROBES = 16
+MAX_LISTS = 4096
+PROBE_STEPS = (8, 16, 32, 64, 128)  # tried by choose_probes, smallest first
+QUERY_BLOCK = 4096
+
+
+def _faiss():
+    from .faiss_index import require_faiss
+
+    return require_faiss()
+
+
+def _rows(X: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Rows ``ids`` of the pool as contiguous float32 (a memory map or float16 pool is read here)."""
+    return np.ascontiguousarray(X[ids], dtype=np.float32)
+
+
+def _drop_self(D: np.ndarray, I: np.ndarray, own: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` nearest of ``k + 1`` found, without each query's own row (``-1`` padded)."""
+    is_own = I == own[:, None]
+    # Remove the own row where found; else the last (the row was displaced by exact duplicates).
+    drop = np.where(is_own.any(axis=1), is_own.argmax(axis=1), I.shape[1] - 1)
+    keep = np.ones(I.shape, bool)
+    keep[np.arange(I.shape[0]), drop] = False
+    return I[keep].reshape(I.shape[0], I.shape[1] - 1)[:, :k].astype(np.int32)
+
+
+def exact_graph(X: np.ndarray, k: int, *, rows: np.ndarray | None = None, progress: bool = True,
+                desc: str = "exact k-NN graph") -> np.ndarray:
+    """Each of ``rows``' (default: every row's) ``k`` nearest other rows, exactly."""
+    from tqdm.auto import tqdm
+
+    faiss = _faiss()
+    n = X.shape[0]
+    rows = np.arange(n) if rows is None else np.asarray(rows, np.int64)
+    k_eff = min(k, n - 1)
+    out = np.full((rows.size, k), -1, np.int32)
+    if k_eff <= 0:
+        return out
+    pool_block = max(QUERY_BLOCK, (256 << 20) // (4 * X.shape[1]))  # 256 MB of float32 pool at a time
+    bar = tqdm(total=rows.size, desc=desc, unit="row", disable=None if progress else True, dynamic_ncols=True,
+               file=sys.stderr, leave=False)
+    try:
+        for start in range(0, rows.size, QUERY_BLOCK):
+            ids = rows[start : start + QUERY_BLOCK]
+            Q = _rows(X, ids)
+            heap = faiss.ResultHeap(ids.size, k_eff + 1)
+            for p in range(0, n, pool_block):
+                D, I = faiss.knn(Q, _rows(X, slice(p, min(n, p + pool_block))), min(k_eff + 1, min(n, p + pool_block) - p))
+                heap.add_result(D, np.where(I >= 0, I + p, -1))
+            heap.finalize()
+            out[start : start + ids.size, :k_eff] = _drop_self(heap.D, heap.I, ids, k_eff)
+            bar.update(ids.size)
+    finally:
+        bar.close()
+    return out
+
+
+@dataclass
+class Lists:
+    """A k-means partition of the pool: ``members(c)`` are list ``c``'s rows (ascending),
+    ``near[c]`` the lists by distance of their centroid to ``c``'s (``c`` first)."""
+
+    assign: np.ndarray  # (n,) each row's list
+    ptr: np.ndarray  # (lists + 1,) offsets into order
+    order: np.ndarray  # row ids grouped by list
+    near: np.ndarray  # (lists, max probes)
+    centroids: np.ndarray  # (lists, d) float32
+    radius: np.ndarray  # (lists,) float64: the largest distance of a member to its centroid
+
+    @property
+    def count(self) -> int:
+        return self.ptr.size - 1
+
+    def members(self, c: int) -> np.ndarray:
+        return self.order[self.ptr[c] : self.ptr[c + 1]]
+
+    def candidates(self, c: int, probes: int) -> np.ndarray:
+        return np.concatenate([self.members(int(j)) for j in self.near[c, :probes]])
+
+
+def default_lists(n: int, probes: int = DEFAULT_PROBES) -> int:
+    """``sqrt(probes n)``, at most :data:`MAX_LISTS`: the list count that balances the
+    assignment (``lists`` comparisons a row) against the pass (``probes n / lists``), capped
+    because larger lists make larger matrix products (faiss's k-NN ran 34 GFLOP/s on
+    790 x 6,300 blocks and 81 GFLOP/s on 2,440 x 19,500 ones on 2 cores), and because a
+    neighbourhood split over many small lists needs more probes to cover it."""
+    return int(max(1, min(n // 8, MAX_LISTS, round(math.sqrt(probes * n)))))
+
+
+def make_lists(X: np.ndarray, lists: int, *, max_probes: int = max(PROBE_STEPS), iterations: int = 8,
+               train_per_list: int = 16, random_state=0, progress: bool = True) -> Lists:
+    """Train k-means (faiss) on ``train_per_list x lists`` sampled rows, assign every row to
+    its nearest centroid (in chunks), and order the centroids' neighbours."""
+    from tqdm.auto import tqdm
+
+    faiss = _faiss()
+    n, d = X.shape
+    rng = as_generator(random_state)
+    sample = np.sort(rng.choice(n, min(n, train_per_list * lists), replace=False))
+    kmeans = faiss.Kmeans(d, lists, niter=iterations, seed=int(rng.integers(2**31 - 1)), verbose=False,
+                          min_points_per_centroid=1, max_points_per_centroid=max(train_per_list, 1) + 1)
+    kmeans.train(_rows(X, sample))
+    quantizer = faiss.IndexFlatL2(d)
+    quantizer.add(kmeans.centroids)
+    assign = np.empty(n, np.int64)
+    radius = np.zeros(lists)
+    step = 65536
+    bar = tqdm(total=n, desc=f"assigning rows to {lists:,} lists", unit="row", disable=None if progress else True,
+               dynamic_ncols=True, file=sys.stderr, leave=False)
+    try:
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            rows = _rows(X, slice(start, stop))
+            assign[start:stop] = quantizer.search(rows, 1)[1][:, 0]
+            # Each member's distance to its centroid in float64 (an exact radius for certify_exact).
+            dist = np.linalg.norm(rows.astype(np.float64) - kmeans.centroids[assign[start:stop]], axis=1)
+            np.maximum.at(radius, assign[start:stop], dist)
+            bar.update(stop - start)
+    finally:
+        bar.close()
+    order = np.argsort(assign, kind="stable")
+    ptr = np.searchsorted(assign[order], np.arange(lists + 1))
+    near = quantizer.search(kmeans.centroids, min(lists, max_probes))[1]
+    # A centroid is its own nearest unless two coincide: put it first either way.
+    own = np.arange(lists)[:, None]
+    is_own = near == own
+    near = np.take_along_axis(near, np.argsort(np.where(is_own, -1, np.arange(near.shape[1])), axis=1), 1)
+    missing = ~is_own.any(axis=1)
+    near[missing] = np.concatenate([own[missing], near[missing, :-1]], axis=1)
+    return Lists(assign=assign, ptr=ptr, order=order, near=near, centroids=kmeans.centroids, radius=radius)
+
+
+def search_lists(X: np.ndarray, k: int, lists: Lists, probes: int, which, only: np.ndarray | None = None):
+    """For each list of ``which``: its rows (or, with ``only``, its rows among ``only``) and
+    their ``k`` nearest other rows among the rows of the list's ``probes`` nearest lists,
+    ``(rows, (len(rows), k) int32)``."""
+    faiss = _faiss()
+    for c in which:
+        c = int(c)
+        queries = lists.members(c)
+        if only is not None:
+            queries = queries[np.isin(queries, only, assume_unique=True)]
+        if queries.size == 0:
+            continue
+        cand = lists.candidates(c, probes)
+        kk = min(k + 1, cand.size)
+        D, I = faiss.knn(_rows(X, queries), _rows(X, cand), kk)
+        I = np.where(I >= 0, cand[np.maximum(I, 0)], -1)
+        found = np.full((queries.size, k), -1, np.int32)
+        found[:, : kk - 1] = _drop_self(D, I, queries, kk - 1)
+        yield queries, found
+
+
+def split_lists(lists: Lists, probes: int, parts: int) -> list[np.ndarray]:
+    """``parts`` groups of lists of about equal cost (rows x candidates), the costliest first."""
+    sizes = np.diff(lists.ptr)
+    cost = sizes * sizes[lists.near[:, :probes]].sum(axis=1)
+    order = np.argsort(-cost, kind="stable")
+    bounds = np.searchsorted(np.cumsum(cost[order]), np.linspace(0, cost.sum(), parts + 1)[1:-1], side="right")
+    return [part for part in np.split(order, bounds) if part.size]
+
+
+def search_parts(X: np.ndarray, k: int, lists: Lists, probes: int, which: np.ndarray):
+    """:func:`search_lists` with one faiss thread (the caller's thread does the work), its
+    answers concatenated: what a worker thread or a Ray task computes."""
+    faiss = _faiss()
+    faiss.omp_set_num_threads(1)  # per thread: OpenMP's thread count belongs to the calling thread
+    parts = list(search_lists(X, k, lists, probes, which))
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros((0, k), np.int32)
+    return np.concatenate([r for r, _ in parts]), np.concatenate([f for _, f in parts])
+
+
+def threaded_search(X: np.ndarray, k: int, lists: Lists, probes: int, out: np.ndarray, *,
+                    threads: int | None = None, progress: bool = True) -> int:
+    """The pass over the lists in this process: one thread per core, each with one faiss
+    thread on its own groups of lists (faiss releases the GIL), so every list is searched
+    by the same single-threaded call as in a Ray task and the graph is the same bits."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from tqdm.auto import tqdm
+
+    from .._parallel import cpu_count
+
+    threads = threads or cpu_count()
+    bar = tqdm(total=X.shape[0], desc=f"k-NN graph (k={k}; {lists.count:,} lists, {probes} probes)", unit="row",
+               disable=None if progress else True, dynamic_ncols=True, file=sys.stderr, leave=False)
+    try:
+        def work(part):
+            rows, found = search_parts(X, k, lists, probes, part)
+            out[rows] = found  # distinct rows per group: the threads never write the same row
+            return rows.size
+
+        with ThreadPoolExecutor(threads) as pool:
+            # Many small groups, costliest first: the threads finish together and the bar's
+            # estimate settles early.
+            for done in as_completed([pool.submit(work, part) for part in split_lists(lists, probes, threads * 32)]):
+                bar.update(done.result())
+    finally:
+        bar.close()
+    return threads
+
+
+def recall(found: np.ndarray, exact: np.ndarray) -> float:
+    """Mean share of each row's exact neighbours (not ``-1``) that ``found`` lists."""
+    hits = [np.intersect1d(f[f >= 0], e[e >= 0]).size / max(1, int((e >= 0).sum())) for f, e in zip(found, exact)]
+    return float(np.mean(hits)) if hits else 1.0
+
+
+def choose_probes(X: np.ndarray, k: int, lists: Lists, pilot: np.ndarray, exact: np.ndarray, target: float
+                  ) -> tuple[int, dict[int, float]]:
+    """The smallest of :data:`PROBE_STEPS` (up to the list count) whose graph has recall@k >=
+    ``target`` on the ``pilot`` rows (``exact``: their exact neighbours), and each tried
+    count's recall; the largest tried when none reaches it."""
+    tried: dict[int, float] = {}
+    steps = [p for p in PROBE_STEPS if p < lists.count] + [min(lists.count, max(PROBE_STEPS))]
+    slot = {int(r): i for i, r in enumerate(pilot)}
+    out = np.full((pilot.size, k), -1, np.int32)
+    for p in dict.fromkeys(steps):
+        for rows, found in search_lists(X, k, lists, min(p, lists.near.shape[1]), np.unique(lists.assign[pilot]),
+                                        only=pilot):
+            out[[slot[int(r)] for r in rows]] = found
+        tried[p] = recall(out, exact)
+        if tried[p] >= target:
+            return p, tried
+    return p, tried
+
+
+@dataclass
+class GraphReport:
+    """How a graph was computed, and how good it is (stored beside the cached graph)."""
+
+    method: str  # "exact", "lists" (k-means lists, this module) or the index that searched ("ivf", "ray" ...)
+    n: int
+    k: int
+    seconds: float = 0.0
+    lists: int | None = None
+    probes: int | None = None
+    pilot_recall: dict = field(default_factory=dict)  # probes tried -> recall@k on the pilot rows
+    recall: float | None = None  # recall@k on rows the pilot did not see (1.0 for an exact graph)
+    recall_rows: int = 0
+    workers: int = 1  # threads or Ray tasks that searched the lists at once
+    stages: dict = field(default_factory=dict)  # seconds: exact sample, k-means, pilot, pass, recall
+
+    def describe(self) -> str:
+        if self.method == "exact":
+            return f"exact k-NN graph of {self.n:,} rows (k={self.k}), {self.seconds:.0f} s"
+        how = (f"{self.lists:,} k-means lists, {self.probes} probes" if self.method == "lists"
+               else f"the {self.method} index")
+        rec = f", recall@{self.k} {self.recall:.3f} on {self.recall_rows:,} sampled rows" if self.recall is not None else ""
+        return f"approximate k-NN graph of {self.n:,} rows (k={self.k}; {how}){rec}, {self.seconds:.0f} s"
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["pilot_recall"] = {str(p): round(r, 4) for p, r in self.pilot_recall.items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "GraphReport":
+        known = {f: data[f] for f in cls.__dataclass_fields__ if f in data}
+        return cls(**known)
+
+
+def lists_graph(X: np.ndarray, k: int, *, out: np.ndarray | None = None, recall_target: float = RECALL_TARGET,
+                lists: int | None = None, probes: int | None = None, sample_rows: int = SAMPLE_ROWS,
+                random_state=0, progress: bool = True, search=None) -> tuple[np.ndarray, GraphReport]:
+    """The approximate graph of the module docstring, with its recall measured.
+
+    ``out``: an ``(n, k)`` int32 array to fill (a memory map on disk); ``probes`` None
+    chooses them on a pilot sample (:func:`choose_probes`); ``search(X, k, lists, probes,
+    out, bar)`` replaces the one-process pass (the Ray builder). Rows beyond ``n - 1``
+    neighbours are ``-1``.
+    """
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    n = X.shape[0]
+    rng = as_generator(random_state)
+    out = np.full((n, k), -1, np.int32) if out is None else out
+    count = lists if lists is not None else default_lists(n)
+    sample = rng.choice(n, min(n, sample_rows), replace=False)
+    pilot, held = sample[: sample.size // 2], sample[sample.size // 2 :]
+    exact = exact_graph(X, k, rows=sample, progress=progress, desc=f"exact neighbours of {sample.size:,} sample rows")
+    stages = {"exact_sample": time.perf_counter() - t0}
+    with tqdm(total=1, desc=f"k-means: {count:,} lists", disable=None if progress else True, file=sys.stderr,
+              leave=False, bar_format="{desc} ({elapsed})") as bar:
+        parts = make_lists(X, count, random_state=rng, progress=progress)
+        bar.update(1)
+    stages["lists"] = time.perf_counter() - t0 - sum(stages.values())
+    pilot_recall: dict[int, float] = {}
+    if probes is None:
+        probes, pilot_recall = choose_probes(X, k, parts, np.sort(pilot), exact[np.argsort(pilot)],
+                                             min(1.0, recall_target + PILOT_MARGIN))
+    stages["pilot"] = time.perf_counter() - t0 - sum(stages.values())
+    if search is None:
+        workers = threaded_search(X, k, parts, probes, out, progress=progress)
+    else:
+        workers = search(X, k, parts, probes, out)
+    stages["pass"] = time.perf_counter() - t0 - sum(stages.values())
+    got = recall(np.asarray(out[held]), exact[sample.size // 2 :]) if held.size else 1.0
+    stages["recall"] = time.perf_counter() - t0 - sum(stages.values())
+    report = GraphReport("lists", n, k, round(time.perf_counter() - t0, 1), parts.count, int(probes), pilot_recall,
+                         round(got, 4), int(held.size), workers, {key: round(v, 1) for key, v in stages.items()})
+    if got < recall_target:
+        log.warning(f"note: the k-NN graph's recall@{k} is {got:.3f} on {held.size:,} sampled rows, below "
+                    f"{recall_target}: the pool's neighbours are hard to find by lists")
+    return out, report
+
+
+def certify_exact(X: np.ndarray, forward: np.ndarray, lists: Lists, probes: int, *, block: int = 16384
+                  ) -> np.ndarray:
+    """Which rows' neighbours in ``forward`` (a :func:`search_lists` graph with ``probes``) are
+    provably their exact ``k`` nearest, by the triangle inequality.
+
+    A row ``x`` of list ``c`` was compared with every row of ``c``'s probed lists. Any row
+    ``y`` of another list ``j`` is at least ``||x - centroid_j|| - radius_j`` from ``x``; when
+    that bound exceeds the distance to ``x``'s ``k``-th neighbour for every unprobed list,
+    no unseen row can be nearer, and the row's list is exact (up to the order of rows at
+    equal distance). Float32 rounding of the centroid distances is absorbed by a slack of
+    1e-5 of the squared norms; the ``k``-th distance and the radii are float64.
+    """
+    n, k = forward.shape
+    ok = np.zeros(n, bool)
+    cnorm = np.einsum("ij,ij->i", lists.centroids, lists.centroids)
+    radius = np.where(np.diff(lists.ptr) > 0, lists.radius, -np.inf)  # an empty list hides nothing
+    for start in range(0, n, block):
+        rows = np.arange(start, min(n, start + block))
+        x = _rows(X, rows)
+        last = np.asarray(forward[rows, k - 1])
+        found = last >= 0
+        xd = x.astype(np.float64)
+        kth = np.full(rows.size, np.inf)
+        kth[found] = np.sum((xd[found] - _rows(X, last[found]).astype(np.float64)) ** 2, axis=1)
+        xnorm = np.einsum("ij,ij->i", x, x)
+        d2 = xnorm[:, None] + cnorm[None, :] - 2.0 * (x @ lists.centroids.T)
+        d2 -= 1e-5 * (xnorm[:, None] + cnorm[None, :])
+        bound = np.sqrt(np.maximum(d2, 0.0)) - radius[None, :]
+        probed = lists.near[lists.assign[rows], :probes]
+        np.put_along_axis(bound, probed, np.inf, axis=1)
+        bound = np.maximum(bound.min(axis=1), 0.0)
+        ok[rows] = found & (bound * bound > kth * (1 + 1e-6))
+    return ok
+
+
+def exact_by_lists(X: np.ndarray, k: int, lists: Lists, probes: int, *, progress: bool = True
+                   ) -> tuple[np.ndarray, float]:
+    """The exact graph: the lists' graph where :func:`certify_exact` proves it, exact search
+    (:func:`exact_graph`) for the other rows; and the share of rows proved. Fast where the
+    pool is clustered (most rows proved), as slow as :func:`exact_graph` where it is not."""
+    out = np.full((X.shape[0], k), -1, np.int32)
+    for rows, found in search_lists(X, k, lists, probes, np.arange(lists.count)):
+        out[rows] = found
+    ok = certify_exact(X, out, lists, probes)
+    rest = np.flatnonzero(~ok)
+    if rest.size:
+        out[rest] = exact_graph(X, k, rows=rest, progress=progress, desc=f"exact search of {rest.size:,} rows")
+    return out, float(ok.mean())
