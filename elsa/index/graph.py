@@ -15,9 +15,9 @@ How it is computed (:func:`neighbour_graph`; :class:`~elsa.index.graph_build.Gra
   :class:`~elsa.index.exact.ExactIndex` when it has none; about 75 s at 100,000 x 128 on
   2 cores), in chunks of queries with a progress bar;
 * above it, approximately, by k-means lists through faiss
-  (:mod:`elsa.index.graph_build`): the probes are chosen on a pilot sample of rows so
-  that the graph's recall@k against exact neighbours is at least 0.9, and the recall is
-  measured on other sampled rows and reported; on a :class:`~elsa.index.ray_backend.RayIndex`
+  (:mod:`elsa.index.graph_build`): the probes are chosen on a pilot sample of rows for
+  a recall@k against exact neighbours of at least 0.9 (up to 128 probes; a note says
+  when even those miss it), and the recall is measured on other sampled rows and reported; on a :class:`~elsa.index.ray_backend.RayIndex`
   the lists are searched by Ray tasks (:mod:`elsa.index.graph_ray`). Without faiss the
   run's index computes it, with a note naming the extra;
 * a sparse pool (text features) always exactly.
@@ -28,7 +28,8 @@ the rows a search ever touches and one k-NN search per row per round; once compu
 the graph makes each round's update ``O(k)`` per new label. It is cached on disk,
 keyed by the pool's contents (SHA-256), ``k`` and how it was computed, under
 ``$ELSA_CACHE_DIR/neighbours`` (default ``~/.cache/elsa``), so a session, a simulation
-and a benchmark on the same pool compute it once. It is written there as it is
+and a benchmark on the same pool compute it once (whatever their random states: an
+approximate graph's k-means is seeded by the run that builds it). It is written there as it is
 computed (a memory map, renamed into place when complete, with its report beside it as
 JSON) and read back as a memory map, so it never needs to fit in memory twice.
 ``benchmarks/results/search_latency.md`` has the times.
@@ -40,8 +41,10 @@ import hashlib
 import json
 import logging
 import os
+import socket
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -242,7 +245,7 @@ def _load_or_compute(X, k, index, cache, progress, random_state) -> NeighbourGra
         return NeighbourGraph(forward, report)
     _write_report(path, report)
     forward = np.load(path, mmap_mode="r", allow_pickle=False)
-    _release(X)  # the pool's pages: the transposition needs the memory, and the pool is not read again
+    _release(X)  # the pool's pages: the transposition needs the memory (the search maps them again)
     _write_reverse(path, forward)
     return NeighbourGraph(forward, report, _read_reverse(path, X.shape[0]))
 
@@ -279,6 +282,26 @@ def _compute(X, k, index, method, forward, progress, random_state) -> GraphRepor
                        recall=1.0 if exact else None)
 
 
+def _partial_name(path: Path) -> Path:
+    """A temporary name beside ``path``, unique to this process (host, pid and a random part:
+    a cache on a shared disk is written by processes on several machines)."""
+    return path.with_name(f".{path.name}.{_host()}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")
+
+
+def _host() -> str:
+    return socket.gethostname().replace(".", "_") or "host"
+
+
+def _mapped_file(tmp: Path, dtype, shape) -> np.ndarray:
+    """A writable memory map of a new ``.npy`` at ``tmp``, its blocks reserved on disk first:
+    a full disk is an ``OSError`` here, not a SIGBUS when a page is written later."""
+    array = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
+    if hasattr(os, "posix_fallocate"):
+        with open(tmp, "r+b") as fh:
+            os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
+    return array
+
+
 @contextmanager
 def _output(path: Path | None, shape):
     """The graph's array: a memory map written beside the cache entry and renamed into it
@@ -289,10 +312,12 @@ def _output(path: Path | None, shape):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             _remove_stale_partials(path)
-            tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial.npy")
-            forward = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.int32, shape=shape)
+            tmp = _partial_name(path)
+            forward = _mapped_file(tmp, np.int32, shape)
         except OSError as exc:
-            log.warning(f"note: could not cache the k-NN graph in {path.parent}: {exc}")
+            log.warning(f"note: could not cache the k-NN graph in {path.parent}: {exc}; computing it in memory")
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
             tmp = None
     if tmp is None:
         forward = np.empty(shape, np.int32)
@@ -306,21 +331,27 @@ def _output(path: Path | None, shape):
         raise
     if tmp is not None:
         forward.flush()
-        del forward
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:  # the graph is complete in the mapped file; only caching it failed
+            log.warning(f"note: could not cache the k-NN graph in {path.parent}: {exc}")
+            tmp.unlink(missing_ok=True)
 
 
 def _remove_stale_partials(path: Path) -> None:
-    """Delete the partial graphs of this entry left by killed processes (a Ctrl-C removes its
-    own; a kill cannot), keeping those of processes still computing it."""
-    for old in path.parent.glob(f".{path.stem}.*.partial*"):  # the graph's, and its reverse lists'
+    """Delete this entry's partial files (graph and reverse lists) left by killed processes
+    of this machine (a Ctrl-C removes its own; a kill cannot). Another machine's, or a live
+    process's, are left alone."""
+    host = _host()
+    for old in path.parent.glob(f".{path.stem}.*.partial"):
+        parts = old.name[:-len(".partial")].rsplit(".", 3)
         try:
-            parts = old.name.split(".")
-            pid = int(parts[parts.index("partial") - 1])
-            os.kill(pid, 0)  # raises when no such process
+            if len(parts) != 4 or parts[1] != host:
+                continue
+            os.kill(int(parts[2]), 0)  # raises when no such process
         except ProcessLookupError:
             old.unlink(missing_ok=True)
-        except (ValueError, PermissionError, OSError):
+        except (ValueError, OSError):
             pass  # not ours to judge: another user's process, or a name we did not write
 
 
@@ -334,19 +365,18 @@ def _write_reverse(path: Path, forward: np.ndarray) -> None:
     n = forward.shape[0]
     count = int(forward.size if forward[:, -1].min() >= 0 else (forward >= 0).sum())
     ptr_path, rows_path = _reverse_paths(path)
-    tmp_ptr = ptr_path.with_name(f".{ptr_path.name}.{os.getpid()}.partial")
-    tmp_rows = rows_path.with_name(f".{rows_path.name}.{os.getpid()}.partial")
+    tmp_ptr, tmp_rows = _partial_name(ptr_path), _partial_name(rows_path)
     try:
         kind = reverse_dtype(forward.size)
-        ptr = np.lib.format.open_memmap(tmp_ptr, mode="w+", dtype=kind, shape=(n + 1,))
-        rows = np.lib.format.open_memmap(tmp_rows, mode="w+", dtype=kind, shape=(count,))
+        ptr = _mapped_file(tmp_ptr, kind, (n + 1,))
+        rows = _mapped_file(tmp_rows, kind, (count,))
         transpose(forward, (ptr, rows))
         ptr.flush()
         rows.flush()
         del ptr, rows
         os.replace(tmp_rows, rows_path)
         os.replace(tmp_ptr, ptr_path)
-    except OSError as exc:  # a full disk: the search transposes the graph itself
+    except (OSError, MemoryError) as exc:  # a full disk: the search transposes the graph itself
         log.warning(f"note: could not cache the k-NN graph's reverse lists in {path.parent}: {exc}")
     finally:
         tmp_ptr.unlink(missing_ok=True)

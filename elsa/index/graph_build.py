@@ -24,8 +24,8 @@ where IVF search of every row was extrapolated to about 220 s.
   graph's recall on 500 other rows (:class:`GraphReport`).
 * :func:`exact_by_lists`: the exact graph, fast where the pool is clustered: the lists'
   graph where :func:`certify_exact` proves it by the triangle inequality, an exhaustive
-  search for the other rows (107 s at 1M x 128 on the clustered benchmark pool, every
-  row proved; a benchmark's reference, not used by a search).
+  search for the other rows (on the clustered 1M x 128 benchmark pool every row was
+  proved; a benchmark's reference, not used by a search).
 
 The pass over the lists runs a thread per core, each list searched by one
 single-threaded faiss call (:func:`threaded_search`), or as Ray tasks doing the same
@@ -243,11 +243,16 @@ def threaded_search(X: np.ndarray, k: int, lists: Lists, probes: int, out: np.nd
             out[rows] = found  # distinct rows per group: the threads never write the same row
             return rows.size
 
-        with ThreadPoolExecutor(threads) as pool:
+        pool = ThreadPoolExecutor(threads)
+        try:
             # Many small groups, costliest first: the threads finish together and the bar's
             # estimate settles early.
             for done in as_completed([pool.submit(work, part) for part in split_lists(lists, probes, threads * 32)]):
                 bar.update(done.result())
+        except BaseException:  # a Ctrl-C or a failed group: drop the queued groups, not just wait for them
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     finally:
         bar.close()
     return threads
@@ -320,8 +325,8 @@ def lists_graph(X: np.ndarray, k: int, *, out: np.ndarray | None = None, recall_
 
     ``out``: an ``(n, k)`` int32 array to fill (a memory map on disk); ``probes`` None
     chooses them on a pilot sample (:func:`choose_probes`); ``search(X, k, lists, probes,
-    out, bar)`` replaces the one-process pass (the Ray builder). Rows beyond ``n - 1``
-    neighbours are ``-1``.
+    out)``, returning the workers it used, replaces the one-process pass (the Ray
+    builder). Columns beyond ``n - 1`` neighbours are ``-1``.
     """
     from tqdm.auto import tqdm
 
@@ -368,12 +373,13 @@ def certify_exact(X: np.ndarray, forward: np.ndarray, lists: Lists, probes: int,
     ``y`` of another list ``j`` is at least ``||x - centroid_j|| - radius_j`` from ``x``; when
     that bound exceeds the distance to ``x``'s ``k``-th neighbour for every unprobed list,
     no unseen row can be nearer, and the row's list is exact (up to the order of rows at
-    equal distance). Float32 rounding of the centroid distances is absorbed by a slack of
-    1e-5 of the squared norms; the ``k``-th distance and the radii are float64.
+    equal distance). Distances, radii and the ``k``-th distance are float64 (the float32
+    rows are exact in it), their rounding absorbed by a slack of 1e-9 of the squared norms.
     """
     n, k = forward.shape
     ok = np.zeros(n, bool)
-    cnorm = np.einsum("ij,ij->i", lists.centroids, lists.centroids)
+    centroids = lists.centroids.astype(np.float64)
+    cnorm = np.einsum("ij,ij->i", centroids, centroids)
     radius = np.where(np.diff(lists.ptr) > 0, lists.radius, -np.inf)  # an empty list hides nothing
     for start in range(0, n, block):
         rows = np.arange(start, min(n, start + block))
@@ -383,9 +389,9 @@ def certify_exact(X: np.ndarray, forward: np.ndarray, lists: Lists, probes: int,
         xd = x.astype(np.float64)
         kth = np.full(rows.size, np.inf)
         kth[found] = np.sum((xd[found] - _rows(X, last[found]).astype(np.float64)) ** 2, axis=1)
-        xnorm = np.einsum("ij,ij->i", x, x)
-        d2 = xnorm[:, None] + cnorm[None, :] - 2.0 * (x @ lists.centroids.T)
-        d2 -= 1e-5 * (xnorm[:, None] + cnorm[None, :])
+        xnorm = np.einsum("ij,ij->i", xd, xd)
+        d2 = xnorm[:, None] + cnorm[None, :] - 2.0 * (xd @ centroids.T)
+        d2 -= 1e-9 * (xnorm[:, None] + cnorm[None, :])  # float64 rounding, with room to spare
         bound = np.sqrt(np.maximum(d2, 0.0)) - radius[None, :]
         probed = lists.near[lists.assign[rows], :probes]
         np.put_along_axis(bound, probed, np.inf, axis=1)

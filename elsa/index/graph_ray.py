@@ -15,7 +15,10 @@ by the tasks on a node).
 Tasks are balanced by cost (each list's rows times its candidates), and at most
 ``workers`` run at once (default: the cluster's CPUs). ``task_cpus`` is what each task
 reserves: 1, or 0 when the run's :class:`~elsa.index.ray_backend.RayIndex` already holds
-the cluster's CPUs in its actors, which sit idle while the graph is built.
+the cluster's CPUs in its actors, which sit idle while the graph is built. With 0, Ray
+no longer counts the tasks' CPUs: they are spread over the nodes evenly (``SPREAD``),
+not by each node's cores, and other work on the cluster meanwhile shares the cores.
+Running the pass inside the index's actors would keep the accounting; not done.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..exceptions import ElsaError
 from .graph_build import Lists, search_parts, split_lists
 from .ray_backend import MemmapRows, backing_file, connect
 
@@ -64,6 +68,8 @@ def ray_search(*, workers: int | None = None, task_cpus: float = 1, address: str
                 rows, found = ray.get(done[0])
                 out[rows] = found
                 bar.update(rows.size)
+        except ray.exceptions.RayError as exc:
+            raise ElsaError(f"a Ray task computing the k-NN graph failed: {exc}") from None
         finally:
             bar.close()
             for ref in running:
