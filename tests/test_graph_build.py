@@ -202,3 +202,19 @@ def test_on_a_ray_index_the_lists_are_searched_by_ray_tasks(ray_cluster, monkeyp
         index.close()
     assert on_ray.report.method == "lists" and on_ray.report.workers == 2
     assert np.array_equal(on_ray.forward, local.forward)
+
+
+def test_a_full_disk_computes_the_graph_in_memory_with_a_note(monkeypatch, tmp_path, clusters, caplog):
+    import errno
+    import os
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setenv("ELSA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(graph_module, "_RECENT", [])
+    monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
+    g = neighbour_graph(clusters, 4, progress=False)
+    assert np.array_equal(g.forward, _reference(clusters, 4))
+    assert list((tmp_path / "neighbours").iterdir()) == []  # nothing half-written left behind
+    assert "No space left on device" in caplog.text and "in memory" in caplog.text

@@ -37,6 +37,7 @@ JSON) and read back as a memory map, so it never needs to fit in memory twice.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -298,7 +299,11 @@ def _mapped_file(tmp: Path, dtype, shape) -> np.ndarray:
     array = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
     if hasattr(os, "posix_fallocate"):
         with open(tmp, "r+b") as fh:
-            os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
+            try:
+                os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                    raise  # a full disk; a file system that cannot reserve blocks is used as it is
     return array
 
 
