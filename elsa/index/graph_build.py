@@ -5,8 +5,8 @@ Both builders give each row its ``k`` nearest *other* rows, nearest first, as an
 spend their time in faiss's brute-force k-NN (``faiss.knn``: a matrix product per
 block, then a heap per query). faiss's IVF *search* scans each probed list row by row
 for every query; here the rows that share a list are searched together, so the same
-kind of comparisons run as matrix products: at 1M x 128 the pass took 20 s on 2 cores
-where IVF search of every row was extrapolated to about 220 s.
+kind of comparisons run as matrix products (at 1M x 128 the pass took 20 s on 2 cores;
+this project's earlier IVF search of every row was extrapolated to about 220 s).
 
 * :func:`exact_graph`: blocks of query rows against the whole pool. ``2 n^2 d`` flops:
   23 s at 100k x 128 on 2 cores, about 40 minutes at 1M.
