@@ -117,9 +117,9 @@ def found(X, y, cls, forward, strategy: str, runs: int) -> list[int]:
 
 
 def recall_all(approx: np.ndarray, exact: np.ndarray) -> float:
-    from elsa.index.graph_build import recall
+    from elsa.index.base import neighbour_recall
 
-    return round(recall(np.asarray(approx), np.asarray(exact)), 4)
+    return round(neighbour_recall(np.asarray(approx), np.asarray(exact)), 4)
 
 
 def main() -> None:

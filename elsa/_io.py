@@ -147,3 +147,11 @@ def write_json(path, document) -> None:
 def save_npy(path, array: np.ndarray) -> None:
     """Atomic ``np.save``."""
     atomic_write(path, lambda fh: np.save(fh, array))
+
+
+def memmap_base(X) -> np.memmap | None:
+    """The :class:`numpy.memmap` that ``X`` is a view of (``X`` itself when it is one), else None."""
+    base = X
+    while base is not None and not isinstance(base, np.memmap):
+        base = getattr(base, "base", None)
+    return base

@@ -9,6 +9,7 @@ pytest.importorskip("faiss")
 
 from elsa.index import graph as graph_module  # noqa: E402
 from elsa.index import graph_build as gb  # noqa: E402
+from elsa.index.base import neighbour_recall  # noqa: E402
 from elsa.index.exact import ExactIndex  # noqa: E402
 from elsa.index.graph import neighbour_graph  # noqa: E402
 
@@ -69,7 +70,7 @@ def test_lists_of_well_separated_clusters_need_the_fewest_probes(clusters):
     G, report = gb.lists_graph(clusters, 10, lists=16, progress=False, random_state=0)
     # k-means splits each cluster into a few lists, and the first probe count (8 of 16) covers them.
     assert report.probes == 8 and report.pilot_recall == {8: 1.0}
-    assert gb.recall(G, _reference(clusters, 10)) == 1.0
+    assert neighbour_recall(G, _reference(clusters, 10)) == 1.0
 
 
 def test_probes_grow_until_the_pilot_reaches_the_target(monkeypatch):
@@ -80,13 +81,13 @@ def test_probes_grow_until_the_pilot_reaches_the_target(monkeypatch):
     assert tried == [p for p in (1, 2, 4, 8, 16, 32) if p <= report.probes]
     assert report.pilot_recall[report.probes] >= 0.82  # the target plus the pilot's margin
     assert all(r < 0.82 for p, r in report.pilot_recall.items() if p < report.probes)
-    truth = gb.recall(G, _reference(X, 10))
+    truth = neighbour_recall(G, _reference(X, 10))
     assert truth >= 0.8 and abs(truth - report.recall) < 0.05  # the held-out rows measure the whole graph
 
 
-def test_recall_counts_shared_neighbours():
+def test_neighbour_recall_counts_shared_neighbours():
     exact = np.array([[1, 2, 3], [0, 2, -1]])
-    assert gb.recall(np.array([[3, 1, 9], [2, 0, 7]]), exact) == pytest.approx((2 / 3 + 1) / 2)
+    assert neighbour_recall(np.array([[3, 1, 9], [2, 0, 7]]), exact) == pytest.approx((2 / 3 + 1) / 2)
 
 
 def test_split_lists_covers_every_list_once(clusters):

@@ -128,3 +128,10 @@ class Index(ABC):
     @abstractmethod
     def _distance_to_set(self, Q: np.ndarray) -> np.ndarray:
         """:meth:`distance_to_set` on checked arguments, with at least one query."""
+
+
+def neighbour_recall(found: np.ndarray, exact: np.ndarray) -> float:
+    """Mean share of each row's exact neighbours (ids, ``-1`` padding) that ``found`` lists:
+    an approximate search's or graph's recall against the exact index (1.0 for no rows)."""
+    hits = [np.intersect1d(f[f >= 0], e[e >= 0]).size / max(1, int((e >= 0).sum())) for f, e in zip(found, exact)]
+    return float(np.mean(hits)) if hits else 1.0

@@ -30,7 +30,7 @@ import numpy as np
 
 from .._validation import as_generator, check_choice, check_embeddings, check_int, float_rows
 from ..exceptions import InputError, MissingDependencyError
-from .base import Index
+from .base import Index, neighbour_recall
 from .exact import ExactIndex
 from .merge import take_smallest
 
@@ -172,8 +172,7 @@ class FaissIndex(Index):
         ids = rng.choice(self.n, min(queries, self.n), replace=False)
         _, approx = self.search(self.X[ids], k, exclude=exclude, query_ids=ids)
         _, exact = self.exact.search(self.X[ids], k, exclude=exclude, query_ids=ids)
-        hits = [np.intersect1d(a[a >= 0], e[e >= 0]).size / max(1, (e >= 0).sum()) for a, e in zip(approx, exact)]
-        return float(np.mean(hits))
+        return neighbour_recall(approx, exact)
 
 
 def _default_m(d: int) -> int:

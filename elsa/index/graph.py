@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_write, cache_root, save_npy
+from .._io import atomic_write, cache_root, memmap_base, save_npy
 from .._validation import check_embeddings, check_int, is_sparse
 from .base import Index
 from .graph_build import GraphReport
@@ -403,9 +403,7 @@ def _release(X) -> None:
     cache; a later read maps them again): its peak memory is then the graph's, not both."""
     import mmap
 
-    base = X
-    while base is not None and not isinstance(base, np.memmap):
-        base = getattr(base, "base", None)
+    base = memmap_base(X)
     handle = getattr(base, "_mmap", None)
     # Read-only maps only: on a copy-on-write map the kernel would drop the process's changes.
     if handle is not None and hasattr(handle, "madvise") and getattr(base, "mode", None) == "r":

@@ -43,6 +43,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .._validation import as_generator
+from .base import neighbour_recall
 
 log = logging.getLogger("elsa")  # notes for the user; printed to stderr unless logging is set up
 
@@ -258,12 +259,6 @@ def threaded_search(X: np.ndarray, k: int, lists: Lists, probes: int, out: np.nd
     return threads
 
 
-def recall(found: np.ndarray, exact: np.ndarray) -> float:
-    """Mean share of each row's exact neighbours (not ``-1``) that ``found`` lists."""
-    hits = [np.intersect1d(f[f >= 0], e[e >= 0]).size / max(1, int((e >= 0).sum())) for f, e in zip(found, exact)]
-    return float(np.mean(hits)) if hits else 1.0
-
-
 def choose_probes(X: np.ndarray, k: int, lists: Lists, pilot: np.ndarray, exact: np.ndarray, target: float
                   ) -> tuple[int, dict[int, float]]:
     """The smallest of :data:`PROBE_STEPS` (up to the list count) whose graph has recall@k >=
@@ -277,7 +272,7 @@ def choose_probes(X: np.ndarray, k: int, lists: Lists, pilot: np.ndarray, exact:
         for rows, found in search_lists(X, k, lists, min(p, lists.near.shape[1]), np.unique(lists.assign[pilot]),
                                         only=pilot):
             out[[slot[int(r)] for r in rows]] = found
-        tried[p] = recall(out, exact)
+        tried[p] = neighbour_recall(out, exact)
         if tried[p] >= target:
             return p, tried
     return p, tried
@@ -338,24 +333,29 @@ def lists_graph(X: np.ndarray, k: int, *, out: np.ndarray | None = None, recall_
     sample = rng.choice(n, min(n, sample_rows), replace=False)
     pilot, held = sample[: sample.size // 2], sample[sample.size // 2 :]
     exact = exact_graph(X, k, rows=sample, progress=progress, desc=f"exact neighbours of {sample.size:,} sample rows")
-    stages = {"exact_sample": time.perf_counter() - t0}
+    stages: dict[str, float] = {}
+
+    def lap(stage: str) -> None:  # the seconds since the last stage ended
+        stages[stage] = time.perf_counter() - t0 - sum(stages.values())
+
+    lap("exact_sample")
     with tqdm(total=1, desc=f"k-means: {count:,} lists", disable=None if progress else True, file=sys.stderr,
               leave=False, bar_format="{desc} ({elapsed})") as bar:
         parts = make_lists(X, count, random_state=rng, progress=progress)
         bar.update(1)
-    stages["lists"] = time.perf_counter() - t0 - sum(stages.values())
+    lap("lists")
     pilot_recall: dict[int, float] = {}
     if probes is None:
         probes, pilot_recall = choose_probes(X, k, parts, np.sort(pilot), exact[np.argsort(pilot)],
                                              min(1.0, recall_target + PILOT_MARGIN))
-    stages["pilot"] = time.perf_counter() - t0 - sum(stages.values())
+    lap("pilot")
     if search is None:
         workers = threaded_search(X, k, parts, probes, out, progress=progress)
     else:
         workers = search(X, k, parts, probes, out)
-    stages["pass"] = time.perf_counter() - t0 - sum(stages.values())
-    got = recall(np.asarray(out[held]), exact[sample.size // 2 :]) if held.size else 1.0
-    stages["recall"] = time.perf_counter() - t0 - sum(stages.values())
+    lap("pass")
+    got = neighbour_recall(np.asarray(out[held]), exact[sample.size // 2 :])
+    lap("recall")
     report = GraphReport("lists", n, k, round(time.perf_counter() - t0, 1), parts.count, int(probes), pilot_recall,
                          round(got, 4), int(held.size), workers, {key: round(v, 1) for key, v in stages.items()})
     if got < recall_target:

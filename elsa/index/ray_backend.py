@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._io import memmap_base
 from .._validation import check_embeddings, check_int
 from ..exceptions import ElsaError, MissingDependencyError
 from .exact import _DEFAULT_CHUNK_ROWS
@@ -88,9 +89,7 @@ class MemmapRows:
 def backing_file(X: np.ndarray) -> tuple[str, int] | None:
     """``(path, byte offset of row 0)`` when ``X`` (C-contiguous, as pools are) is a view
     of a memory-mapped file, else None."""
-    base = X
-    while base is not None and not isinstance(base, np.memmap):
-        base = base.base
+    base = memmap_base(X)
     if base is None or getattr(base, "filename", None) is None:
         return None
     delta = X.__array_interface__["data"][0] - base.__array_interface__["data"][0]
