@@ -23,6 +23,7 @@ so strategies are compared on identical seeds.
 
     python benchmarks/paper_tables.py                 # everything, 3 repeats (about an hour on 2 cores)
     python benchmarks/paper_tables.py --summarize     # rebuild the markdown from the JSON
+    python benchmarks/paper_tables.py --sections noise  # Table 10 alone (the other rows are kept)
     python benchmarks/paper_tables.py --quick         # 2 classes, 1 repeat: a smoke test
 
 Writes ``benchmarks/results/fashion_mnist_tables.json`` (every run) and
@@ -50,7 +51,8 @@ SEEDS = (1, 2, 5, 10, 50)
 PAPER_STRATEGIES = ("elsa", "no-active", "nn", "nn-large")
 BUDGETS = (250, 500, 1000, 2000)
 BUDGET_STRATEGIES = ("elsa", "no-active", "nn", "nn-large", "random")
-NOISE = (0.0, 0.025, 0.05, 0.1, 0.15)
+NOISE = (0.0, 0.025, 0.05, 0.1, 0.15, 0.2)
+SECTIONS = ("paper", "budget", "noise")
 FRACTION = 0.01
 
 
@@ -75,6 +77,10 @@ def runs_of(doc: dict, **tags) -> list[dict]:
 def run_all(args, out_json: Path) -> list[dict]:
     X, labels = load_pool()
     rows: list[dict] = []
+    if set(args.sections) != set(SECTIONS) and out_json.exists():  # keep the other sections' committed rows
+        kept = {"paper": ("paper", "nn-spend"), "budget": ("budget",), "noise": ("noise",)}
+        drop = {name for s in args.sections for name in kept[s]}
+        rows = [r for r in json.loads(out_json.read_text())["rows"] if r["section"] not in drop]
 
     def save():
         meta = {"machine": platform.platform(), "python": sys.version.split()[0], "repeats": args.repeats,
@@ -87,7 +93,7 @@ def run_all(args, out_json: Path) -> list[dict]:
         Xc, yc = X[keep], labels[keep]
         started = time.perf_counter()
         common = dict(repeats=args.repeats, random_state=1000 + c)
-        for n_seeds in args.seeds:
+        for n_seeds in args.seeds if "paper" in args.sections else ():
             for strategy in PAPER_STRATEGIES:
                 doc = simulate(Xc, yc, c, strategy=strategy, n_seeds=n_seeds, **common)
                 rows += runs_of(doc, section="paper", cls=c, strategy=strategy)
@@ -96,11 +102,11 @@ def run_all(args, out_json: Path) -> list[dict]:
                         elsa = simulate(Xc, yc, c, strategy="elsa", seed_ids=nn_run["seed_ids"],
                                         budget=nn_run["queries"], repeats=1, random_state=1000 + c)
                         rows += [dict(x, repeat=r) for x in runs_of(elsa, section="nn-spend", cls=c, strategy="elsa")]
-        for budget in args.budgets:
+        for budget in args.budgets if "budget" in args.sections else ():
             for strategy in BUDGET_STRATEGIES:
                 doc = simulate(Xc, yc, c, strategy=strategy, n_seeds=5, budget=budget, epochs=1000, **common)
                 rows += runs_of(doc, section="budget", cls=c, strategy=strategy, budget=budget)
-        for p in args.noise:
+        for p in args.noise if "noise" in args.sections else ():
             doc = simulate(Xc, yc, c, strategy="elsa", n_seeds=5, noise=p, **common)
             rows += runs_of(doc, section="noise", cls=c, strategy="elsa", noise=p)
         save()
@@ -231,6 +237,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     parser.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS))
     parser.add_argument("--noise", type=float, nargs="+", default=list(NOISE))
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                        help="run only these tables; the committed rows of the others are kept")
     parser.add_argument("--quick", action="store_true", help="2 classes, 1 repeat, seeds 1 and 5, budget 250")
     parser.add_argument("--summarize", action="store_true", help="only rebuild the markdown from the JSON")
     args = parser.parse_args()

@@ -33,7 +33,7 @@ def _progress_callback(enabled: bool, repeats: int):
         if run > done[0]:
             bar.update(run - done[0])
             done[0] = run
-        step = f"{rnd.epoch}" if rnd.kind == "epoch" else "final"
+        step = f"{rnd.epoch}" if rnd.kind in ("epoch", "check") else "final"
         bar.set_postfix(epoch=step, labels=state.queries, found=state.n_found)
 
     return on_round, bar
@@ -61,7 +61,7 @@ def cmd_simulate(args) -> int:
     try:
         doc = simulate(
             X, y, args.target, strategy=args.strategy, n_seeds=5 if args.seeds is None else args.seeds, seed_ids=args.seed_ids,
-            repeats=args.repeats, budget=args.budget, noise=args.noise, epochs=epochs_option(args),
+            repeats=args.repeats, budget=args.budget, noise=args.noise, second_looks=args.second_looks, epochs=epochs_option(args),
             random_state=args.random_state, params=params, on_round=on_round, stop=args.stop,
             audit_positives=args.audit_positives, audit_share=args.audit_share,
             index=args.index, index_recall=args.index_recall, index_options=index_options(args),
@@ -131,6 +131,12 @@ def format_summary(doc: dict) -> str:
         if r.get("audit_labels"):
             lines.append(f"{'':>5}audit: {r['audit_labels']} random item(s) labelled; "
                          f"{r['labels_total']} distinct labels in all")
+        if p.get("second_looks"):
+            lines.append(f"{'':>5}second looks: {r['rechecks']} answer(s) asked again" + (
+                f"; {r['flips_rechecked']:.0%} of the {r['wrong_first_answers']} wrong first answers re-asked"
+                if r.get("flips_rechecked") is not None else "") + (
+                f", {r['rechecks_flipped']:.0%} of re-asks were wrong first answers"
+                if r.get("rechecks_flipped") is not None else ""))
     if len(runs) > 1:
         med = {k: s[k]["median"] for k in s}
         lines.append(

@@ -76,6 +76,7 @@ def simulate(
     index_recall: bool = False,
     index_options: dict | None = None,
     progress: bool = True,
+    second_looks: bool = False,
 ) -> dict:
     """Run ``repeats`` simulated searches for class ``target`` and summarise them.
 
@@ -105,6 +106,13 @@ def simulate(
       with intervals at ``level``; ``trace=True`` adds them after every oracle call.
 
     ``progress``: show bars for long one-off work (the pool's k-NN graph).
+
+    ``second_looks`` (off by default; experimental, issue 25): after each page, the answers the held-out k-NN model
+    most disagrees with are asked again (:mod:`elsa.search.second_look`); the oracle
+    answers afresh (with ``noise``, an independent flip). Re-asks are labels: ``queries``
+    counts them, ``rechecks`` says how many there were, and with ``noise`` the run reports
+    ``flips_rechecked`` (the share of wrong first answers asked again) and
+    ``rechecks_flipped`` (the share of re-asks whose first answer was wrong).
 
     ``index``: the search backend (:func:`elsa.index.make_index`: ``auto``, ``exact``,
     ``ivf``, ``ivfpq``, ``hnsw``, ``ray``), built with ``index_options`` (``shards`` for
@@ -158,7 +166,7 @@ def simulate(
         raise ParameterError(f"strategy {strategy} runs until its label budget: give a budget (--budget N), "
                              "a stopping rule (--stop) or a number of epochs (--epochs)")
     epochs_limit = NO_EPOCH_LIMIT if epochs is None else epochs
-    search = make_strategy(strategy, epochs=epochs_limit, budget=budget, **params)
+    search = make_strategy(strategy, epochs=epochs_limit, budget=budget, second_looks=bool(second_looks), **params)
     backend = make_index(X, index, random_state=random_state, **(index_options or {}))
     backend_name = backend.name
     measured_recall = None
@@ -192,11 +200,12 @@ def simulate(
         run = {
             "seed_ids": [int(i) for i in seeds],
             "n_seeds": int(seeds.size),
-            "queries": int(queried.size),
+            "queries": result.queries,
+            "rechecks": result.rechecks,
             "found": found,
             "total_positives": total,
             "discovery_rate": discovery_rate(found, total, int(seeds.size)),
-            "labelling_efficiency": labelling_efficiency(found, int(queried.size)),
+            "labelling_efficiency": labelling_efficiency(found, result.queries),
             "curve": [list(p) for p in result.curve(truth)],
             "seconds": seconds,
             "epochs_run": sum(1 for rnd in result.rounds if rnd.kind == "epoch"),
@@ -204,10 +213,12 @@ def simulate(
             "phase_seconds": _totals(result.rounds, "seconds"),
             "sources": _totals(result.rounds, "sources"),
         }
-        first = np.flatnonzero(truth[queried])
+        # True positives in the order labels were spent (a second look finds nothing new).
+        new_hits = np.concatenate([truth[r.ids] & (r.kind != "check") for r in result.rounds] or [np.zeros(0, bool)])
+        first = np.flatnonzero(new_hits)
         run["first_positive_at"] = int(first[0]) + 1 if first.size else None
         if found_at:
-            hits = np.cumsum(truth[queried])
+            hits = np.cumsum(new_hits)
             run["found_at"] = {str(b): int(hits[min(b, hits.size) - 1]) if hits.size and b > 0 else 0 for b in found_at}
         run.update(monitor.report(result))
         if final_audit is not None:
@@ -222,6 +233,7 @@ def simulate(
             run["found_reported"] = int(result.answers.sum())
             run["false_positives"] = int((result.answers & ~truth[queried]).sum())
             run["false_negatives"] = int((~result.answers & truth[queried]).sum())
+            run.update(_recheck_report(result, truth))
         runs.append(run)
     summary = {
         key: quartiles(run[key] for run in runs)
@@ -241,6 +253,7 @@ def simulate(
             "seed_ids": None if seed_ids is None else [int(i) for i in seed_ids],
             "repeats": repeats,
             "noise": noise,
+            "second_looks": search.second_looks.get_params() if search.second_looks is not None else None,
             "random_state": random_state,
             "pool_size": int(X.shape[0]),
             "index": backend_name,
@@ -318,6 +331,20 @@ class _Monitor:
         if self.trace:
             out["trace"] = self.points
         return out
+
+
+def _recheck_report(result, truth: np.ndarray) -> dict:
+    """How well second looks aimed: the share of wrong first answers that were asked again,
+    and the share of re-asks whose first answer was wrong (None where nothing to share)."""
+    first = [r for r in result.rounds if r.kind != "check"]
+    ids = np.concatenate([r.ids for r in first]) if first else np.zeros(0, np.int64)
+    said = np.concatenate([r.answers for r in first]) if first else np.zeros(0, bool)
+    wrong = ids[said != truth[ids]]
+    again = np.unique(np.concatenate([r.ids for r in result.rounds if r.kind == "check"] or [np.zeros(0, np.int64)]))
+    hit = np.intersect1d(wrong, again).size
+    return {"wrong_first_answers": int(wrong.size),
+            "flips_rechecked": round(hit / wrong.size, 4) if wrong.size else None,
+            "rechecks_flipped": round(hit / again.size, 4) if again.size else None}
 
 
 def _totals(rounds, field: str) -> dict:

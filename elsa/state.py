@@ -47,6 +47,7 @@ class SearchState:
         search is next) or ``done`` (:meth:`elsa.search.ActiveSearch.next_step`).
     ended : why the epochs ended: ``epochs`` (all run) or ``no candidates`` (an epoch's
         samplers had nothing to propose).
+    corrected : answers a second look changed (:mod:`elsa.search.second_look`).
     proposals : every earlier oracle call's :class:`Proposal`, oldest first (a labelling
         session rebuilds them from its rounds), so a sampler can tell which of its own
         rankings proposed the items answered so far (:mod:`elsa.samplers.portfolio`).
@@ -67,6 +68,7 @@ class SearchState:
     proposals: list[Proposal] = field(default_factory=list)
     phase: str = "epochs"
     ended: str = "epochs"
+    corrected: int = 0
 
     @property
     def n(self) -> int:

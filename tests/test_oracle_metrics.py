@@ -68,3 +68,16 @@ def test_found_at_reads_the_curve_as_a_step_function():
 def test_quartiles_ignore_nan():
     q = quartiles([1, 2, 3, 4, 5, float("nan")])
     assert q == {"median": 3.0, "q1": 2.0, "q3": 4.0}
+
+
+def test_noisy_oracle_flips_are_keyed_by_item_and_ask():
+    truth = np.zeros(50_000, bool)
+    a = NoisyOracle(truth, 0.2, 3)
+    first = a.label(np.arange(50_000))
+    # Another oracle from the same random state, asked in another order, makes the same mistakes.
+    b = NoisyOracle(truth, 0.2, 3)
+    assert np.array_equal(b.label(np.arange(50_000)[::-1])[::-1], first)
+    # A second answer about the same items flips independently of the first: P(both) = 0.04.
+    second = a.label(np.arange(50_000))
+    assert abs((first & second).mean() - 0.04) < 5 * math.sqrt(0.04 * 0.96 / 50_000)
+    assert not np.array_equal(first, second)

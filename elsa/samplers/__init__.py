@@ -11,7 +11,7 @@ _WHERE = {
     "FinalSearch": "confidence", "ENSSampler": "ens", "FarS": "fars", "GreedyS": "greedys", "GridS": "grids",
     "KNNSearchSampler": "knn_search", "LatentSampler": "latent", "NearestNeighbourSampler": "nn",
     "PortfolioSampler": "portfolio", "RandS": "rands", "RandomSampler": "random", "SEALSSampler": "seals",
-    "UncertaintySampler": "uncertainty", "USL": "usl",
+    "UncertaintySampler": "uncertainty", "USL": "usl", "USLT": "usl_t",
 }
 __all__ = sorted(_WHERE) + ["CandidatePool"]
 __getattr__ = lazy_names(__name__, {**_WHERE, "CandidatePool": "seals"}, globals())

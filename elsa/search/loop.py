@@ -28,13 +28,15 @@ from ..index import Index
 from ..index.local import make_local_index
 from ..samplers.base import Sampler
 from ..state import NEGATIVE, POSITIVE, Proposal, SearchState
+from .second_look import OWNER as SECOND_LOOK
+from .second_look import SecondLooks, record_check
 
 
 @dataclass
 class Round:
     """One oracle call."""
 
-    kind: str  # "epoch" or "final"
+    kind: str  # "epoch", "final" or "check" (second looks: items asked again)
     epoch: int
     ids: np.ndarray
     answers: np.ndarray  # the oracle's answers (True = positive)
@@ -51,19 +53,33 @@ class SearchResult:
 
     @property
     def queried_ids(self) -> np.ndarray:
-        if not self.rounds:
-            return np.zeros(0, np.int64)
-        return np.concatenate([r.ids for r in self.rounds])
+        """Every item asked, once each, in the order first asked (second looks are not repeated)."""
+        rounds = [r.ids for r in self.rounds if r.kind != "check"]
+        return np.concatenate(rounds) if rounds else np.zeros(0, np.int64)
 
     @property
     def answers(self) -> np.ndarray:
-        if not self.rounds:
+        """The answer that stands for each of :attr:`queried_ids`: the latest one (a second
+        look replaces the first)."""
+        rounds = [r for r in self.rounds if r.kind != "check"]
+        if not rounds:
             return np.zeros(0, bool)
-        return np.concatenate([r.answers for r in self.rounds])
+        ids, said = self.queried_ids, np.concatenate([r.answers for r in rounds])
+        order = np.argsort(ids)
+        for r in self.rounds:
+            if r.kind == "check" and r.ids.size:
+                said[order[np.searchsorted(ids[order], r.ids)]] = r.answers
+        return said
 
     @property
     def queries(self) -> int:
+        """Labels spent: every answer, second looks included."""
         return int(sum(r.ids.size for r in self.rounds))
+
+    @property
+    def rechecks(self) -> int:
+        """Labels spent on second looks."""
+        return int(sum(r.ids.size for r in self.rounds if r.kind == "check"))
 
     def positive_ids(self) -> np.ndarray:
         """Seeds plus every item the oracle answered positive, in discovery order."""
@@ -77,9 +93,15 @@ class SearchResult:
         """
         points = [(0, 0)]
         queries = found = 0
+        latest: dict[int, bool] = {}
         for r in self.rounds:
             queries += r.ids.size
-            found += int(truth[r.ids].sum()) if truth is not None else int(r.answers.sum())
+            if truth is not None:
+                found += 0 if r.kind == "check" else int(truth[r.ids].sum())
+            else:
+                for i, a in zip(r.ids.tolist(), r.answers.tolist()):
+                    found += int(a) - int(latest.get(i, False))
+                    latest[i] = a
             points.append((queries, found))
         return points
 
@@ -111,8 +133,8 @@ def _merge(parts: list[tuple[Sampler, np.ndarray]], limit: int | None) -> tuple[
 
 
 class Step(NamedTuple):
-    """The search's next move: ask about ``selection`` (kind ``epoch`` or ``final``), or stop
-    (kind ``stop``) for ``reason``."""
+    """The search's next move: ask about ``selection`` (kind ``epoch``, ``final`` or ``check``:
+    second looks at answers already given), or stop (kind ``stop``) for ``reason``."""
 
     kind: str
     selection: Selection | None
@@ -140,6 +162,11 @@ class ActiveSearch:
         budget, a stopping rule or running out of candidates ends the run).
     budget : int or None
         Total oracle queries allowed, final search included; None for no limit.
+    second_looks : SecondLooks or None
+        Between epochs, ask again about the answers the held-out k-NN model most
+        disagrees with (:mod:`.second_look`): a round of kind ``check``, after which the
+        stopping rule is asked again; none after the last epoch or the final search.
+        None: never.
     """
 
     def __init__(
@@ -152,6 +179,7 @@ class ActiveSearch:
         cold_start: Sampler | None = None,
         epochs: int | None = 10,
         budget: int | None = None,
+        second_looks: "SecondLooks | None" = None,
     ):
         if nn is None and explore is None and final is None and cold_start is None:
             raise ParameterError("a search needs at least one of nn, explore, final or cold_start")
@@ -162,6 +190,7 @@ class ActiveSearch:
         self.cold_start = cold_start
         self.epochs = None if epochs is None else check_int(epochs, "epochs", minimum=0)
         self.budget = None if budget is None else check_int(budget, "budget", minimum=0)
+        self.second_looks = second_looks
 
     ROLES = ("cold_start", "nn", "explore", "final")
 
@@ -171,6 +200,7 @@ class ActiveSearch:
             sampler = getattr(self, role)
             params[role] = None if sampler is None else {"sampler": sampler.name, **_plain(sampler.get_params())}
         params["scorer"] = None if self.scorer is None else self.scorer.name
+        params["second_looks"] = None if self.second_looks is None else self.second_looks.get_params()
         return params
 
     def run(
@@ -247,6 +277,9 @@ class ActiveSearch:
             if self.epochs is None or state.epoch < self.epochs:
                 if state.budget_left == 0:
                     return Step("stop", None, "budget")
+                check = self.select_check(state)
+                if check.ids.size:
+                    return Step("check", check)
                 state.epoch += 1
                 chosen = self.select_epoch(state, rng)
                 if chosen.ids.size:
@@ -266,19 +299,26 @@ class ActiveSearch:
         epoch, retrain the scorer. Returns the scorer's phase times. (A labelling session
         rebuilds the same state from its file and calls :meth:`update_scores` itself.)"""
         batch = step.selection.ids
-        state.answers[batch] = np.where(said, POSITIVE, NEGATIVE)
+        if step.kind == "check":
+            changed = record_check(state, batch, said)
+        else:
+            state.answers[batch] = np.where(said, POSITIVE, NEGATIVE)
+            state.frontier = batch[said]
+            state.n_found += int(said.sum())
+            changed = None
         state.proposals.append(Proposal(state.epoch, batch, step.selection.owners))
-        state.frontier = batch[said]
-        state.n_found += int(said.sum())
         state.queries += batch.size
         if state.budget_left is not None:
             state.budget_left -= batch.size
-        return self.update_scores(state, rng) if step.kind == "epoch" else {}
+        retrain = step.kind == "epoch" or (step.kind == "check" and changed.any())
+        return self.update_scores(state, rng) if retrain else {}
 
     def prepare(self, state: SearchState, rng) -> None:
         """Let the scorer and every sampler precompute what depends only on the pool."""
         if self.scorer is not None:
             self.scorer.prepare(state)
+        if self.second_looks is not None:
+            self.second_looks.prepare(state)
         for role in self.ROLES:
             if getattr(self, role) is not None:
                 getattr(self, role).prepare(state, rng)
@@ -299,6 +339,16 @@ class ActiveSearch:
                 timings[sampler.name] = time.perf_counter() - t0
         batch, sources, owners = _merge(parts, state.budget_left)
         return Selection(batch, sources, timings, owners)
+
+    def select_check(self, state: SearchState) -> Selection:
+        """The second looks due after the last page (empty when none are, or when off)."""
+        if self.second_looks is None or state.epoch == 0:
+            return Selection(np.zeros(0, np.int64), {}, {}, ())
+        t0 = time.perf_counter()
+        ids = self.second_looks.select(state)
+        owners = (SECOND_LOOK,) * ids.size
+        return Selection(ids, {SECOND_LOOK: int(ids.size)} if ids.size else {},
+                         {SECOND_LOOK: time.perf_counter() - t0}, owners)
 
     def select_final(self, state: SearchState, rng) -> Selection:
         """The final search's batch (empty without a final sampler)."""

@@ -97,7 +97,7 @@ class StrategySpec:
     ``nn``, ``explore``, ``headed`` or ``no_active``); ``sampler`` the sampler it puts in
     the loop as ``module:Class`` in :mod:`elsa.samplers` (for ``elsa_shaped``, the
     exploration sampler), built by its ``from_params``; ``cold_start`` what picks items
-    while no positive is known (``usl``, ``latent`` or ``random``; None: the strategy's own
+    while no positive is known (``usl``, ``usl-t``, ``latent`` or ``random``; None: the strategy's own
     samplers, which fall back to random items). ``rounds``: the strategy runs in rounds until its budget (no
     epoch limit by default) rather than the paper's 10 epochs. ``seedless``: designed to
     start without seeds. ``defaults``: this strategy's values where they differ from
@@ -138,6 +138,9 @@ SPECS = {spec.name: spec for spec in (
     StrategySpec("usl", "ELSA started from USL's representative items when there are no seeds",
                  ("l", "b", "b_growth", "alpha1") + _ELSA_FRAME, "elsa_shaped", "rands:RandS", cold_start="usl",
                  dense_only=True, seedless=True),
+    StrategySpec("usl-t", "ELSA started from USL-T's items (one per cluster learnt without labels; needs torch) "
+                 "when there are no seeds", ("l", "b", "b_growth", "alpha1") + _ELSA_FRAME, "elsa_shaped", "rands:RandS",
+                 cold_start="usl-t", dense_only=True, seedless=True),
     StrategySpec("seals", "SEALS: a head over the labelled items' neighbours only",
                  ("batch_size", "k", "criterion") + _HEAD, "headed", "seals:SEALSSampler"),
     StrategySpec("uncertainty", "uncertainty sampling: the items the head is least sure of",

@@ -13,9 +13,10 @@ import importlib
 
 from ..exceptions import ParameterError
 from ..head import HeadScorer, LogisticHead, MLPHead, ProximityScorer
-from ..samplers import USL, FinalSearch, LatentSampler, NearestNeighbourSampler, RandomSampler, RandS
+from ..samplers import USL, USLT, FinalSearch, LatentSampler, NearestNeighbourSampler, RandomSampler, RandS
 from ..samplers.base import Sampler
 from .loop import ActiveSearch
+from .second_look import SecondLooks
 from .registry import StrategySpec, resolve_epochs, spec_of, strategy_params
 
 
@@ -47,6 +48,7 @@ def _sampler(spec: StrategySpec, p: dict) -> Sampler:
 # start from random items (ELSA's RandS draws at random then anyway).
 _COLD_STARTS = {
     "usl": lambda p: USL(m=p["a"] + p["b"]),
+    "usl-t": lambda p: USLT(m=p["a"] + p["b"]),
     "latent": lambda p: LatentSampler(p["distribution"], p["a"] + p["b"], 0.0),
     "random": lambda p: RandomSampler(p["a"] + p["b"]),
 }
@@ -66,16 +68,21 @@ _BUILDS = {
 
 
 def make_strategy(name: str, *, epochs: int | str | None = "auto", budget: int | None = None,
-                  **params) -> ActiveSearch:
+                  second_looks: "bool | SecondLooks" = False, **params) -> ActiveSearch:
     """Build the search loop of strategy ``name`` (its :class:`~.registry.StrategySpec`) with
     any of its parameters overridden.
 
     ``epochs``: a number, None for no limit, or ``"auto"`` (the default): 10 for the
-    paper's strategies, no limit for those that run until their budget.
+    paper's strategies, no limit for those that run until their budget. ``second_looks``:
+    after each page, ask again about the answers the held-out k-NN model most disagrees
+    with (:class:`.second_look.SecondLooks`; True: its defaults; False: never).
     """
     spec = spec_of(name)
     p = strategy_params(name, **params)
     if spec.build not in _BUILDS or (spec.cold_start is not None and spec.cold_start not in _COLD_STARTS):
         raise ParameterError(f"strategy {name!r}: no loop shape {spec.build!r} or cold start {spec.cold_start!r}; "
                              f"shapes: {', '.join(_BUILDS)}; cold starts: {', '.join(_COLD_STARTS)}")
-    return ActiveSearch(**_BUILDS[spec.build](spec, p), epochs=resolve_epochs(name, epochs), budget=budget)
+    if second_looks is True:
+        second_looks = SecondLooks()
+    return ActiveSearch(**_BUILDS[spec.build](spec, p), epochs=resolve_epochs(name, epochs), budget=budget,
+                        second_looks=second_looks or None)

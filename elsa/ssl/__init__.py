@@ -10,15 +10,16 @@ from .config import METHODS, TrainConfig
 __all__ = ["METHODS", "TrainConfig", "require_torch", "train"]
 
 
-def require_torch():
-    """Import torch, or raise a MissingDependencyError naming the extra to install."""
+def require_torch(what: str = "self-supervised training and torch encoders"):
+    """Import torch, or raise a MissingDependencyError naming the extra to install; ``what``
+    says what needs it."""
     try:
         import torch
     except ImportError as exc:
         from ..exceptions import MissingDependencyError
 
         raise MissingDependencyError(
-            "self-supervised training and torch encoders need torch: "
+            f"torch is needed for {what}: "
             "pip install 'elsa-search[train]' torch==2.13.0"
         ) from exc
     return torch

@@ -220,11 +220,13 @@ class HandOver(StopRule):
             self._cost[key] = now.hidden_cost() + saved if m0 is not None else math.inf
         return self._cost[key]
 
-    def should_hand_over(self, curve, n: int, seeds: int) -> bool:
+    def should_hand_over(self, curve, n: int, seeds: int, unlabelled: int | None = None) -> bool:
         """On the search's gain curve ``[(labels, found), ...]`` from (0, 0) (seeds not
-        counted), in a pool of ``n`` items with ``seeds`` seed positives."""
+        counted), in a pool of ``n`` items with ``seeds`` seed positives; ``unlabelled``:
+        the items nobody has labelled, when it is not ``n - labels - seeds`` (second looks
+        spend labels on items already labelled)."""
         labels, found = curve[-1]
-        unlabelled = n - labels - seeds
+        unlabelled = n - labels - seeds if unlabelled is None else unlabelled
         if unlabelled <= 0:
             return True
         h = self.window_share * self.window(found + seeds, unlabelled)
@@ -236,4 +238,5 @@ class HandOver(StopRule):
 
     def check(self, state, curve) -> str | None:
         seeds = int((state.answers == POSITIVE).sum()) - state.n_found
-        return "hand over to the audit" if self.should_hand_over(curve, state.answers.size, seeds) else None
+        unlabelled = int((~state.labelled).sum())
+        return "hand over to the audit" if self.should_hand_over(curve, state.answers.size, seeds, unlabelled) else None

@@ -1,0 +1,152 @@
+"""A labeller who makes mistakes: the default search under a noisy oracle, with and without
+second looks (issue 25; the paper's appendix D, Table 10, measured for ELSA by
+``paper_tables.py --sections noise``).
+
+Pools: ``search_quality.py``'s quick subset (its design subset of issue 14): classes 0, 2,
+3, 4 and 6 of a feature space, each made rare at 1 % (``make_rare``), 5 seeds, 3 runs,
+``simulate``'s random state ``1000 + class``. The oracle flips each answer with
+probability ``p`` (0, 2.5, 5, 10, 15 and 20 %); its flips are keyed to (item, ask), so at
+one ``p`` the runs with and without second looks meet the same mistakes on the items both
+ask about (paired). ``found`` is the true positives among the labelled items at
+``--budget`` labels, second looks counted in the labels.
+
+Reported per ``p`` and second-look setting: the median over classes of the median found,
+its ratio to the noise-free median (the same setting), the worst class's ratio, the labels
+spent on second looks, the share of wrong first answers asked again and the share of
+re-asks that were wrong first answers.
+
+    python benchmarks/noise.py       # second looks at 0, 10 and 20 % only
+    python benchmarks/noise.py --spaces fm-pixels --classes 6 --noise 0 0.2 --runs 2
+
+Writes ``benchmarks/results/noise.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+RESULTS = ROOT / "benchmarks" / "results"
+NOISE = (0.0, 0.025, 0.05, 0.1, 0.15, 0.2)
+CLASSES = (0, 2, 3, 4, 6)
+
+
+def run_cell(space: str, cls: int, noise: float, second_looks: bool, args) -> list[dict]:
+    from feature_spaces import build_space, prefill_graph
+
+    from elsa.simulation import make_rare, simulate
+
+    X, y = build_space(space)
+    keep = make_rare(y, cls, 0.01, random_state=cls)
+    prefill_graph(space, keep)
+    Xc, yc = np.ascontiguousarray(X[keep]), y[keep]
+    doc = simulate(Xc, yc, cls, strategy=args.strategy, n_seeds=5, budget=args.budget, repeats=args.runs,
+                   noise=noise, second_looks=second_looks, random_state=1000 + cls, progress=False)
+    keys = ("found", "queries", "rechecks", "wrong_first_answers", "flips_rechecked", "rechecks_flipped",
+            "false_positives", "false_negatives", "seconds")
+    return [dict(space=space, cls=cls, noise=noise, second_looks=second_looks, run=i,
+                 **{k: run.get(k) for k in keys}) for i, run in enumerate(doc["runs"])]
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    out = []
+    for space in dict.fromkeys(r["space"] for r in rows):
+        for looks in (False, True):
+            sel = [r for r in rows if r["space"] == space and r["second_looks"] == looks]
+            classes = sorted({r["cls"] for r in sel})
+            med = {(c, p): float(np.median([r["found"] for r in sel if r["cls"] == c and r["noise"] == p]))
+                   for c in classes for p in {r["noise"] for r in sel}}
+            for p in sorted({r["noise"] for r in sel}):
+                if not all((c, 0.0) in med and (c, p) in med for c in classes):
+                    continue
+                ratios = [med[(c, p)] / med[(c, 0.0)] for c in classes if med[(c, 0.0)] > 0]
+                at = [r for r in sel if r["noise"] == p]
+                share = lambda key: [r[key] for r in at if r[key] is not None]  # noqa: E731
+                out.append(dict(space=space, second_looks=looks, noise=p,
+                                found_median_class=float(np.median([med[(c, p)] for c in classes])),
+                                ratio_median_class=round(float(np.median(ratios)), 3),
+                                ratio_worst_class=round(float(min(ratios)), 3),
+                                worst_class=classes[int(np.argmin(ratios))],
+                                rechecks_share=round(float(np.median([r["rechecks"] / r["queries"] for r in at])), 4),
+                                flips_rechecked=round(float(np.median(share("flips_rechecked"))), 3)
+                                if share("flips_rechecked") else None,
+                                rechecks_flipped=round(float(np.median(share("rechecks_flipped"))), 3)
+                                if share("rechecks_flipped") else None))
+    return out
+
+
+def markdown(summary: list[dict], meta: dict) -> str:
+    lines = ["# The default under a noisy oracle, with and without second looks (issue 25)", "",
+             f"`python benchmarks/noise.py {meta['argv']}`: {meta['strategy']}, {meta['budget']} labels, classes "
+             f"{', '.join(map(str, meta['classes']))} at 1 %, 5 seeds, {meta['runs']} runs each; found = true "
+             "positives among the labelled items; ratios to the noise-free median of the same setting, per class.", ""]
+    for space in dict.fromkeys(c["space"] for c in summary):
+        lines += [f"## {space}", "",
+                  "| second looks | noise | found (median class) | ratio, median class | ratio, worst class "
+                  "| labels on second looks | wrong first answers re-asked | re-asks that were wrong |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for c in (c for c in summary if c["space"] == space):
+            fmt = lambda v: "" if v is None else f"{v:.0%}"  # noqa: E731
+            lines.append(f"| {'on' if c['second_looks'] else 'off'} | {c['noise']:.1%} | {c['found_median_class']:g} | "
+                         f"{c['ratio_median_class']:.3f} | {c['ratio_worst_class']:.3f} (class {c['worst_class']}) | "
+                         f"{c['rechecks_share']:.1%} | {fmt(c['flips_rechecked'])} | {fmt(c['rechecks_flipped'])} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--spaces", nargs="+", default=["fm-encoder"])
+    parser.add_argument("--classes", type=int, nargs="+", default=list(CLASSES))
+    parser.add_argument("--noise", type=float, nargs="+", default=list(NOISE))
+    parser.add_argument("--second-looks", choices=("off", "on", "both"), default="both")
+    parser.add_argument("--looks-noise", type=float, nargs="+", default=[0.0, 0.1, 0.2],
+                        help="with --second-looks both: the noise levels at which runs with second looks are made too")
+    parser.add_argument("--strategy", default="portfolio")
+    parser.add_argument("--budget", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--out", default=str(RESULTS / "noise"))
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the rows of the other second-look setting from the existing results file")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    from elsa.search.second_look import SecondLooks
+
+    looks = {"off": (False,), "on": (True,), "both": (False, True)}[args.second_looks]
+    rows, t0 = [], time.time()
+    for space in args.spaces:
+        for cls in args.classes:
+            for noise in args.noise:
+                for on in looks:
+                    if on and args.second_looks == "both" and noise not in args.looks_noise:
+                        continue
+                    new = run_cell(space, cls, noise, on, args)
+                    rows += new
+                    print(json.dumps({k: new[0][k] for k in ("space", "cls", "noise", "second_looks")}
+                                     | {"found": [r["found"] for r in new], "rechecks": [r["rechecks"] for r in new]}),
+                          flush=True)
+    meta = dict(argv=" ".join(sys.argv[1:] if argv is None else argv), strategy=args.strategy, budget=args.budget,
+                runs=args.runs, classes=args.classes, seconds=round(time.time() - t0, 1),
+                second_looks=SecondLooks().get_params())
+    if args.merge and Path(args.out + ".json").exists():
+        old = json.loads(Path(args.out + ".json").read_text())
+        rows = [r for r in old["runs"] if r["second_looks"] not in looks] + rows
+        meta["argv"] = f"{old['meta']['argv']}`, then `python benchmarks/noise.py {meta['argv']}"
+    summary = summarise(rows)
+    Path(args.out + ".json").write_text(json.dumps(dict(meta=meta, summary=summary, runs=rows), indent=1) + "\n")
+    Path(args.out + ".md").write_text(markdown(summary, meta))
+    print(markdown(summary, meta))
+
+
+if __name__ == "__main__":
+    main()
