@@ -117,7 +117,7 @@ def main(argv=None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", default=str(RESULTS / "noise"))
     parser.add_argument("--merge", action="store_true",
-                        help="keep the rows of the other second-look setting from the existing results file")
+                        help="keep the existing results file's rows of other spaces and second-look settings")
     args = parser.parse_args(argv)
     os.environ.setdefault("TQDM_DISABLE", "1")
     from elsa.search.second_look import SecondLooks
@@ -140,7 +140,7 @@ def main(argv=None) -> None:
                 second_looks=SecondLooks().get_params())
     if args.merge and Path(args.out + ".json").exists():
         old = json.loads(Path(args.out + ".json").read_text())
-        rows = [r for r in old["runs"] if r["second_looks"] not in looks] + rows
+        rows = [r for r in old["runs"] if r["second_looks"] not in looks or r["space"] not in args.spaces] + rows
         meta["argv"] = f"{old['meta']['argv']}`, then `python benchmarks/noise.py {meta['argv']}"
     summary = summarise(rows)
     Path(args.out + ".json").write_text(json.dumps(dict(meta=meta, summary=summary, runs=rows), indent=1) + "\n")

@@ -146,8 +146,8 @@ def train_usl_t(params: USLT, P: np.ndarray, neighbours: np.ndarray, rng: np.ran
     optimiser = torch.optim.Adam(model.parameters(), lr=params.lr)
     prob_ema = torch.full((C,), 1.0 / C)
     batch = min(params.batch_size, n)
-    with tqdm(total=params.steps, desc=f"training USL-T ({C} clusters)", unit="step", disable=None if progress else True,
-              leave=False, dynamic_ncols=True) as bar:
+    with tqdm(total=params.steps, desc=f"training USL-T ({C} clusters)", unit="step",
+              disable=None if progress else True, leave=False, dynamic_ncols=True) as bar:
         for _ in range(params.steps):
             rows = rng.choice(n, batch, replace=False)
             pick = nbr[rows, rng.integers(nbr.shape[1], size=batch)]

@@ -13,12 +13,12 @@ neighbour, so its probability is held out from its own label)::
 Answers whose disagreement exceeds ``threshold`` (``yes_threshold`` for a "yes") are
 asked again, the strongest first, once each, within an allowance that grows with the
 mistakes found: 1 % of the labels spent, plus 2 re-asks for every answer a second look
-changed, at most 10 % of the labels. A "yes" with no labelled neighbour yet has ``p = gamma`` and so the
-strongest disagreement (``1 - gamma``): an isolated "yes" is looked at again before the
-search spends a page around it (under a noisy labeller, false "yes" answers are what
-pull the search away). The latest answer stands: an item is re-asked only when the model
-disagrees with its first answer, so when the two answers differ the model sides with the
-second (a majority of three). Seeds (the user's own examples) are never re-asked.
+changed, at most 10 % of the labels. A "yes" with no labelled neighbour yet has
+``p = gamma`` and so the strongest disagreement (``1 - gamma``): an isolated "yes" is
+looked at again before the search spends a page around it. The latest answer stands:
+an item is re-asked only when the model disagrees with its first answer, so when the two
+answers differ the model sides with the second (a majority of three). Seeds (the user's
+own examples) are never re-asked.
 
 The re-asks are labels like any other: they count against the budget (with a budget, a
 search with second looks is compared with one without at the same total labels; without
@@ -49,8 +49,9 @@ class SecondLooks:
         The re-asks may be at most ``share`` of the labels spent so far, plus
         ``per_change`` for every answer a second look changed, and never more than
         ``max_share`` (None: 10 %, or ``share`` if larger) of the labels: the allowance
-        grows only while second looks find mistakes. With a labeller who makes none it stays at 1 %; with one who flips 20 %
-        of answers (half the re-asks changing an answer) it reaches 10 %.
+        grows only while second looks find mistakes. With a labeller who makes none it
+        stays at 1 % (0.8 % of the labels in ``benchmarks/noise.py``); with one who flips
+        20 % of answers it grew to 5.2 % there.
     threshold, yes_threshold : float
         The least disagreement (a held-out probability against the answer) worth a re-ask
         of a "no" and of a "yes" (the same by default).
@@ -117,10 +118,11 @@ def is_check(proposal) -> bool:
 
 def asked_and_rechecked(state: SearchState) -> tuple[np.ndarray, np.ndarray]:
     """Items the oracle has answered (seeds excluded), and those already asked again."""
-    asked = [p.ids for p in state.proposals if not is_check(p)]
-    again = [p.ids for p in state.proposals if is_check(p)]
-    cat = lambda parts: np.unique(np.concatenate(parts)).astype(np.int64) if parts else np.zeros(0, np.int64)  # noqa: E731
-    return cat(asked), cat(again)
+    def union(parts):
+        return np.unique(np.concatenate(parts)).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+    return (union([p.ids for p in state.proposals if not is_check(p)]),
+            union([p.ids for p in state.proposals if is_check(p)]))
 
 
 def record_check(state: SearchState, ids: np.ndarray, said: np.ndarray) -> np.ndarray:
