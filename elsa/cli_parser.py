@@ -188,7 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise", type=_probability, default=0.0, metavar="P", help="flip each answer with probability P")
     p.add_argument("--second-looks", action="store_true",
                    help="after each page, ask again about the answers the held-out k-NN model most disagrees with "
-                        "(1%% of the labels, more while they find mistakes, at most 10%%; experimental, see README)")
+                        "(10%% of the first 100 labels, then 1%%, more while they find mistakes, at most 10%%; "
+                        "experimental, see README)")
     p.add_argument("--repeats", type=_pos_int, default=1, metavar="R", help="independent runs (default 1)")
     p.add_argument("--random-state", type=_nonneg_int, default=0, metavar="S", help="default 0")
     p.add_argument("--output", metavar="results.json", help="write the full results as JSON")

@@ -44,7 +44,7 @@ def test_each_answer_is_looked_at_once_and_never_twice_in_a_row():
     state.proposals.append(Proposal(2, np.array([], np.int64), ()))
     state.queries = 24
     assert looks.select(state).tolist() == [2, 4]  # 9 and 3 were asked again; ties by id
-    assert SecondLooks(share=0.0, k=2).select(line_state()).size == 0
+    assert SecondLooks(share=0.0, early_share=0.0, k=2).select(line_state()).size == 0
 
 
 def test_seeds_and_unsure_answers_are_never_asked_again():
@@ -123,12 +123,24 @@ def test_simulate_reports_how_well_second_looks_aimed():
 
 
 def test_the_allowance_grows_with_the_mistakes_found():
-    # 1 % of the labels, plus 2 per answer a second look changed, at most 10 % of the labels.
+    # 1 % of the labels, plus 2 per answer a second look changed, at most 10 % of the labels
+    # (the early allowance, 10 % of the first 100 labels, is turned off here).
     state = line_state()
     state.queries = 150
-    looks = SecondLooks(k=2)
+    looks = SecondLooks(k=2, early_share=0.0)
     assert looks.select(state).tolist() == [9]  # floor(0.01 * 150) = 1
     state.corrected = 1  # one answer changed: 1 + 2 = 3 re-asks allowed
     assert looks.select(state).tolist() == [9, 3, 2]
     state.corrected = 50  # capped at floor(0.1 * 150) = 15; only five answers disagree enough
     assert looks.select(state).tolist() == [9, 3, 2, 4, 5]
+
+
+def test_the_first_labels_get_a_larger_allowance():
+    state = line_state()
+    state.queries = 30
+    assert SecondLooks(k=2).select(state).tolist() == [9, 3, 2]  # floor(0.1 * 30) = 3
+    state.queries = 500  # after the first 100 labels: max(floor(0.01 * 500), floor(0.1 * 100)) = 10
+    assert SecondLooks(k=2).select(state).tolist() == [9, 3, 2, 4, 5]
+    assert SecondLooks(k=2, early_labels=0).select(state).tolist() == [9, 3, 2, 4, 5]  # floor(0.01 * 500) = 5
+    state.queries = 300
+    assert SecondLooks(k=2, early_labels=0).select(state).tolist() == [9, 3, 2]  # floor(0.01 * 300) = 3

@@ -13,7 +13,7 @@ neighbour, so its probability is held out from its own label)::
 Answers whose disagreement exceeds ``threshold`` (``yes_threshold`` for a "yes") are
 asked again, the strongest first, once each, within an allowance that grows with the
 mistakes found: 1 % of the labels spent, plus 2 re-asks for every answer a second look
-changed, at most 10 % of the labels. A "yes" with no labelled neighbour yet has
+changed, at most 10 % of the labels; and 10 % of the first 100 labels in any case. A "yes" with no labelled neighbour yet has
 ``p = gamma`` and so the strongest disagreement (``1 - gamma``): an isolated "yes" is
 looked at again before the search spends a page around it. The latest answer stands:
 an item is re-asked only when the model disagrees with its first answer, so when the two
@@ -49,9 +49,11 @@ class SecondLooks:
         The re-asks may be at most ``share`` of the labels spent so far, plus
         ``per_change`` for every answer a second look changed, and never more than
         ``max_share`` (None: 10 %, or ``share`` if larger) of the labels: the allowance
-        grows only while second looks find mistakes. With a labeller who makes none it
-        stays at 1 % (0.8 % of the labels in ``benchmarks/noise.py``); with one who flips
-        20 % of answers it grew to 5.2 % there.
+        grows only while second looks find mistakes.
+    early_share, early_labels :
+        But at least ``early_share`` of the first ``early_labels`` labels (10 % of the
+        first 100: at most 10 re-asks), whatever was found: the first pages decide where
+        a search goes, and a false "yes" there can send it away for good.
     threshold, yes_threshold : float
         The least disagreement (a held-out probability against the answer) worth a re-ask
         of a "no" and of a "yes" (the same by default).
@@ -61,11 +63,14 @@ class SecondLooks:
     name = OWNER
 
     def __init__(self, share: float = 0.01, threshold: float = 0.5, yes_threshold: float | None = None,
-                 k: int = 50, gamma: float = 0.05, max_share: float | None = None, per_change: float = 2.0):
+                 k: int = 50, gamma: float = 0.05, max_share: float | None = None, per_change: float = 2.0,
+                 early_share: float = 0.1, early_labels: int = 100):
         self.share = check_float(share, "second-look share", minimum=0.0, maximum=1.0)
         self.max_share = max(self.share, 0.1) if max_share is None else check_float(
             max_share, "second-look max share", minimum=self.share, maximum=1.0)
         self.per_change = check_float(per_change, "second looks per change", minimum=0.0)
+        self.early_share = check_float(early_share, "second-look early share", minimum=0.0, maximum=1.0)
+        self.early_labels = check_int(early_labels, "second-look early labels", minimum=0)
         self.threshold = check_float(threshold, "second-look threshold", minimum=0.0, maximum=1.0)
         self.yes_threshold = self.threshold if yes_threshold is None else check_float(
             yes_threshold, "second-look yes threshold", minimum=0.0, maximum=1.0)
@@ -75,6 +80,7 @@ class SecondLooks:
 
     def get_params(self) -> dict:
         return {"share": self.share, "max_share": self.max_share, "per_change": self.per_change,
+                "early_share": self.early_share, "early_labels": self.early_labels,
                 "threshold": self.threshold, "yes_threshold": self.yes_threshold, "k": self.k, "gamma": self.gamma}
 
     def prepare(self, state: SearchState) -> None:
@@ -95,8 +101,10 @@ class SecondLooks:
     def select(self, state: SearchState) -> np.ndarray:
         """The answers to ask again now, the strongest disagreement first (maybe none)."""
         asked, rechecked = asked_and_rechecked(state)
-        allowance = min(math.floor(self.share * state.queries) + math.floor(self.per_change * state.corrected),
-                        math.floor(self.max_share * state.queries)) - rechecked.size
+        q = state.queries
+        allowance = max(min(math.floor(self.share * q) + math.floor(self.per_change * state.corrected),
+                            math.floor(self.max_share * q)),
+                        math.floor(self.early_share * min(q, self.early_labels))) - rechecked.size
         if state.budget_left is not None:
             allowance = min(allowance, state.budget_left)
         if allowance <= 0 or not state.proposals or is_check(state.proposals[-1]):
