@@ -73,18 +73,21 @@ def summarise(rows: list[dict]) -> list[dict]:
                     continue
                 ratios = [med[(c, p)] / med[(c, 0.0)] for c in classes if med[(c, 0.0)] > 0]
                 at = [r for r in sel if r["noise"] == p]
-                share = lambda key: [r[key] for r in at if r[key] is not None]  # noqa: E731
                 out.append(dict(space=space, second_looks=looks, noise=p,
                                 found_median_class=float(np.median([med[(c, p)] for c in classes])),
                                 ratio_median_class=round(float(np.median(ratios)), 3),
                                 ratio_worst_class=round(float(min(ratios)), 3),
                                 worst_class=classes[int(np.argmin(ratios))],
                                 rechecks_share=round(float(np.median([r["rechecks"] / r["queries"] for r in at])), 4),
-                                flips_rechecked=round(float(np.median(share("flips_rechecked"))), 3)
-                                if share("flips_rechecked") else None,
-                                rechecks_flipped=round(float(np.median(share("rechecks_flipped"))), 3)
-                                if share("rechecks_flipped") else None))
+                                flips_rechecked=_median_share(at, "flips_rechecked"),
+                                rechecks_flipped=_median_share(at, "rechecks_flipped")))
     return out
+
+
+def _median_share(rows: list[dict], key: str) -> float | None:
+    """The median of ``key`` over the runs that report it (None when none do)."""
+    values = [r[key] for r in rows if r[key] is not None]
+    return round(float(np.median(values)), 3) if values else None
 
 
 def markdown(summary: list[dict], meta: dict) -> str:

@@ -107,9 +107,9 @@ def simulate(
 
     ``progress``: show bars for long one-off work (the pool's k-NN graph).
 
-    ``second_looks`` (off by default; experimental, issue 25): after each page, the answers the held-out k-NN model
-    most disagrees with are asked again (:mod:`elsa.search.second_look`); the oracle
-    answers afresh (with ``noise``, an independent flip). Re-asks are labels: ``queries``
+    ``second_looks`` (off by default; experimental, issue 25): after each page, the answers
+    the held-out k-NN model most disagrees with are asked again
+    (:mod:`elsa.search.second_look`); the oracle answers afresh (with ``noise``, an independent flip). Re-asks are labels: ``queries``
     counts them, ``rechecks`` says how many there were, and with ``noise`` the run reports
     ``flips_rechecked`` (the share of wrong first answers asked again) and
     ``rechecks_flipped`` (the share of re-asks whose first answer was wrong).
@@ -336,10 +336,8 @@ class _Monitor:
 def _recheck_report(result, truth: np.ndarray) -> dict:
     """How well second looks aimed: the share of wrong first answers that were asked again,
     and the share of re-asks whose first answer was wrong (None where nothing to share)."""
-    first = [r for r in result.rounds if r.kind != "check"]
-    ids = np.concatenate([r.ids for r in first]) if first else np.zeros(0, np.int64)
-    said = np.concatenate([r.answers for r in first]) if first else np.zeros(0, bool)
-    wrong = ids[said != truth[ids]]
+    ids = result.queried_ids
+    wrong = ids[result.first_answers != truth[ids]]
     again = np.unique(np.concatenate([r.ids for r in result.rounds if r.kind == "check"] or [np.zeros(0, np.int64)]))
     hit = np.intersect1d(wrong, again).size
     return {"wrong_first_answers": int(wrong.size),

@@ -104,13 +104,11 @@ class USLT(Sampler):
             return ids
         cluster, confidence = self._cluster[ids], self._confidence[ids]
         order = np.lexsort((ids, -confidence, cluster))  # by cluster, most confident first
-        starts = np.flatnonzero(np.r_[True, cluster[order][1:] != cluster[order][:-1]])
-        rank = np.arange(order.size) - np.repeat(starts, np.diff(np.r_[starts, order.size]))
-        within = np.empty(ids.size, np.int64)
-        within[order] = rank
+        grouped = cluster[order]
+        within = np.empty(ids.size, np.int64)  # each item's rank in its cluster
+        within[order] = np.arange(order.size) - np.searchsorted(grouped, grouped)
         # Every cluster's best first (most confident first), then every cluster's second, ...
-        chosen = ids[np.lexsort((ids, -confidence, within))[: self.m]]
-        return chosen
+        return ids[np.lexsort((ids, -confidence, within))[: self.m]]
 
     @property
     def clusters(self) -> np.ndarray:

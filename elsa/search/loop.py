@@ -58,13 +58,16 @@ class SearchResult:
         return np.concatenate(rounds) if rounds else np.zeros(0, np.int64)
 
     @property
+    def first_answers(self) -> np.ndarray:
+        """The first answer about each of :attr:`queried_ids`."""
+        rounds = [r.answers for r in self.rounds if r.kind != "check"]
+        return np.concatenate(rounds) if rounds else np.zeros(0, bool)
+
+    @property
     def answers(self) -> np.ndarray:
         """The answer that stands for each of :attr:`queried_ids`: the latest one (a second
         look replaces the first)."""
-        rounds = [r for r in self.rounds if r.kind != "check"]
-        if not rounds:
-            return np.zeros(0, bool)
-        ids, said = self.queried_ids, np.concatenate([r.answers for r in rounds])
+        ids, said = self.queried_ids, self.first_answers
         order = np.argsort(ids)
         for r in self.rounds:
             if r.kind == "check" and r.ids.size:
@@ -299,18 +302,17 @@ class ActiveSearch:
         epoch, retrain the scorer. Returns the scorer's phase times. (A labelling session
         rebuilds the same state from its file and calls :meth:`update_scores` itself.)"""
         batch = step.selection.ids
-        if step.kind == "check":
-            changed = record_check(state, batch, said)
+        if step.kind == "check":  # retrain only when a second answer changed a label
+            retrain = bool(record_check(state, batch, said).any())
         else:
             state.answers[batch] = np.where(said, POSITIVE, NEGATIVE)
             state.frontier = batch[said]
             state.n_found += int(said.sum())
-            changed = None
+            retrain = step.kind == "epoch"
         state.proposals.append(Proposal(state.epoch, batch, step.selection.owners))
         state.queries += batch.size
         if state.budget_left is not None:
             state.budget_left -= batch.size
-        retrain = step.kind == "epoch" or (step.kind == "check" and changed.any())
         return self.update_scores(state, rng) if retrain else {}
 
     def prepare(self, state: SearchState, rng) -> None:

@@ -13,9 +13,10 @@ neighbour, so its probability is held out from its own label)::
 Answers whose disagreement exceeds ``threshold`` (``yes_threshold`` for a "yes") are
 asked again, the strongest first, once each, within an allowance that grows with the
 mistakes found: 1 % of the labels spent, plus 2 re-asks for every answer a second look
-changed, at most 10 % of the labels; and 10 % of the first 100 labels in any case. A "yes" with no labelled neighbour yet has
-``p = gamma`` and so the strongest disagreement (``1 - gamma``): an isolated "yes" is
-looked at again before the search spends a page around it. The latest answer stands:
+changed, at most 10 % of the labels; and 10 % of the first 100 labels in any case. A
+"yes" with no labelled neighbour yet has ``p = gamma`` and so the strongest disagreement
+(``1 - gamma``): an isolated "yes" is looked at again before the search spends a page
+around it. The latest answer stands:
 an item is re-asked only when the model disagrees with its first answer, so when the two
 answers differ the model sides with the second (a majority of three). Seeds (the user's
 own examples) are never re-asked.
@@ -147,4 +148,3 @@ def record_check(state: SearchState, ids: np.ndarray, said: np.ndarray) -> np.nd
         frontier = np.union1d(state.frontier, ids[changed & said])
         state.frontier = np.setdiff1d(frontier, ids[changed & ~said]).astype(np.int64)
     return changed
-
