@@ -21,6 +21,11 @@ text-docstrings        Python docstrings (the standard library's and those of th
                        test extra installs), TF-IDF of words and word pairs reduced to 128-d by
                        SVD; the class is the module's package (``scipy.stats``, ``torch.nn``, ...)
 digits                 scikit-learn's 1,797 8x8 digits (64-d)
+py-imports             a real citation-like graph: the import graph of 27 pinned Python packages
+                       modules (:mod:`import_graph`, 17,906 modules in its largest component), the
+                       first 20 eigenvectors of its normalised Laplacian; the classes are the
+                       ten subpackages nearest 1 % of the modules in size (``sympy.polys``, ...)
+py-imports-scaled      the 20 eigenvectors after the trivial one, each scaled by 1 / its eigenvalue
 =====================  ==========================================================================
 
 The text corpus is read from source files with :mod:`ast` (nothing is imported), so it
@@ -38,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 SPACES = ("fm-encoder", "fm-pixels", "fm-spectral", "fm-spectral-scaled", "fm-wild-scales", "fm-encoder-l2",
-          "text-docstrings", "digits")
+          "text-docstrings", "digits", "py-imports", "py-imports-scaled")
 TEXT_PACKAGES = ("numpy", "scipy", "sklearn", "torch", "matplotlib", "sympy", "networkx", "ray")
 TEXT_CLASSES = 10  # the largest packages become the classes; the rest stay in the pool as class -1
 MIN_DOC_CHARS = 80
@@ -66,6 +71,10 @@ def build_space(name: str) -> tuple[np.ndarray, np.ndarray]:
         X, y = d.data.astype(np.float32), d.target.astype(np.int64)
     elif name == "text-docstrings":
         X, y = text_space()
+    elif name in ("py-imports", "py-imports-scaled"):
+        from import_graph import import_space
+
+        X, y = import_space(dims=20, scaled=name == "py-imports-scaled")
     else:
         from elsa.datasets import load_fashion_mnist
 

@@ -1,11 +1,13 @@
-"""The default search against the active-search anchors, on eight feature spaces (issues 14 and 20).
+"""The default search against the active-search anchors, on ten feature spaces (issues 14, 20 and 34).
 
 The feature spaces are :mod:`feature_spaces`'s (built once, cached under
 ``$ELSA_CACHE_DIR/benchmarks``): Fashion-MNIST through the built-in encoder, its raw
 pixels, two spectral embeddings of its k-NN graph (one scaled by 1 / eigenvalue as in
 the ENS paper), its pixels with wildly different scales per dimension, its encoder
-vectors scaled to unit length, Python docstrings as TF-IDF reduced by SVD, and
-scikit-learn's digits. A class's pool's k-NN graph is cut from the whole space's
+vectors scaled to unit length, Python docstrings as TF-IDF reduced by SVD,
+scikit-learn's digits, and two spectral embeddings (plain and 1 / eigenvalue) of a real
+citation-like graph, the import graph of 27 pinned Python packages (:mod:`import_graph`).
+A class's pool's k-NN graph is cut from the whole space's
 (:func:`feature_spaces.prefill_graph`) instead of searched afresh.
 
 Each class in turn is made rare at 1 % and at 0.1 % of the pool (``make_rare``, the
@@ -28,6 +30,8 @@ ens            ``ens`` (same model, one item at a time; budget-aware: one run pe
 cal            ``cal`` (AutoTAR)
 blend          ``blend``: the rank average of the k-NN model and a logistic head (the default
                before issue 20; its runs before then are stored under this name)
+portfolio-mlp  ``portfolio`` with rankings ``knn,blend:0.01,blend:1,mlp``: issue 34's candidate
+               default, the ``mlp`` ranking in place of ``head:1``
 default        ``portfolio``: this project's default (see ``elsa/samplers/portfolio.py``)
 =============  ===============================================================================
 
@@ -88,9 +92,10 @@ STRATEGIES = {
     "blend": ("blend", {}),
     "portfolio3": ("portfolio", {"rankings": "knn,blend:0.01,blend:1", "discount": 0.9}),
     "portfolio-d0.9": ("portfolio", {"discount": 0.9}),
+    "portfolio-mlp": ("portfolio", {"rankings": "knn,blend:0.01,blend:1,mlp"}),  # issue 34's candidate
     "default": ("portfolio", {}),
 }
-OPTIONAL = ("random", "fars", "blend", "portfolio3", "portfolio-d0.9")  # shown where they ran on every class of a setting
+OPTIONAL = ("random", "fars", "blend", "portfolio3", "portfolio-d0.9", "portfolio-mlp")  # shown where they ran on every class of a setting
 BUDGET_AWARE = ("ens",)
 ANCHORS = ("seals", "knn", "ens", "cal")
 QUICK = {"classes": [0, 2, 3, 4, 6], "rarities": [0.01], "seeds": [5], "runs": 3}

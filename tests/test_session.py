@@ -113,10 +113,12 @@ def test_elsa_session_finds_positives_and_names_items(pool, tmp_path):
         assert set(s.positive_items()) == set(np.flatnonzero(truth))
 
 
-@pytest.mark.parametrize("strategy, epochs, stop_at", [("elsa", 4, 70), ("blend", "auto", 75), ("portfolio", "auto", 75)])
-def test_kill_and_reopen_proposes_the_same_rounds(pool, tmp_path, strategy, epochs, stop_at):
+@pytest.mark.parametrize("strategy, epochs, stop_at, params", [
+    ("elsa", 4, 70, None), ("blend", "auto", 75, None), ("portfolio", "auto", 75, None),
+    ("portfolio", "auto", 75, {"rankings": "knn,blend:0.01,blend:1,mlp"})])
+def test_kill_and_reopen_proposes_the_same_rounds(pool, tmp_path, strategy, epochs, stop_at, params):
     path, X, truth = pool
-    kw = dict(seed_ids=[270], strategy=strategy, epochs=epochs, budget=150)
+    kw = dict(seed_ids=[270], strategy=strategy, epochs=epochs, budget=150, params=params)
     with Session.create(tmp_path / "a", path, **kw) as a:
         answer_all(a, truth)
         expected = rounds_of(a)

@@ -83,7 +83,8 @@ PARAM_HELP = {
     "n_random": ("nonneg_int", "cal, blend, portfolio: random unlabelled items taken as negatives in each fit"),
     "discount": ("probability", "portfolio: weight of a ranking's answers one round older in its hit rate"),
     "rankings": ("rankings", "portfolio: the rankings that share each page, comma-separated: knn (the k-NN model), "
-                 "blend:C (its rank average with a logistic head of inverse penalty C), head:C (the head alone)"),
+                 "blend:C (its rank average with a logistic head of inverse penalty C), head:C (the head alone), mlp "
+                 "(an MLP head's ranking)"),
 }
 _HEAD = ("head", "hidden", "head_alpha", "head_max_iter", "head_c", "score_neighbours")
 _ELSA_FRAME = ("a", "alpha2", "final", "final_size") + _HEAD
