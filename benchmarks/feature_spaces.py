@@ -112,20 +112,33 @@ def spectral_embedding(X: np.ndarray, neighbours: int, dims: int, scaled: bool =
     (the ENS paper's features of a citation graph).
     """
     import scipy.sparse as sp
-    from scipy.sparse.linalg import eigsh
 
     from elsa.index.graph import neighbour_graph
 
     n = X.shape[0]
     forward = np.asarray(neighbour_graph(X, neighbours).forward)
     A = sp.csr_matrix((np.ones(forward.size), (np.repeat(np.arange(n), neighbours), forward.ravel())), shape=(n, n))
-    A = ((A + A.T) > 0).astype(np.float64)
+    return laplacian_features((A + A.T) > 0, dims, scaled)
+
+
+def laplacian_features(A, dims: int, scaled: bool = False, tol: float = 1e-6, fixed_signs: bool = False) -> np.ndarray:
+    """Eigenvectors of the normalised Laplacian of the symmetric graph ``A`` (sparse),
+    smallest eigenvalues first, as :func:`spectral_embedding` describes; ``tol`` is
+    ``eigsh``'s, and ``fixed_signs`` turns each vector so that its largest entry is
+    positive (an eigenvector's sign is arbitrary)."""
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import eigsh
+
+    A = sp.csr_matrix(A, dtype=np.float64)
+    n = A.shape[0]
     scale = sp.diags(1.0 / np.sqrt(np.asarray(A.sum(axis=1)).ravel()))
     # The Laplacian's smallest eigenvalues are the normalised adjacency's largest (lambda = 1 - mu).
     k = dims + 1 if scaled else dims
-    vals, vecs = eigsh(scale @ A @ scale, k=k, which="LA", tol=1e-6, v0=np.random.default_rng(0).normal(size=n))
+    vals, vecs = eigsh(scale @ A @ scale, k=k, which="LA", tol=tol, v0=np.random.default_rng(0).normal(size=n))
     order = np.argsort(-vals)
     vals, vecs = vals[order], vecs[:, order]
+    if fixed_signs:
+        vecs = vecs * np.where(vecs[np.abs(vecs).argmax(axis=0), np.arange(k)] < 0, -1.0, 1.0)
     if not scaled:
         return vecs.astype(np.float32)
     lam = np.maximum(1.0 - vals[1:], 1e-9)

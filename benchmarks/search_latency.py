@@ -48,12 +48,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from epoch_scaling import CACHE, pool_path  # noqa: E402  (the same pools)
+from search_quality import STRATEGIES  # noqa: E402  (the same variants)
 
 RESULTS = ROOT / "benchmarks" / "results"
 K = 50
 TARGETS = {100_000: 0.3, 1_000_000: 1.0, 10_000_000: 3.0}  # seconds per round, from issue 14
 PAGE = {"ens": {"batch_size": 10}}  # a page of 10 (sequential simulation), as the default's
-VARIANTS = {"portfolio-mlp": ("portfolio", {"rankings": "knn,blend:0.01,blend:1,mlp"})}  # issue 34: mlp for head:1
+VARIANTS = {"portfolio-mlp": STRATEGIES["portfolio-mlp"]}  # issue 34: mlp for head:1
 
 
 GRAPH_CACHE = ROOT / "benchmarks" / ".cache" / "graphs"

@@ -70,7 +70,7 @@ import numpy as np
 
 from feature_spaces import build_space
 from portfolio_check import paired_runs
-from search_quality import ANCHORS, load_runs as load_quality_runs
+from search_quality import ANCHORS, STRATEGIES, load_runs as load_quality_runs
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUNS = RESULTS / "search_variants.runs.jsonl"
@@ -194,9 +194,7 @@ def fitted_prior_model(state, k=50, gamma=0.05):
 def make_sampler(name: str):
     from elsa.head.logistic import LogisticHead, StackedLogits
     from elsa.samplers import ENSSampler, KNNSearchSampler, PortfolioSampler
-    from elsa.samplers._ranks import ranks_with_common_value, top_by_rank_sum
     from elsa.samplers.base import Sampler, uniform_unlabelled
-    from elsa.samplers.cal import fit_with_random_negatives
     from elsa.scores import local_top
     from elsa.state import NEGATIVE, POSITIVE
 
@@ -223,27 +221,14 @@ def make_sampler(name: str):
                 self._prop = Propagation(self._model.graph.forward, self.gamma)
 
         def top_lists(self, state, rng):
-            model = self._model
-            model.sync(state)
-            if self.fitted_prior:
-                model.fit_prior(state)
-            unlabelled = np.flatnonzero(~state.labelled)
-            p = model.probabilities(unlabelled)
-            knn = unlabelled[local_top(p, self.batch_size, None)]
-            out = {part: knn for part in self.parts}
-            if self.head_cs and fit_with_random_negatives(self._heads, state, rng, self.n_random):
-                rank_p = ranks_with_common_value(p, ~model.labels_near(unlabelled), model.gamma)
-                Z = np.asarray(state.index.map(StackedLogits(self._heads)))[unlabelled]
-                for part, (kind, c) in zip(self.parts, self._parsed):
-                    if kind != "knn":
-                        z = Z[:, self.head_cs.index(c)].astype(np.float64)
-                        top = top_by_rank_sum(rank_p, z, self.batch_size) if kind == "blend" else local_top(
-                            z, self.batch_size, None)
-                        out[part] = unlabelled[top]
+            if self.fitted_prior:  # the prior refitted to the labels before the portfolio's lists read it
+                self._model.sync(state)
+                self._model.fit_prior(state)
+            out = super().top_lists(state, rng)
             if "prop" in self.parts:
                 out["prop"] = local_top(self._prop.fit(state.answers), self.batch_size, state.labelled)
             if "nn" in self.parts:
-                out["nn"] = self._nn_list(state, knn)
+                out["nn"] = self._nn_list(state, out["knn"])
             self._lists = out
             return out
 
@@ -394,7 +379,7 @@ def make_sampler(name: str):
         "eb": lambda: Extended(fitted_prior=True),
         "nn-ranking": lambda: Extended(("nn",)),
         "mlp": lambda: PortfolioSampler(rankings="knn,blend:0.01,blend:1,head:1,mlp"),
-        "mlp-replace": lambda: PortfolioSampler(rankings="knn,blend:0.01,blend:1,mlp"),
+        "mlp-replace": lambda: PortfolioSampler(**STRATEGIES["portfolio-mlp"][1]),
         "stacked": lambda: Stacked(),
         "knn-eb": lambda: FittedKNNSearch(batch_size=1),
         "ens-eb": lambda: FittedENS(batch_size=1),

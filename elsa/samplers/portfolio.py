@@ -243,7 +243,7 @@ class PortfolioSampler(Sampler):
         knn = unlabelled[local_top(p, self.batch_size, None)]
         out = {part: knn for part in self.parts}
         if self.head_cs and fit_with_random_negatives(self._heads, state, rng, self.n_random):
-            rank_p = ranks_with_common_value(p, ~model.labels_near(unlabelled), self.gamma)
+            rank_p = ranks_with_common_value(p, ~model.labels_near(unlabelled), model.gamma)
             Z = np.asarray(state.index.map(StackedLogits(self._heads)))[unlabelled]  # every head in one pass
             for part, (kind, c) in zip(self.parts, self._parsed):
                 if kind in ("blend", "head"):
