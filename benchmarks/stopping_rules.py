@@ -1,42 +1,40 @@
-"""Certified stopping rules side by side on the default search's trajectories, against the floor.
+"""Stopping rules side by side on the default search's trajectories, against the floor.
 
 For each trajectory of ``stopping_trajectories.py`` (the default search on Fashion-MNIST
 classes at 1 % and 0.1 % and on the docstrings corpus), every rule is replayed exactly:
-the audits are hidden from the search, so a rule's stop is what a run with that audit
-draw would have done. ``recall:0.9@0.95`` throughout.
+samples and audits are hidden from the search, so a rule's stop is what a run with that
+draw would have done. Recall 0.9 at 95 % throughout.
 
 Rules:
 
-* **audit** (ours, :mod:`elsa.stopping.audited`): the search hands over when its last
-  ``h`` labels found nothing, then a random audit of the unlabelled items runs until a
-  confidence sequence certifies. ``--draws`` audit orders per trajectory.
-* **QBCB** (Lewis, Yang and Frieder 2021, :class:`elsa.stopping.CertifiedStop`): a
-  uniform sample of the pool drawn until it holds 29 positives; stop when the search has
-  found all 29. ``--draws`` samples per trajectory.
+* **recall** (``recall:0.9@0.95``, the default certificate, :mod:`elsa.stopping.sample_wait`):
+  the search hands over when its last ``v`` labels found nothing, one uniform sample of
+  the unlabelled items of the exact zero-miss size is labelled (hidden from the search),
+  and the run is certified once the search has found the sample's positives (at once
+  if it holds none). ``--draws`` samples per trajectory.
+* **audit** (``audit:0.9@0.95``, :mod:`elsa.stopping.audited`): the search hands over
+  when its last ``h`` labels found nothing, then a random audit of the unlabelled items
+  runs until a confidence sequence certifies. ``--draws`` audit orders per trajectory.
+* **QBCB** (``qbcb:0.9@0.95``; Lewis, Yang and Frieder 2021): a uniform sample of the
+  pool drawn until it holds 29 positives; stop when the search has found all 29.
 * **BUSCAR** (Callaghan and Mueller-Hansen 2020; the test of ``buscarpy.calculate_h0``,
   bias 1, reimplemented and checked against ``buscarpy`` when ``--buscarpy`` names a
-  Python that has it): after every page, the search's own last labels taken as a random
-  sample of the items not yet screened; stop when the smallest p-value is below 0.05. No
-  audit: it assumes the search finds positives at least as often as random sampling.
+  Python that has it): after every 100 labels, the search's own last labels taken as a
+  random sample of the items not yet screened; stop when the smallest p-value is below
+  0.05. No audit: it assumes the search finds positives at least as often as random
+  sampling.
+* **estimate** (``estimate:0.9``): the first page where the search's own model (its
+  logistic head with ``C = 1``, recorded with each round) puts recall at 0.9. No guarantee.
 * **knee** (Cormack and Grossman 2016): no guarantee.
-* **sample-wait** (planned, not yet a rule): at the audit's hand-over, a fixed uniform
-  sample of the unlabelled items, of the exact size that misses ``M`` hidden positives
-  with probability at most 0.05, hidden from the search; certified at once if it holds
-  no positive, else when the search has found its positives itself.
 
-Reported per pool, per trajectory and overall: labels at stop (search + audit) over the
-**floor** and over the oracle's labels (the first page at which the search's recall
-reaches 0.9), recall at stop, and the share of stops with recall below 0.9, with its
-95 % Clopper-Pearson interval over all draws.
+Reported per trajectory and over the trajectories that reach 0.9 within the cap: labels
+at stop (search + sample or audit) over the **floor** (:func:`floor_labels`), over the
+audit after the cheapest hand-over in hindsight (**audit hindsight**, the yardstick on
+long tails) and over the **oracle** (the first page at which the search's recall
+reaches 0.9), the recall at stop, and the share of draws certified below 0.9 with its
+95 % Clopper-Pearson interval, per trajectory and pooled.
 
-The floor (issue 23): a rule valid at 95 % that certifies in half of its runs must,
-after the search has labelled ``q`` items and found ``F`` positives, audit at least a
-share ``1 - 0.1^(1/M)`` of the ``u`` unlabelled items, ``M`` the fewest hidden
-positives that would put recall under 0.9. The floor is the least ``q + u (1 -
-0.1^(1/M))`` over the pages where the search's recall is at least 0.9 (stopping
-earlier is stopping below the target).
-
-    python benchmarks/stopping_rules.py --draws 2000 --buscarpy /work/buscar-venv/bin/python
+    python benchmarks/stopping_rules.py --draws 500 --buscarpy /work/buscar-venv/bin/python
 """
 
 from __future__ import annotations
@@ -60,6 +58,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from elsa.stopping import knee_reached, min_target_positives, qbcb_threshold  # noqa: E402
 from elsa.stopping import audited  # noqa: E402
 from elsa.stopping.audited import Audit, HandOver, tolerable  # noqa: E402
+from elsa.stopping.estimates import ESTIMATE_MODEL  # noqa: E402
+from elsa.stopping.sample_wait import SampleCertificate, SampleHandOver  # noqa: E402
 from elsa.stopping.estimates import clopper_pearson  # noqa: E402
 
 import stopping_trajectories as st  # noqa: E402
@@ -84,7 +84,13 @@ def extended_pages(t: dict) -> tuple[np.ndarray, np.ndarray, bool]:
 
 
 def floor_labels(labels: np.ndarray, found: np.ndarray, n: int, seeds: int, total: int) -> tuple[float, int | None]:
-    """(floor, oracle labels) from the curve at page ends: labels (search) and found (seeds included)."""
+    """(floor, oracle labels) from the curve at page ends: labels (search) and found (seeds
+    included). The floor (issue 35): at a page where the search has labelled ``q`` items
+    and found ``F`` positives with recall already at the target, a world with ``M =
+    tolerable(F) + 1`` more positives hidden among the ``u`` unlabelled items has recall
+    below it and looks the same until a label touches one of them; a rule valid at ``C``
+    that certifies the run must miss all ``M`` with probability at most ``1 - C``, so it
+    labels at least ``u (1 - (1 - C)^(1/M))`` of them. The floor is the least ``q`` plus that."""
     reached = np.flatnonzero(found >= TARGET * total - 1e-9)
     if not reached.size:
         return math.nan, None
@@ -92,7 +98,7 @@ def floor_labels(labels: np.ndarray, found: np.ndarray, n: int, seeds: int, tota
     for q, F in zip(labels[reached[0]:], found[reached[0]:]):
         M = tolerable(int(F), TARGET) + 1
         u = n - seeds - q
-        best = min(best, q + u * (1.0 - 0.1 ** (1.0 / M)))
+        best = min(best, q + u * (1.0 - (1.0 - CONFIDENCE) ** (1.0 / M)))
         if q >= best:
             break
     return best, int(labels[reached[0]])
@@ -122,55 +128,107 @@ def replay_audit(labels, found, n, seeds, total, draws, rng, window_share=1.0) -
             "labels": q + stops[:, 0], "recall": recall, "switch": switch}
 
 
-def zero_miss_sample(u: int, M: int, alpha: float) -> int:
-    """The fewest of ``u`` items a uniform sample needs so that it misses all of ``M``
-    given items with probability at most ``alpha``: ``C(u - M, m) / C(u, m) <= alpha``."""
-    def p_miss(m):
-        i = np.arange(M)
-        return float(np.exp(np.sum(np.log1p(-m / (u - i))))) if m < u - M + 1 else 0.0
-    lo, hi = 0, u
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if p_miss(mid) <= alpha:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+def replay_recall(t, labels, found, n, seeds, total, draws, rng, window_share=1.0, gate=None) -> dict:
+    """``recall:R@C`` (:mod:`elsa.stopping.sample_wait`) replayed: the hand-over of
+    :class:`SampleHandOver` on the curve, then ``draws`` uniform samples of the items
+    unlabelled there, each certified when the search has found its positives (at once if
+    none). Labels: the search's up to that page plus the sample's items it never labelled."""
+    rule = SampleHandOver(TARGET, CONFIDENCE, window_share, gate)
+    left = t.get(f"left_{ESTIMATE_MODEL}")
+    curve, switch = [(0, 0)], None
+    for i, (q, F) in enumerate(zip(labels, found)):
+        curve.append((int(q), int(F) - seeds))
+        k = None if left is None else float(left[min(i, left.size - 1)])
+        if rule.should_hand_over(curve, n, seeds, left=k):
+            switch = i
+            break
+    forced = switch is None
+    switch = labels.size - 1 if forced else switch
+    out = sample_wait_draws(t, labels, found, seeds, total, switch, draws, rng)
+    return {"hand_over_labels": int(labels[switch]), "hand_over_recall": float(found[switch] / total),
+            "forced": forced, **out}
 
 
-def replay_sample_wait(t, labels, found, n, seeds, total, switch, draws, rng) -> dict:
-    """Not yet a rule (the plan for issue 23's next part): at the same hand-over, a fixed
-    uniform sample of the unlabelled items, hidden from the search, of the exact size that
-    misses M hidden positives with probability <= 0.05; certified at once if it holds no
-    positive, else the search resumes and certifies when it has found the sample's
-    positives itself (QBCB's monotonicity argument, on the unlabelled items only)."""
+def sample_wait_draws(t, labels, found, seeds, total, switch, draws, rng) -> dict:
+    """The sample and the race after the hand-over at page ``switch``, over ``draws``
+    random orders of the items unlabelled there, moved as :meth:`SampleCertificate.move`
+    says after every search page and every page of the sample (as ``elsa simulate`` does)."""
     truth, asked = t["truth"].astype(bool), t["asked"]
+    n = truth.size
     q, F = int(labels[switch]), int(found[switch])
-    u = n - seeds - q
-    m = zero_miss_sample(u, tolerable(F, TARGET) + 1, 1 - CONFIDENCE)
     ask_at = np.full(n, np.inf)
     ask_at[asked] = np.arange(1, asked.size + 1)
     ask_at[t["seeds"]] = 0
     unl = np.flatnonzero(ask_at > q)  # the items unlabelled at the hand-over
-    hidden_at = ask_at[unl]
-    is_pos = truth[unl]
-    ends = labels  # the search's page ends (empty pages after the last positive included)
-    out_labels, out_recall = [], []
-    for _ in range(draws):
-        sample = rng.choice(unl.size, m, replace=False)
-        wait = hidden_at[sample[is_pos[sample]]]
-        if not wait.size:
-            end = q
-        elif np.isfinite(wait.max()):
-            end = int(ends[np.searchsorted(ends, wait.max())])
-        else:
-            out_labels.append(math.nan)
-            out_recall.append(math.nan)
+    cert = SampleCertificate(unl.size, F, TARGET, CONFIDENCE)
+    at_u, pos_u = ask_at[unl], truth[unl]
+    out_labels, out_recall, empty = np.full(draws, math.nan), np.full(draws, math.nan), 0
+    for d in range(draws if cert.possible else 0):
+        perm = rng.permutation(unl.size)
+        order_pos, order_at = pos_u[perm], at_u[perm]
+        hits = np.flatnonzero(order_pos)  # positions of the positives in the order
+        hit_at = order_at[hits]  # the search's labels when it found each (inf: never)
+        m, i, since = cert.first, switch, q
+        empty += not np.any(hits < m)
+        while True:
+            seen = hit_at[hits < m]
+            unfound = int(np.count_nonzero(seen > labels[i]))
+            move = cert.move(m, unfound, int(found[i]), int(labels[i] - since))
+            if move == "certified":
+                break
+            if move == "sample" and m < unl.size:
+                new = min(unl.size, m + PAGE)
+                if np.any((hits >= m) & (hits < new) & (hit_at > labels[i])):
+                    since = labels[i]  # a new positive the search has not found: the search's turn
+                m = new
+                continue
+            if i + 1 >= labels.size:
+                i = None  # not certified within the recorded trajectory
+                break
+            i += 1
+        if i is None:
             continue
-        overlap = int(np.count_nonzero(hidden_at[sample] <= end))
-        out_labels.append(end + m - overlap)
-        out_recall.append(float(found[np.searchsorted(labels, end)] / total))
-    return {"m": m, **_stops(np.array(out_labels, float), np.array(out_recall, float))}
+        overlap = int(np.count_nonzero(order_at[:m] <= labels[i]))
+        out_labels[d] = labels[i] + m - overlap
+        out_recall[d] = found[i] / total
+    return {"m": cert.first, "sample_empty": int(empty), **_stops(out_labels, out_recall)}
+
+
+def recall_hindsight(t, labels, found, seeds, total, draws, rng, points: int = 60) -> dict:
+    """Not a rule: sample-wait after the hand-over that is cheapest in hindsight (median
+    labels over ``draws`` samples, on a grid of pages from the oracle's page on)."""
+    reached = np.flatnonzero(found >= TARGET * total - 1e-9)
+    if not reached.size:
+        return {"labels_median": None, "hand_over_labels": None}
+    start = int(reached[0])
+    stop = min(labels.size - 1, int(np.searchsorted(labels, labels[start] + labels[-1] / 2)))
+    best = (math.inf, None)
+    for i in np.unique(np.linspace(start, stop, points).astype(int)):
+        if labels[i] >= best[0]:
+            break
+        med = sample_wait_draws(t, labels, found, seeds, total, int(i), draws, rng)["labels_median"]
+        if med is not None and med < best[0]:
+            best = (med, int(labels[i]))
+    return {"labels_median": None if best[1] is None else best[0], "hand_over_labels": best[1]}
+
+
+def replay_estimate(t, sizes, labels, found, total, model=ESTIMATE_MODEL) -> dict:
+    """``estimate:R``: the first page after which found / (found + the model's expected
+    positives left) reaches R; the model's value is the one the search computed when it
+    chose that page (as the live rule reads it). Pages after the recorded trajectory (all
+    positives found) keep its last value."""
+    key = f"left_{model}"
+    if key not in t:
+        return {"labels": None, "recall": None}
+    left = np.asarray(t[key], float)
+    left = np.r_[left, np.full(sizes.size - left.size, left[-1])]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        est = found / (found + left)
+    hit = np.flatnonzero(np.nan_to_num(est, nan=0.0) >= TARGET)
+    if not hit.size:
+        return {"labels": None, "recall": None}
+    i = int(hit[0])
+    return {"labels": int(labels[i]), "recall": float(found[i] / total), "estimate": float(est[i])}
 
 
 def best_hand_over(labels, found, n, seeds, total, draws, rng, points: int = 80) -> dict:
@@ -271,7 +329,8 @@ def knee_stop(sizes, hits, total, seeds) -> dict:
     return {"labels": None, "recall": None}
 
 
-def analyse(t: dict, draws: int, rng, buscarpy: str | None, window_share: float = 1.0, anchors: bool = True) -> dict:
+def analyse(t: dict, draws: int, rng, buscarpy: str | None, window_share: float = 1.0, anchors: bool = True,
+            gate: float | None = None) -> dict:
     truth = t["truth"].astype(bool)
     n, total, seeds = truth.size, int(truth.sum()), len(t["seeds"])
     sizes, hits, complete = extended_pages(t)
@@ -279,13 +338,16 @@ def analyse(t: dict, draws: int, rng, buscarpy: str | None, window_share: float 
     floor, oracle = floor_labels(labels, found, n, seeds, total)
     out = {"n": n, "positives": total, "labels_recorded": int(t["asked"].size), "complete": bool(complete),
            "recall_at_cap": float(found[-1] / total), "floor": floor, "oracle": oracle}
-    a = replay_audit(labels, found, n, seeds, total, draws, rng, window_share)
-    out["audit"] = {k: a[k] for k in ("hand_over_labels", "hand_over_recall", "forced", "m0")}
-    out["audit"].update(_stops(a["labels"], a["recall"]))
-    out["sample_wait"] = replay_sample_wait(t, labels, found, n, seeds, total, a["switch"], draws, rng)
+    out["recall"] = replay_recall(t, labels, found, n, seeds, total, draws, rng, window_share, gate)
+    out["estimate"] = replay_estimate(t, sizes, labels, found, total)
+    out["estimate_head_0.01"] = replay_estimate(t, sizes, labels, found, total, "head:0.01")  # a variant, not a rule
+    out["audit_hindsight"] = best_hand_over(labels, found, n, seeds, total, max(50, draws // 10), rng)
     if not anchors:
         return out
-    out["audit_hindsight"] = best_hand_over(labels, found, n, seeds, total, max(50, draws // 10), rng)
+    out["recall_hindsight"] = recall_hindsight(t, labels, found, seeds, total, max(50, draws // 10), rng)
+    a = replay_audit(labels, found, n, seeds, total, draws, rng)
+    out["audit"] = {k: a[k] for k in ("hand_over_labels", "hand_over_recall", "forced", "m0")}
+    out["audit"].update(_stops(a["labels"], a["recall"]))
     q = replay_qbcb(t, sizes, n, total, draws, rng)
     out["qbcb"] = _stops(q["labels"], q["recall"])
     b = replay_buscar(t, sizes, hits, n, total)
@@ -317,9 +379,12 @@ def main() -> None:
     ap.add_argument("--cap", type=int, default=15000)
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--buscarpy", default=None, help="a Python with buscarpy installed, to check our BUSCAR test")
-    ap.add_argument("--window-share", type=float, default=1.0, help="variant: the hand-over's quiet stretch as a share of h")
+    ap.add_argument("--window-share", type=float, default=1.0,
+                    help="variant: recall:R@C's hand-over's quiet stretch as a share of v")
+    ap.add_argument("--gate", type=float, default=None,
+                    help="variant: hand over only when the model expects at most this many positives in the sample")
     ap.add_argument("--prior-share", type=float, default=None, help="variant: the audit prior's mean as a share of M")
-    ap.add_argument("--variant", action="store_true", help="the audit rule alone, printed, nothing written")
+    ap.add_argument("--variant", action="store_true", help="recall:R@C and the estimate alone, printed, nothing written")
     ap.add_argument("--render", action="store_true", help="rewrite the .md from the committed .json, nothing run")
     args = ap.parse_args()
     if args.render:
@@ -337,7 +402,7 @@ def main() -> None:
                 continue
             t = st.trajectory(name, cls, 0, args.cap)
             a = analyse(t, args.draws, np.random.default_rng([len(rows), 23]), args.buscarpy, args.window_share,
-                        anchors=not args.variant)
+                        anchors=not args.variant, gate=args.gate)
             rows.append({"pool": name, "class": str(t["label"]), **a})
             print(_line(rows[-1]) if not args.variant else _variant_line(rows[-1]), flush=True)
     if args.variant:
@@ -353,75 +418,100 @@ def main() -> None:
 
 
 def _variant_line(r: dict) -> str:
-    a, w = r["audit"], r["sample_wait"]
-    return (f"{r['pool']} {r['class']}: floor {r['floor']:,.0f} audit {_x(a['labels_median'], r['floor'])} "
-            f"(hand-over at {a['hand_over_labels']}, recall {a['hand_over_recall']:.3f}, below {a['below']}/{a['draws']}); "
-            f"sample-wait {_x(w['labels_median'], r['floor'])} (m {w['m']}, certified {w['certified']}/{w['draws']}, "
-            f"below {w['below']})")
+    w, e = r["recall"], r["estimate"]
+    return (f"{r['pool']} {r['class']}: floor {r['floor']:,.0f} oracle {r['oracle']} recall {_x(w['labels_median'], r['floor'])} "
+            f"(x audit hindsight {_x(w['labels_median'], r['audit_hindsight']['labels_median'] or math.nan)}; hand-over at "
+            f"{w['hand_over_labels']}, recall {w['hand_over_recall']:.3f}, m {w['m']}, empty {w['sample_empty']}/{w['draws']}, "
+            f"certified {w['certified']}, below {w['below']}); estimate {e['labels']} "
+            f"({_x(e['labels'], r['oracle'] or math.nan)} oracle, recall {e['recall']})")
 
 
 def _line(r: dict) -> str:
-    def ratio(v):
-        return "-" if v is None or not math.isfinite(r["floor"]) else f"{v / r['floor']:.2f}x"
+    out = _variant_line(r)
+    return (out + f"; audit {_x(r['audit']['labels_median'], r['floor'])}, qbcb {_x(r['qbcb']['labels_median'], r['floor'])}, "
+            f"buscar {_x(r['buscar']['labels'], r['floor'])}, recall hindsight "
+            f"{_x(r['recall_hindsight']['labels_median'], r['floor'])}")
 
-    return (f"{r['pool']} {r['class']}: floor {r['floor']:,.0f}, oracle {r['oracle']}, audit {ratio(r['audit']['labels_median'])} "
-            f"(hand-over at {r['audit']['hand_over_labels']}, recall {r['audit']['hand_over_recall']:.3f}, below "
-            f"{r['audit']['below']}/{r['audit']['draws']}), qbcb {ratio(r['qbcb']['labels_median'])}, "
-            f"buscar {ratio(r['buscar']['labels'])}, hindsight {ratio(r['audit_hindsight']['labels_median'])} at {r['audit_hindsight']['hand_over_labels']}, knee {r['knee']['labels']} recall {r['knee']['recall']}")
+
+CERTIFIED_RULES = ("recall", "audit", "qbcb")  # replayed over audit or sample draws
 
 
 def markdown(doc: dict) -> str:
     s = doc["settings"]
-    lines = ["# Certified stopping on the default search's trajectories", "",
-             f"`{doc['command'].strip()}`: recall {s['target']:g} at {s['confidence']:g} (`audit:{s['target']:g}@"
-             f"{s['confidence']:g}`, QBCB's `recall:{s['target']:g}@{s['confidence']:g}`, BUSCAR); {s['draws']} audit "
-             "draws per trajectory for the rules that audit; *below*: draws certified with recall under the target, "
-             "out of all draws (the guarantee bounds that share by 1 - confidence). *Floor*: the fewest labels any rule valid at 95 % that certifies in "
-             "half its runs could stop at (see the script). Labels count the search's and the audit's. *beyond the "
-             "cap*: the median run is not certified within the trajectory (the search's labels ran out at the cap "
-             "first). *hindsight*: the audit after the cheapest hand-over (not a rule).", ""]
-    rules = ("audit", "sample_wait", "qbcb", "buscar", "knee")
-    for pool in dict.fromkeys(r["pool"] for r in doc["runs"]):
-        rs = [r for r in doc["runs"] if r["pool"] == pool]
+    lines = ["# Stopping on the default search's trajectories", "",
+             f"`{doc['command'].strip()}`: recall {s['target']:g} at {s['confidence']:g}; {s['draws']} sample or "
+             "audit draws per trajectory for the certified rules (each trajectory's figure is the median over its "
+             "draws). Rules: **recall** (`recall:R@C`, the default certificate: search, one random sample of the "
+             "rest, wait for the search to find the sample's positives), **audit** (`audit:R@C`), **QBCB** "
+             "(`qbcb:R@C`), **BUSCAR** (no audit: it assumes the search beats random sampling), **estimate** "
+             "(`estimate:R`, the search's own model, its head with C = 1, no guarantee; *estimate_head_0.01*: the same read "
+             "on its head with C = 0.01, a variant) and the **knee** (no guarantee). Labels count the "
+             "search's and the sample's or audit's.", "",
+             "*Floor*: the fewest labels any rule valid at 95 % that certifies whenever nothing is hidden could "
+             "stop at: the least over pages with recall >= 0.9 of q + u (1 - 0.05^(1/M)), M = floor(F/9) + 1 (see "
+             "`floor_labels`). *Audit hindsight*: the audit after the hand-over that is cheapest in hindsight (not a "
+             "rule; on long tails the fair yardstick, as the floor understates them). *Oracle*: the first page where "
+             "the search's true recall reaches 0.9. *below*: certified draws with recall under 0.9, out of all "
+             "draws (the guarantee bounds it by 5 %). *beyond the cap*: not certified within the recorded trajectory.",
+             ""]
+    rows = [r for r in doc["runs"]]
+    for pool in dict.fromkeys(r["pool"] for r in rows):
+        rs = [r for r in rows if r["pool"] == pool]
         lines += [f"## {pool} ({len(rs)} trajectories)", "",
-                  "| class | positives | search's recall at the cap | oracle | floor | audit: labels (x floor) | "
-                  "hand-over (recall) | below | hindsight | sample-wait (planned) | QBCB | BUSCAR | knee (recall) |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "| class | positives | recall at the cap | oracle | floor | recall: labels (x floor) | x audit "
+                  "hindsight | hand-over (recall) | sample empty | below (95 % interval) | audit | QBCB | BUSCAR | "
+                  "estimate: labels (x oracle, recall) | knee (recall) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rs:
-            f = r["floor"]
-            a, q, b, k, w = r["audit"], r["qbcb"], r["buscar"], r["knee"], r["sample_wait"]
+            f, w, e = r["floor"], r["recall"], r["estimate"]
+            a, q, b, k = r["audit"], r["qbcb"], r["buscar"], r["knee"]
+            h = r["audit_hindsight"]["labels_median"]
+            lo, hi = clopper_pearson(w["below"], w["draws"], 0.95)
             lines.append(
-                f"| {r['class']} | {r['positives']} | {r['recall_at_cap']:.3f} | {r['oracle'] or '-'} | {f:,.0f} | "
-                f"{_n(a['labels_median'])} "
-                f"({_x(a['labels_median'], f)}) | {a['hand_over_labels']:,} ({a['hand_over_recall']:.3f})"
-                f"{' forced' if a['forced'] else ''} | {a['below']}/{a['draws']} | "
-                f"{_x(r['audit_hindsight']['labels_median'], f)} | {_n(w['labels_median'])} ({_x(w['labels_median'], f)}; "
-                f"{w['certified']}/{w['draws']} certified, {w['below']} below) | {_n(q['labels_median'])} "
-                f"({_x(q['labels_median'], f)}; {q['certified']}/{q['draws']} certified, {q['below']} below) | "
-                f"{_n(b['labels'])} ({_x(b['labels'], f)}) | {_n(k['labels'])} "
+                f"| {r['class']} | {r['positives']} | {r['recall_at_cap']:.3f} | {r['oracle'] or '-'} | {_n(f)} | "
+                f"{_n(w['labels_median'])} ({_x(w['labels_median'], f)}) | {_x(w['labels_median'], h or math.nan)} | "
+                f"{w['hand_over_labels']:,} ({w['hand_over_recall']:.3f}){' forced' if w['forced'] else ''} | "
+                f"{w['sample_empty']}/{w['draws']} | {w['below']}/{w['draws']} ({lo:.3f}-{hi:.3f}) | "
+                f"{_x(a['labels_median'], f)} | {_x(q['labels_median'], f)} | {_x(b['labels'], f)} | "
+                f"{_n(e['labels'])} ({_x(e['labels'], r['oracle'] or math.nan)}, "
+                f"{'-' if e['recall'] is None else format(e['recall'], '.3f')}) | {_n(k['labels'])} "
                 f"({'-' if k['recall'] is None else format(k['recall'], '.3f')}) |")
         lines.append("")
-        lines += ["| rule | median x floor | worst x floor | median x oracle | stops below 0.9 (95 % interval) |",
-                  "|---|---|---|---|---|"]
-        for rule in rules:
-            key = "labels_median" if rule in ("audit", "sample_wait", "qbcb") else "labels"
-            ratios = [r[rule][key] / r["floor"] for r in rs if r[rule].get(key) is not None and math.isfinite(r["floor"])]
-            oracle = [r[rule][key] / r["oracle"] for r in rs if r[rule].get(key) is not None and r["oracle"]]
-            if rule in ("audit", "sample_wait", "qbcb"):  # the guarantee: P(certified and below) <= 1 - C, over all draws
-                below = sum(r[rule]["below"] for r in rs)
-                n = sum(r[rule]["draws"] for r in rs)
-            else:
-                below = sum(bool(r[rule]["recall"] is not None and r[rule]["recall"] < TARGET) for r in rs)
-                n = sum(r[rule]["recall"] is not None for r in rs)
-            lo, hi = clopper_pearson(below, n, 0.95) if n else (math.nan, math.nan)
-            share = f"{below}/{n} ({lo:.3f}-{hi:.3f})" if n else "- (never stopped)"
-            lines.append(f"| {rule} | {_med(ratios)} | {_max(ratios)} | {_med(oracle)} | {share} |")
-        lines.append("")
+    lines += summary(rows)
     return "\n".join(lines) + "\n"
 
 
+def summary(rows) -> list[str]:
+    """Over the trajectories that reach 0.9 within their cap: each rule's median and worst
+    ratio to the floor, to the audit hindsight and to the oracle, and its stops below 0.9."""
+    rs = [r for r in rows if r["oracle"]]
+    lines = [f"## Summary ({len(rs)} trajectories that reach 0.9 within the cap)", "",
+             "| rule | median x floor | worst x floor | median x audit hindsight | worst x audit hindsight | "
+             "median x oracle | certified within the cap | stops below 0.9 (95 % interval) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for rule in ("recall", "audit", "qbcb", "buscar", "estimate", "estimate_head_0.01", "knee"):
+        key = "labels_median" if rule in CERTIFIED_RULES else "labels"
+        have = [r for r in rs if r.get(rule, {}).get(key) is not None]
+        floor = [r[rule][key] / r["floor"] for r in have]
+        hind = [r[rule][key] / r["audit_hindsight"]["labels_median"] for r in have
+                if r["audit_hindsight"]["labels_median"]]
+        oracle = [r[rule][key] / r["oracle"] for r in have]
+        if rule in CERTIFIED_RULES:  # the guarantee: P(certified and below) <= 1 - C, over all draws pooled
+            below, n = sum(r[rule]["below"] for r in rs), sum(r[rule]["draws"] for r in rs)
+            cert = f"{sum(r[rule]['certified'] for r in rs)}/{n} draws"
+        else:
+            below = sum(bool(r[rule]["recall"] is not None and r[rule]["recall"] < TARGET) for r in rs if rule in r)
+            n = sum(r[rule]["recall"] is not None for r in rs if rule in r)
+            cert = f"{n}/{len(rs)} trajectories stopped"
+        lo, hi = clopper_pearson(below, n, 0.95) if n else (math.nan, math.nan)
+        share = f"{below}/{n} ({lo:.3f}-{hi:.3f})" if n else "- (never stopped)"
+        lines.append(f"| {rule} | {_med(floor)} | {_max(floor)} | {_med(hind)} | {_max(hind)} | {_med(oracle)} | "
+                     f"{cert} | {share} |")
+    return lines + [""]
+
+
 def _n(v):
-    return "beyond the cap" if v is None else f"{v:,.0f}"
+    return "beyond the cap" if v is None or not math.isfinite(v) else f"{v:,.0f}"
 
 
 def _x(v, f):

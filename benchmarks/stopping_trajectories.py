@@ -86,21 +86,26 @@ def trajectory(name: str, cls, repeat: int, cap: int) -> dict:
         if found[0] >= total:
             raise _AllFound
 
-    asked, sizes = [], []
+    asked, sizes, left = [], [], []
+    search = make_strategy(DEFAULT_STRATEGY, epochs=NO_EPOCH_LIMIT, budget=cap)
+    samplers = [getattr(search, role) for role in search.ROLES if getattr(search, role) is not None]
 
     def record(rnd, state):
         asked.append(np.asarray(rnd.ids, np.int64))
         sizes.append(rnd.ids.size)
+        left.append({k: v for s in samplers for k, v in s.positives_left().items()})
         on_round(rnd, state)
 
     t0 = time.perf_counter()
     try:
-        make_strategy(DEFAULT_STRATEGY, epochs=NO_EPOCH_LIMIT, budget=cap).run(
-            X, seeds, SimulatedOracle(truth), random_state=rng, callback=record, progress=False)
+        search.run(X, seeds, SimulatedOracle(truth), random_state=rng, callback=record, progress=False)
     except _AllFound:
         pass
+    models = sorted({k for d in left for k in d})
     out = {"truth": truth, "seeds": seeds, "asked": np.concatenate(asked), "round_sizes": np.array(sizes),
-           "seconds": np.array(time.perf_counter() - t0), "label": np.array(label)}
+           "seconds": np.array(time.perf_counter() - t0), "label": np.array(label),
+           # each model's expected positives among the unlabelled items when the round was chosen (NaN: none yet)
+           **{f"left_{k}": np.array([d.get(k, np.nan) for d in left]) for k in models}}
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, **out)

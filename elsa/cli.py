@@ -29,12 +29,15 @@ def _progress_callback(enabled: bool, repeats: int):
     bar = tqdm(total=repeats, desc="searching", unit="run", dynamic_ncols=True, file=sys.stderr, delay=1.0)
     done = [0]
 
-    def on_round(run, rnd, state):
+    def on_round(run, rnd, state, status):
         if run > done[0]:
             bar.update(run - done[0])
             done[0] = run
         step = f"{rnd.epoch}" if rnd.kind in ("epoch", "check") else "final"
-        bar.set_postfix(epoch=step, labels=state.queries, found=state.n_found)
+        extra = {} if status["estimate"] is None else {"estimated recall": f"{status['estimate']:.2f}"}
+        if status["certificate"]:
+            extra["certificate"] = status["certificate"]
+        bar.set_postfix(epoch=step, labels=state.queries, found=state.n_found, **extra)
 
     return on_round, bar
 
@@ -126,8 +129,11 @@ def format_summary(doc: dict) -> str:
         )
         for est in r.get("estimate", {}).values():
             lines.append(f"{'':>5}{_describe(est)}; true recall {r['discovery_rate']:.2f}")
-        if (r.get("certificate") or {}).get("method") == "audit":
+        if (r.get("certificate") or {}).get("describe"):
             lines.append(f"{'':>5}certificate: {r['certificate']['describe']}")
+        if r.get("sample_labels"):
+            lines.append(f"{'':>5}sample: {r['sample_labels']} random item(s) labelled (the search handed over at "
+                         f"{r['certificate']['search_labels_at_hand_over']}); {r['labels_total']} distinct labels in all")
         if r.get("audit_labels"):
             lines.append(f"{'':>5}audit: {r['audit_labels']} random item(s) labelled; "
                          f"{r['labels_total']} distinct labels in all")

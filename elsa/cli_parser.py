@@ -169,11 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
                    help=f"default {DEFAULT_STRATEGY} (not the paper's algorithm: that is elsa)")
     p.add_argument("--stop", type=_stop_spec, metavar="RULE",
-                   help="budget:N (stop after N labels), audit:R@C (search while it pays, then audit the unlabelled "
-                        "items at random until recall R is certified with confidence C), recall:R@C (Lewis et al.'s "
-                        "certificate from an audit sample drawn first), or knee (the knee heuristic, no guarantee)")
+                   help="budget:N (stop after N labels), recall:R@C (search while it pays, label one random sample "
+                        "of the rest, and certify recall R with confidence C once the search has found the sample's "
+                        "positives), estimate:R (stop when the search's own model puts recall at R; an estimate, no "
+                        "guarantee), audit:R@C (search, then audit the rest at random until certified), qbcb:R@C "
+                        "(Lewis et al.'s certificate from an audit sample drawn first) or knee (no guarantee)")
     p.add_argument("--audit-positives", type=_pos_int, metavar="N",
-                   help="recall:R@C: positives the audit sample is drawn until (default: the fewest that can certify)")
+                   help="qbcb:R@C: positives the audit sample is drawn until (default: the fewest that can certify)")
     p.add_argument("--audit-share", type=_probability, default=0.0, metavar="F",
                    help="after every oracle call, also label this share of its size of random audit items for an "
                         "unbiased recall estimate (default 0)")
@@ -285,15 +287,17 @@ def build_parser() -> argparse.ArgumentParser:
                                                        "--resume, a larger value continues a finished session)")
     lb.add_argument("--budget", type=_pos_int, help="labels allowed (default: no limit); on --resume, changes it")
     lb.add_argument("--stop", type=_stop_spec, metavar="RULE",
-                    help="budget:N, recall:R@C (stop once recall R is certified with confidence C; random checks "
-                         "are mixed into the batches), audit:R@C (search while it pays, then pages of random checks of "
-                         "the unlabelled items until recall R is certified) or knee; with a rule, epochs are unlimited "
-                         "by default")
+                    help="budget:N, recall:R@C (search while it pays, then pages of random checks of one sample "
+                         "of the rest; recall R is certified with confidence C once the search has found the "
+                         "sample's positives), estimate:R (stop when the search's own model puts recall at R; no "
+                         "guarantee), audit:R@C (search, then random checks until certified), qbcb:R@C (random checks "
+                         "mixed into the batches, Lewis et al.'s certificate) or knee; with a rule, epochs are "
+                         "unlimited by default")
     lb.add_argument("--audit-share", type=_probability, metavar="F",
                     help="random checks added to each batch, as a share of its size, for an unbiased recall "
-                         "estimate (default 0.1 with recall:R@C, else 0)")
+                         "estimate (default 0.1 with qbcb:R@C, else 0)")
     lb.add_argument("--audit-positives", type=_pos_int, metavar="N",
-                    help="recall:R@C: the random positives the certificate rests on (default: the fewest that can certify)")
+                    help="qbcb:R@C: the random positives the certificate rests on (default: the fewest that can certify)")
     lb.add_argument("--random-state", type=_nonneg_int, default=0, metavar="S", help="default 0")
     lb.add_argument("--index", choices=INDEX_BACKENDS, default="auto",
                     help="search backend (default auto: exact up to 2 million rows, then faiss; ray: the pool in "

@@ -66,7 +66,7 @@ def simulate(
     random_state: int = 0,
     params: dict | None = None,
     found_at: tuple[int, ...] = (),
-    on_round: Callable[[int, Round, SearchState], None] | None = None,
+    on_round: Callable[[int, Round, SearchState, dict], None] | None = None,
     stop=None,
     audit_positives: int | None = None,
     audit_share: float = 0.0,
@@ -88,8 +88,8 @@ def simulate(
 
     Stopping and estimates (:mod:`elsa.stopping`):
 
-    * ``stop``: ``"budget:N"``, ``"recall:R@C"``, ``"recall:R@C"`` or ``"knee"`` (or a parsed
-      :class:`~elsa.stopping.StopSpec`). ``epochs="auto"`` (the default) is the strategy's
+    * ``stop``: ``"budget:N"``, ``"recall:R@C"``, ``"estimate:R"``, ``"audit:R@C"``,
+      ``"qbcb:R@C"`` or ``"knee"`` (or a parsed :class:`~elsa.stopping.StopSpec`). ``epochs="auto"`` (the default) is the strategy's
       own (10 for the paper's, no limit for the round-based ones: :func:`~elsa.search.default_epochs`);
       ``epochs=None`` means no epoch limit, so the
       rule (or the budget, or running out of candidates) ends the run.
@@ -97,7 +97,13 @@ def simulate(
       longer pays, then the items it left unlabelled are audited in a random order (the
       run's audit stream) until recall R is certified at C; the run reports the
       ``certificate`` and counts the audit's labels in ``audit_labels`` and ``labels_total``.
-    * ``recall:R@C`` draws an audit sample before the search, hidden from it, until it
+    * ``recall:R@C`` (:mod:`elsa.stopping.sample_wait`): the search hands over when it no
+      longer pays, one random sample of the items it left is labelled (the run's audit
+      stream; hidden from the search), and recall R is certified at C once the search has
+      found the sample's positives (at once if there are none); the sample's labels count
+      in ``sample_labels`` and ``labels_total``.
+    * ``estimate:R``: stop when the search's own model puts recall at R (no certificate).
+    * ``qbcb:R@C`` (QBCB) draws an audit sample before the search, hidden from it, until it
       holds ``audit_positives`` positives (default: the fewest that can certify R at C).
     * ``audit_share``: after every oracle call, also label this share of its size of
       uniformly random audit items (hidden from the search) for the audit estimate.
@@ -122,7 +128,7 @@ def simulate(
     Returns the JSON document ``elsa simulate`` writes:
     ``{"strategy", "params", "runs": [...], "summary": {...}}``.
     """
-    from .stopping import AuditSample, CertifiedStop, StopSpec, make_rule, min_target_positives, parse_stop
+    from .stopping import AuditSample, SampleWaitStop, StopSpec, make_rule, min_target_positives, parse_stop
 
     spec = parse_stop(stop) if isinstance(stop, str) else stop
     if spec is not None and not isinstance(spec, StopSpec):
@@ -132,14 +138,14 @@ def simulate(
     if spec is not None and spec.kind == "budget":
         budget = spec.budget if budget is None else min(budget, spec.budget)
     n_targets = None
-    if spec is not None and spec.kind == "recall":
+    if spec is not None and spec.kind == "qbcb":
         least = min_target_positives(spec.target, spec.confidence)
         n_targets = least if audit_positives is None else check_int(audit_positives, "audit_positives", minimum=1)
         if n_targets < least:
             raise ParameterError(f"--audit-positives {n_targets} cannot certify recall {spec.target:g} at "
                                  f"{spec.confidence:g}; it needs at least {least}")
     elif audit_positives is not None:
-        raise ParameterError("audit_positives only applies to --stop recall:R@C")
+        raise ParameterError("audit_positives only applies to --stop qbcb:R@C")
     X = check_embeddings(X)
     check_pool_kind(strategy, X)
     labels = check_class_labels(labels, X.shape[0])
@@ -167,6 +173,9 @@ def simulate(
                              "a stopping rule (--stop) or a number of epochs (--epochs)")
     epochs_limit = NO_EPOCH_LIMIT if epochs is None else epochs
     search = make_strategy(strategy, epochs=epochs_limit, budget=budget, second_looks=bool(second_looks), **params)
+    if spec is not None and spec.kind == "estimate" and not search.estimates_recall():
+        raise ParameterError(f"--stop {spec} reads the search's own probabilities, which strategy {strategy} does "
+                             "not have; use the default strategy (portfolio) or a certified stop (recall:R@C)")
     backend = make_index(X, index, random_state=random_state, **(index_options or {}))
     backend_name = backend.name
     measured_recall = None
@@ -177,15 +186,19 @@ def simulate(
         seeds = seed_ids if seed_ids is not None else draw_seeds(truth, n_seeds, streams.seeds)
         oracle = NoisyOracle(truth, noise, streams.noise) if noise > 0 else SimulatedOracle(truth)
         audit = AuditSample(X.shape[0], streams.audit) if (n_targets or audit_share > 0) else None
-        if spec is not None and spec.kind == "recall":
+        if spec is not None and spec.kind == "qbcb":
             audit.extend_until(n_targets, oracle)
-        rule = make_rule(spec, audit, min(n_targets, audit.positive_ids.size) if n_targets else None)
-        monitor = _Monitor(truth, audit, audit_share, oracle, level, trace)
+        if spec is not None and spec.kind == "recall":
+            rule = SampleWaitStop(spec.target, spec.confidence, oracle.label, streams.audit)
+        else:
+            rule = make_rule(spec, audit, min(n_targets, audit.positive_ids.size) if n_targets else None,
+                             left=search.positives_left)
+        monitor = _Monitor(truth, audit, audit_share, oracle, level, trace, search, rule)
 
         def callback(rnd, st, r=r, monitor=monitor):
             monitor(rnd, st)
             if on_round is not None:
-                on_round(r, rnd, st)
+                on_round(r, rnd, st, monitor.status(st))
 
         t0 = time.perf_counter()
         result = search.run(X, seeds, oracle, random_state=streams.search, index=backend, callback=callback, stop=rule,
@@ -226,9 +239,7 @@ def simulate(
             run["audit_labels"] += int(final_audit["ids"].size)
             run["labels_total"] += int(final_audit["ids"].size)  # the final audit labels only unlabelled items
             run["found_with_audit"] = found + int(truth[final_audit["ids"]].sum())
-        if isinstance(rule, CertifiedStop):
-            run["certificate"] = {"target": rule.target, "confidence": rule.confidence, "n": rule.n, "j": rule.j,
-                                  "found_targets": rule.found_targets(monitor.state.answers)}
+        run.update(monitor.certificate(queried, found))
         if noise > 0:
             run["found_reported"] = int(result.answers.sum())
             run["false_positives"] = int((result.answers & ~truth[queried]).sum())
@@ -292,15 +303,16 @@ def _final_audit(spec, monitor, oracle, rng, progress) -> dict:
 class _Monitor:
     """Grows the estimate's audit after every oracle call and records the run's estimates."""
 
-    def __init__(self, truth, audit, share, oracle, level, trace):
+    def __init__(self, truth, audit, share, oracle, level, trace, search=None, rule=None):
         self.truth, self.audit, self.share, self.oracle = truth, audit, share, oracle
+        self.search, self.rule = search, rule
         self.level, self.trace = level, trace
         self.total = int(truth.sum())
         self.points: list[dict] = []
         self.state = None
 
     def estimates(self, state) -> dict:
-        from .stopping import audit_estimate, quant_from_state
+        from .stopping import audit_estimate, model_estimate, quant_from_state
 
         found = int((state.answers == 1).sum())
         out = {}
@@ -310,7 +322,51 @@ class _Monitor:
         if self.audit is not None and self.audit.size:
             out["audit"] = audit_estimate(self.audit.ids, self.audit.labels, state.labelled, found,
                                           level=self.level).as_dict()
+        model = None if self.search is None else model_estimate(self.search.positives_left(), found)
+        if model is not None:
+            out["model"] = model.as_dict()
         return out
+
+    def certificate(self, queried: np.ndarray, found: int) -> dict:
+        """A certified stop's part of the run's report: ``certificate``, and for
+        ``recall:R@C`` the sample's labels (the distinct items it adds to ``labels_total``)."""
+        from .stopping import CertifiedStop, SampleWaitStop
+
+        rule, answers = self.rule, self.state.answers
+        if isinstance(rule, CertifiedStop):
+            return {"certificate": {"target": rule.target, "confidence": rule.confidence, "n": rule.n, "j": rule.j,
+                                    "found_targets": rule.found_targets(answers)}}
+        if not isinstance(rule, SampleWaitStop):
+            return {}
+        sampled = np.setdiff1d(rule.sample_ids, queried)
+        added = np.setdiff1d(sampled, self.audit.ids) if self.audit is not None else sampled
+        return {"certificate": rule.certificate(answers), "sample_labels": int(rule.sample_ids.size),
+                "labels_total": self.labels_total + int(added.size),
+                "found_with_sample": found + int(self.truth[sampled].sum())}
+
+    def status(self, state) -> dict:
+        """What a user sees after every page: the model's recall estimate (``estimate``,
+        None before it has one) and where the certificate stands (``certificate``: the
+        labels a hand-over now would need, or the certificate's own line)."""
+        from .stopping import Audit, CertifiedStop, SampleCertificate, SampleWaitStop, model_estimate
+
+        found = int((state.answers == 1).sum())
+        model = None if self.search is None else model_estimate(self.search.positives_left(), found)
+        rule, text = self.rule, None
+        unlabelled = int((~state.labelled).sum())
+        if isinstance(rule, SampleWaitStop):
+            if rule.wait is None:
+                first = SampleCertificate(unlabelled, found, rule.target, rule.confidence).first
+                text = None if first is None else f"a sample of {first:,} now"
+            else:
+                text = rule.certificate(state.answers)["describe"]
+        elif isinstance(rule, CertifiedStop):
+            c = rule.certificate(state.answers)
+            text = f"{c['found']}/{c['j']} of the audit's positives found"
+        elif rule is not None and rule.name == "hand-over":
+            m0 = Audit(unlabelled, found, rule.target, rule.confidence).labels_needed(0)
+            text = None if m0 is None else f"an audit of {m0:,} now"
+        return {"estimate": None if model is None else model.recall, "certificate": text}
 
     def __call__(self, rnd, state) -> None:
         self.state = state
@@ -325,7 +381,7 @@ class _Monitor:
         out: dict = {"audit_labels": 0 if self.audit is None else self.audit.size}
         queried = result.queried_ids
         labelled = set(queried.tolist()) | (set(self.audit.ids.tolist()) if self.audit is not None else set())
-        out["labels_total"] = len(labelled)  # distinct items a person labelled: the search's and the audit's
+        out["labels_total"] = self.labels_total = len(labelled)  # distinct items labelled: the search's and the audit's
         if self.state is not None:
             out["estimate"] = self.estimates(self.state)
         if self.trace:

@@ -18,6 +18,7 @@ from elsa.simulation import simulate
 from elsa.session import DB_NAME, Session
 from elsa.session.audit import SessionAudit
 from elsa.state import NEGATIVE, POSITIVE, UNSURE
+from elsa.stopping import SampleCertificate
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def test_a_session_proposes_the_rounds_simulate_asks_about(pool, tmp_path, strat
     path, X, truth = pool
     asked = []
     doc = simulate(X, truth.astype(int), 1, strategy=strategy, seed_ids=[270, 280], budget=60, random_state=5,
-                   on_round=lambda r, rnd, st: asked.append([int(i) for i in rnd.ids]), progress=False)
+                   on_round=lambda r, rnd, st, status: asked.append([int(i) for i in rnd.ids]), progress=False)
     kw = dict(seed_ids=[270, 280], strategy=strategy, budget=60, random_state=5)
     with Session.create(tmp_path / "s", path, **kw) as s:
         answer_all(s, truth, limit=37)
@@ -430,7 +431,7 @@ def test_recall_stop_audits_the_unlabelled_items_after_the_search(pool, tmp_path
 
 def test_audit_items_are_hidden_from_the_search_and_certify_recall(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "s", path, seed_ids=[270], stop="recall:0.8@0.9", audit_share=1.0, epochs=None,
+    with Session.create(tmp_path / "s", path, seed_ids=[270], stop="qbcb:0.8@0.9", audit_share=1.0, epochs=None,
                         strategy="elsa", params={"a": 10, "b": 10, "l": 10}) as s:
         assert s.settings["audit_positives"] == 11 and s.settings["epochs"] > 1000
         batch = s.next_batch()
@@ -469,7 +470,7 @@ def test_sessions_in_the_first_format_are_updated_on_opening(pool, tmp_path):
         s.store.query("ALTER TABLE rounds DROP COLUMN rng")
         s.store.query("UPDATE meta SET value = '1' WHERE key = 'schema'")
     with Session.open(tmp_path / "s") as s:
-        assert s.store.meta()["schema"] == 3 and (s.labels() == NEGATIVE).sum() == 1
+        assert s.store.meta()["schema"] == 4 and (s.labels() == NEGATIVE).sum() == 1
         assert s.progress().audit == 0 and s.certificate() is None
         # The first round saved no generator state; the session continues from a stream of its own.
         assert s.store.last_round()["rng"] is None
@@ -495,3 +496,56 @@ def test_a_start_that_fails_leaves_nothing_behind(pool, tmp_path, monkeypatch):
     monkeypatch.undo()
     with Session.create(tmp_path / "mine", path, seed_ids=[270]) as s:  # and the same start works next time
         assert s.positive_items().tolist() == [270]
+
+
+def test_recall_stop_samples_the_rest_then_races_the_search(pool, tmp_path):
+    """recall:R@C in a session: the search hands over, pages of random checks of the items
+    it left follow (the audit order's prefix), a positive in the sample that the search has
+    not found sends the search on (the race), and the session ends certified; a reopened
+    session shows the same certificate."""
+    path, X, truth = pool
+    folder = tmp_path / "s"
+    with Session.create(folder, path, seed_ids=[270], stop="recall:0.8@0.9") as s:
+        c = s.certificate()
+        assert c["method"] == "sample-wait" and c["phase"] == "search" and c["labels_to_certificate"] > 0
+        batch = s.next_batch()
+        while s.settings.get("hand_over") is None:
+            for i in batch.ids:
+                s.answer(i, bool(truth[i]))
+            batch = s.next_batch()
+        assert s.estimate()["model"]["method"] == "model"
+        h = s.settings["hand_over"]
+        first = s.audit.sample.cert().first
+        assert first == SampleCertificate(h["unlabelled"], h["found"], 0.8, 0.9).first > 0
+        labelled = s.labels() != 0
+        order = [int(i) for i in s.audit.order() if not labelled[i]]
+        shown = []
+        while len(batch) and len(shown) < first:
+            assert list(batch.ids) == order[len(shown) : len(shown) + len(batch)]
+            for i in batch.ids:  # one wrong "yes" in the sample: the search must then find that item itself
+                s.answer(i, True if i == order[0] else bool(truth[i]))
+            shown += list(batch.ids)
+            batch = s.next_batch()
+        c = s.certificate()
+        assert c["phase"] == "race" and c["unfound_by_search"] >= 1 and not c["certified"]
+        assert "the search has not found" in c["describe"] and s.audit.waiting(s._state())
+        assert len(batch) and all(src != "audit" for _, src in s.shown_rounds()[1][-len(batch):])
+    with Session.open(folder) as s:
+        assert s.certificate() == c
+        answer_all(s, truth)
+        p = s.progress()
+        assert p.status == "done" and s.settings["stop_reason"] == "recall 0.8 certified at 90 %"
+        assert p.certificate["certified"]
+        s.export(tmp_path / "labels.csv")
+        doc = json.loads((tmp_path / "labels.certificate.json").read_text())
+        assert doc["method"] == "sample-wait" and doc["certificate"]["certified"]
+
+
+def test_sessions_before_format_4_keep_qbcb_under_its_new_name(pool, tmp_path):
+    path, X, truth = pool
+    with Session.create(tmp_path / "s", path, seed_ids=[270], stop="qbcb:0.8@0.9") as s:
+        s.store.query("""UPDATE meta SET value = '"recall:0.8@0.9"' WHERE key = 'stop'""")
+        s.store.query("UPDATE meta SET value = '3' WHERE key = 'schema'")
+    with Session.open(tmp_path / "s") as s:
+        assert s.settings["stop"] == "qbcb:0.8@0.9" and s.store.meta()["schema"] == 4
+        assert s.certificate()["n"] == 11

@@ -132,7 +132,7 @@ def test_loop_stops_when_the_rule_says_and_skips_the_final_search(blobs):
 def test_simulate_with_stop_rules_reports_costs_and_estimates(blobs):
     X, truth = blobs
     labels = truth.astype(int)
-    doc = simulate(X, labels, 1, strategy="elsa", stop="recall:0.8@0.9", epochs=None, repeats=2, random_state=3,
+    doc = simulate(X, labels, 1, strategy="elsa", stop="qbcb:0.8@0.9", epochs=None, repeats=2, random_state=3,
                    params={"a": 5, "b": 5, "l": 5})
     for run in doc["runs"]:
         c = run["certificate"]
@@ -140,8 +140,8 @@ def test_simulate_with_stop_rules_reports_costs_and_estimates(blobs):
         assert run["stop_reason"] == "recall 0.8 certified at 90 %"
         assert run["audit_labels"] >= 11 and run["labels_total"] <= run["queries"] + run["audit_labels"]
         assert set(run["estimate"]) == {"quant", "audit"}
-    assert doc["params"]["stop"] == "recall:0.8@0.9" and doc["params"]["audit_positives"] == 11
-    again = simulate(X, labels, 1, strategy="elsa", stop="recall:0.8@0.9", epochs=None, repeats=2, random_state=3,
+    assert doc["params"]["stop"] == "qbcb:0.8@0.9" and doc["params"]["audit_positives"] == 11
+    again = simulate(X, labels, 1, strategy="elsa", stop="qbcb:0.8@0.9", epochs=None, repeats=2, random_state=3,
                      params={"a": 5, "b": 5, "l": 5})
     assert again["runs"][1]["curve"] == doc["runs"][1]["curve"]  # reproducible
     plain = simulate(X, labels, 1, strategy="elsa", repeats=2, random_state=3)
@@ -182,16 +182,16 @@ def test_cli_simulate_with_a_stop_rule(tmp_path, blobs, capsys):
     np.save(tmp_path / "L.npy", truth.astype(int))
     args = ["simulate", "--embeddings", str(tmp_path / "E.npy"), "--labels", str(tmp_path / "L.npy"), "--target", "1",
             "--quiet", "--strategy", "elsa", "--a", "5", "--b", "5", "--l", "5"]
-    assert main(args + ["--stop", "recall:0.8@0.9", "--output", str(tmp_path / "r.json")]) == 0
+    assert main(args + ["--stop", "qbcb:0.8@0.9", "--output", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out
-    assert "stop recall:0.8@0.9" in out and "recall 0.8 certified at 90 %" in out
+    assert "stop qbcb:0.8@0.9" in out and "recall 0.8 certified at 90 %" in out
     assert "audit: recall" in out and "quant (a heuristic" in out and "distinct labels in all" in out
     with pytest.raises(SystemExit) as exit_:
         main(args + ["--stop", "soon"])
     assert exit_.value.code == 2 and "argument --stop: unknown rule 'soon'" in capsys.readouterr().err
     assert main(args + ["--audit-positives", "5"]) == 2
     assert "audit_positives only applies" in capsys.readouterr().err
-    assert main(args + ["--stop", "recall:0.9@0.95", "--audit-positives", "5"]) == 2
+    assert main(args + ["--stop", "qbcb:0.9@0.95", "--audit-positives", "5"]) == 2
     assert "it needs at least 29" in capsys.readouterr().err
 
 

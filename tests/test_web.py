@@ -340,14 +340,14 @@ def test_more_like_this_seeds_lists_and_continuing(session):
 
 def test_state_carries_random_checks_the_estimate_and_the_certificate(folder_pool):
     root, truth = folder_pool
-    with Session.create(root / "p2", root / "emb.npy", seed_ids=[40], stop="recall:0.8@0.9", audit_share=0.5,
+    with Session.create(root / "p2", root / "emb.npy", seed_ids=[40], stop="qbcb:0.8@0.9", audit_share=0.5,
                         strategy="elsa", params={"a": 5, "b": 5, "l": 5}) as s:
         c = client(s)
         s.advance()
         doc = c.get("/api/state").json()
         sources = [b["source"] for b in doc["batch"]]
         assert "audit" in sources and sources.index("audit") == len(sources) - sources.count("audit")
-        assert doc["progress"]["certificate"]["n"] == 11 and doc["progress"]["stop"] == "recall:0.8@0.9"
+        assert doc["progress"]["certificate"]["n"] == 11 and doc["progress"]["stop"] == "qbcb:0.8@0.9"
         for b in doc["batch"]:
             c.post("/api/answer", json={"item": b["id"], "label": "y" if truth[b["id"]] else "n"}, headers=PAGE)
         est = c.get("/api/state").json()["progress"]["estimate"]

@@ -63,6 +63,13 @@ class Sampler(ABC):
     def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:
         """Ids of unlabelled items, in priority order (most wanted first), no repeats."""
 
+    def positives_left(self) -> dict[str, float]:
+        """Its models' expected positives among the items that were unlabelled when it last
+        selected (the sum of each model's probabilities over them), by model name; empty
+        for a sampler without probabilities. Read by the estimate stop
+        (:mod:`elsa.stopping.estimates`)."""
+        return {}
+
     def owners(self, ids: np.ndarray) -> list[str]:
         """Who proposed each of ``ids`` (items the last :meth:`select` returned): this sampler's
         name, or ``name/part`` for a sampler made of parts. The loop keeps them in

@@ -124,6 +124,7 @@ its own picks (no better); ENS on a k-NN model with the head as prior (119, 71, 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
 from .._validation import check_float, check_int
 from ..exceptions import ParameterError
@@ -218,6 +219,7 @@ class PortfolioSampler(Sampler):
         self._heads: list[LogisticHead] = []
         self._mlp: MLPHead | None = None
         self._owner: dict[int, str] = {}
+        self._left: dict[str, float] = {}
 
     @property
     def prior(self) -> tuple[np.ndarray, np.ndarray]:
@@ -242,9 +244,12 @@ class PortfolioSampler(Sampler):
         p = model.probabilities(unlabelled)
         knn = unlabelled[local_top(p, self.batch_size, None)]
         out = {part: knn for part in self.parts}
+        self._left = {"knn": float(p.sum())}
         if self.head_cs and fit_with_random_negatives(self._heads, state, rng, self.n_random):
             rank_p = ranks_with_common_value(p, ~model.labels_near(unlabelled), model.gamma)
             Z = np.asarray(state.index.map(StackedLogits(self._heads)))[unlabelled]  # every head in one pass
+            self._left.update({part_name("head", c): float(expit(Z[:, i].astype(np.float64)).sum())
+                               for i, c in enumerate(self.head_cs)})
             for part, (kind, c) in zip(self.parts, self._parsed):
                 if kind in ("blend", "head"):
                     z = Z[:, self.head_cs.index(c)].astype(np.float64)
@@ -301,6 +306,12 @@ class PortfolioSampler(Sampler):
             else:  # every ranking is used up (fewer unlabelled items than a page)
                 break
         return np.asarray(chosen, np.int64)
+
+    def positives_left(self) -> dict[str, float]:
+        """The k-NN model's (``knn``) and each logistic head's (``head:C``) probabilities
+        summed over the items unlabelled at the last :meth:`select` (the heads' once both
+        classes are known)."""
+        return dict(self._left)
 
     def owners(self, ids: np.ndarray) -> list[str]:
         return [f"{self.name}/{self._owner.get(int(i), 'random')}" for i in ids]

@@ -197,6 +197,21 @@ class ActiveSearch:
 
     ROLES = ("cold_start", "nn", "explore", "final")
 
+    def positives_left(self) -> dict[str, float]:
+        """Its samplers' models' expected positives among the unlabelled items, by model
+        (:meth:`elsa.samplers.base.Sampler.positives_left`; empty where none has a model)."""
+        out: dict[str, float] = {}
+        for role in self.ROLES:
+            sampler = getattr(self, role)
+            if sampler is not None:
+                out.update(sampler.positives_left())
+        return out
+
+    def estimates_recall(self) -> bool:
+        """Whether a sampler of this search has its own probabilities (:meth:`positives_left`)."""
+        return any(type(s).positives_left is not Sampler.positives_left
+                   for s in (getattr(self, role) for role in self.ROLES) if s is not None)
+
     def get_params(self) -> dict:
         params: dict = {"epochs": self.epochs, "budget": self.budget}
         for role in self.ROLES:

@@ -1,7 +1,9 @@
 """A session's audit sample and the recall certificate and estimates drawn from it.
 
-Two designs, one per certified stop:
+Three designs, one per certified stop:
 
+* ``recall:R@C`` (:mod:`elsa.stopping.sample_wait`): the hand-over and the audit order as
+  ``audit:R@C`` below; the race after it is :class:`~elsa.session.sample.SessionSample`'s.
 * ``audit:R@C`` (:mod:`elsa.stopping.audited`): the search runs until it hands over; the
   session then records the hand-over (the last label event before it, the positives
   known and the items unlabelled, in ``meta["hand_over"]``) and shows rounds of audit
@@ -10,7 +12,7 @@ Two designs, one per certified stop:
   the same order from the random state and the hand-over event, so it certifies the same.
   An audit item answered "unsure" counts as a positive the search missed (the
   conservative reading).
-* ``recall:R@C``: the audit is a prefix of one random permutation of the pool (as
+* ``qbcb:R@C`` (``recall:R@C`` before session format 4): the audit is a prefix of one random permutation of the pool (as
   :class:`~elsa.stopping.AuditSample` draws it in ``elsa simulate``), hidden from the
   search; a session grows it with each round, by ``audit_share`` of the round's size,
   until the certificate's target set is complete. The certificate itself is the
@@ -24,9 +26,10 @@ import math
 import numpy as np
 
 from ..state import POSITIVE, UNSURE
-from ..stopping import AuditAnswers, AuditSample, CertifiedStop, audit_estimate, make_rule, parse_stop
+from ..stopping import AuditAnswers, AuditSample, CertifiedStop, audit_estimate, make_rule, model_estimate, parse_stop
 from ..stopping.audited import Audit
 from ..stopping.base import certified_reason
+from .sample import SessionSample
 
 _STREAM = 3  # the audit order: numpy.random.default_rng([random_state, 0, 3])
 
@@ -43,7 +46,13 @@ class SessionAudit:
         self._final_order = None
         self._last = None  # (sizes, Audit): see _audit
         self.spec = parse_stop(settings["stop"]) if settings.get("stop") else None
-        self.audits_after_search = self.spec is not None and self.spec.kind == "audit"
+        self.samples = self.spec is not None and self.spec.kind == "recall"
+        self.audits_after_search = self.spec is not None and self.spec.kind in ("audit", "recall")
+        self.sample = SessionSample(self) if self.samples else None
+
+    def waiting(self, state) -> bool:
+        """Whether ``recall:R@C``'s race has given the search its turn after the hand-over."""
+        return self.samples and self.sample.waiting(state)
 
     # --- audit:R@C, the audit after the search ---------------------------------------------
 
@@ -116,13 +125,17 @@ class SessionAudit:
         k = size if size is not None else int(math.ceil(share * round_size))
         return self.store.add_audit(db, self.order()[drawn : drawn + k], round_id, drawn)
 
-    def rule(self, audit=None):
-        """The session's stopping rule (:func:`elsa.stopping.make_rule`), on the audit answers so far."""
+    def rule(self, left=None, audit=None):
+        """The session's stopping rule (:func:`elsa.stopping.make_rule`), on the audit answers
+        so far; ``estimate:R`` reads the search's ``left`` (its
+        :meth:`~elsa.search.ActiveSearch.positives_left`)."""
         spec = self.spec
         if spec is not None and spec.kind == "budget":  # the session's budget holds it (set_budget may raise it)
             return None
-        if spec is None or spec.kind != "recall":  # knee, audit:R@C's hand-over, or none
-            return make_rule(spec)
+        if self.samples:
+            return self.sample.rule()
+        if spec is None or spec.kind != "qbcb":  # knee, audit:R@C's hand-over, estimate:R, or none
+            return make_rule(spec, left=left or (lambda: self.settings.get("positives_left") or {}))
         ids, labels = self.store.audit_answers() if audit is None else audit
         return make_rule(spec, AuditAnswers(ids, labels), self.settings["audit_positives"])
 
@@ -131,6 +144,8 @@ class SessionAudit:
         ``audit:R@C``: before the hand-over, the audit labels a hand-over now would need
         if the audit found no positive (``labels_to_certificate``); after it,
         :meth:`Audit.report` with ``describe``, the line to show."""
+        if self.samples:
+            return self.sample.certificate(answers)
         if self.audits_after_search:
             h = self.settings.get("hand_over")
             if h is None:
@@ -141,24 +156,27 @@ class SessionAudit:
             audit_ = self._final_audit()
             m, k, u = self.final_answers()
             return {**audit_.report(m, k, u), "phase": "audit", "describe": audit_.describe(m, k, u)}
-        rule = self.rule(audit)
+        rule = self.rule(audit=audit)
         return rule.certificate(answers) if isinstance(rule, CertifiedStop) else None
 
     def export_record(self) -> dict | None:
         """What an export carries for a certified stop: the rule, where its certificate
         stands, and the labels so far; None without one."""
-        if self.spec is None or self.spec.kind not in ("recall", "audit"):
+        if self.spec is None or not self.spec.certified:
             return None
         codes = self.store.label_codes(self.n)
         certificate = self.certificate(self.store.label_codes(self.n, search_view=True))
-        return {"stop": str(self.spec), "method": "audit" if self.audits_after_search else "qbcb",
+        method = {"recall": "sample-wait", "audit": "audit", "qbcb": "qbcb"}[self.spec.kind]
+        return {"stop": str(self.spec), "method": method,
                 "target": self.spec.target, "confidence": self.spec.confidence,
                 "labels": int((codes != 0).sum()), "positives": int((codes == POSITIVE).sum()),
                 "stop_reason": self.settings.get("stop_reason"), "certificate": certificate}
 
     def estimate(self, answers, audit=None) -> dict:
-        """The recall estimates available now: ``audit`` (from the audit items) and ``quant``
-        (from the head's probabilities at the last round), as :class:`RecallEstimate` dicts."""
+        """The recall estimates available now: ``audit`` (from the audit items), ``quant``
+        (from the head's probabilities at the last round) and ``model`` (the default
+        search's own, :func:`~elsa.stopping.model_estimate`, at the last round), as
+        :class:`RecallEstimate` dicts."""
         found = int((answers == POSITIVE).sum())
         out = {}
         ids, labels = self.store.audit_answers() if audit is None else audit
@@ -166,12 +184,17 @@ class SessionAudit:
             out["audit"] = audit_estimate(ids, labels, answers != 0, found).as_dict()
         if self.settings.get("quant"):
             out["quant"] = self.settings["quant"]
+        model = model_estimate(self.settings.get("positives_left") or {}, found)
+        if model is not None:
+            out["model"] = model.as_dict()
         return out
 
     def final_reason(self, reason: str, state) -> str | None:
         """Why the session ends, now that the search has nothing more to propose for ``reason``;
         None while a recall certificate's target set is incomplete and the pool has items
         left to audit (the session then asks for :attr:`ROUND` audit items alone)."""
+        if self.samples:
+            return self.sample.final_reason(reason, state)
         if self.audits_after_search:
             h = self.hand_over(reason)
             audit_ = self._final_audit()

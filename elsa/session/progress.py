@@ -49,7 +49,7 @@ class Progress:
     stop: str | None = None  # the stopping rule, as given
     audit: int = 0  # audit items answered (random checks, hidden from the search)
     estimate: dict | None = None  # the recall estimate shown (RecallEstimate.as_dict())
-    certificate: dict | None = None  # recall:R@C or recall:R@C: SessionAudit.certificate
+    certificate: dict | None = None  # recall:R@C, audit:R@C or qbcb:R@C: SessionAudit.certificate
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -86,7 +86,8 @@ class Reports:
             seeds=int(counts.get("seed", 0) + counts.get("import", 0) + counts.get("extra", 0)),
             unsure=int(self.unsure_items().size), pending=self.n_pending, status=self.status, message=self.message,
             curve=answer_curve(labels), stop=self.settings.get("stop"), audit=len(audit[0]),
-            estimate=estimates.get("audit") or estimates.get("quant"),  # the unbiased one when there is an audit
+            # the unbiased one when there is an audit, else the search's own model, else Quant
+            estimate=estimates.get("audit") or estimates.get("model") or estimates.get("quant"),
             certificate=self.certificate(answers, audit),
         )
 

@@ -247,7 +247,7 @@ class Session(Answers, Reports, Waiting):
             last = self.store.last_round()
             state = self._state(last)
             after = self.store.last_event()
-        if self.settings.get("hand_over") is not None:  # audit:R@C after the hand-over: audit rounds only
+        if self.settings.get("hand_over") is not None and not self.audit.waiting(state):  # after it: random checks
             return self._finish(self.settings["hand_over"]["reason"], state, after)
         rng = self._generator(last)
         timings, quant = {}, None
@@ -259,7 +259,8 @@ class Session(Answers, Reports, Waiting):
             timings.update(self.search.update_scores(state, rng))
             estimate = quant_from_state(state) if self.search.scorer is not None else None
             quant = None if estimate is None else estimate.as_dict()
-        step = self.search.next_step(state, rng, stop=self.audit.rule(), curve=self.store.search_curve())
+        step = self.search.next_step(state, rng, stop=self.audit.rule(self.search.positives_left),
+                                     curve=self.store.search_curve())
         if state.ended == "no candidates" and not self.settings.get("no_candidates"):
             self._set_meta({"no_candidates": True})
         if step.kind == "stop":
@@ -276,9 +277,10 @@ class Session(Answers, Reports, Waiting):
                 return
             self.n_pending += waiting
             self.n_pending += self.audit.draw(db, round_id, kept)
-            if quant is not None:
-                self.store.set_meta(db, {"quant": quant})
-                self.settings["quant"] = quant
+            left = {"quant": quant} if quant is not None else {}
+            left["positives_left"] = self.search.positives_left()  # the model estimate's, for the page and reopening
+            self.store.set_meta(db, left)
+            self.settings.update(left)
         log.info("round (%s, epoch %s): %d items %s", step.kind, state.epoch, kept, chosen.sources)
 
     def _finish(self, reason: str, state, after: int) -> None:

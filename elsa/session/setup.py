@@ -22,7 +22,7 @@ from .._io import file_digest, load_npy
 from .._validation import check_choice, check_embeddings, check_float, check_int
 from ..exceptions import InputError, ParameterError
 from ..index import BACKENDS
-from ..search import STRATEGIES, strategy_params
+from ..search import STRATEGIES, make_strategy, strategy_params
 from ..search.registry import NO_EPOCH_LIMIT, check_pool_kind, resolve_epochs
 from ..stopping import min_target_positives, parse_stop
 from .images import image_source
@@ -59,14 +59,15 @@ def check_new_session(
 
     ``strategy`` defaults to this project's default search (``portfolio``; ``elsa`` is the
     paper's). ``epochs``: ``"auto"`` (10 for the paper's strategies, no limit for the
-    round-based ones), a number, or None (no limit). ``stop``: ``budget:N``, ``audit:R@C``
-    (the audit after the search, :mod:`elsa.session.audit`), ``recall:R@C`` or ``knee``
-    (:mod:`elsa.stopping`); with a rule, ``epochs=None`` (no limit) lets the rule end the
-    session. ``audit_share``: random audit items added to each round, as a share of its
-    size (default 0.1 with ``recall:R@C``, which needs them, else 0; not with
-    ``audit:R@C``); they are hidden from the search and give the unbiased recall
-    estimate. ``audit_positives``: the QBCB certificate's target set (default: the fewest
-    that can certify). ``index`` and
+    round-based ones), a number, or None (no limit). ``stop``: ``budget:N``, ``recall:R@C``
+    (the search, then one random sample of the rest, :mod:`elsa.stopping.sample_wait`),
+    ``estimate:R``, ``audit:R@C`` (the audit after the search, :mod:`elsa.session.audit`),
+    ``qbcb:R@C`` or ``knee`` (:mod:`elsa.stopping`); with a rule, ``epochs=None`` (no
+    limit) lets the rule end the session. ``audit_share``: random audit items added to
+    each round, as a share of its size (default 0.1 with ``qbcb:R@C``, which needs them,
+    else 0; not with ``recall:R@C`` or ``audit:R@C``); they are hidden from the search
+    and give the unbiased recall estimate. ``audit_positives``: the QBCB certificate's
+    target set (default: the fewest that can certify). ``index`` and
     ``index_options``: the search backend (:func:`elsa.index.make_index`; ``ray`` with
     ``{"shards": N}`` runs on a cluster), kept in the session and used again on reopening.
     """
@@ -80,21 +81,24 @@ def check_new_session(
     if spec is not None and spec.kind == "budget":
         budget = spec.budget if budget is None else min(budget, spec.budget)
     if audit_share is None:
-        audit_share = 0.1 if spec is not None and spec.kind == "recall" else 0.0
+        audit_share = 0.1 if spec is not None and spec.kind == "qbcb" else 0.0
     audit_share = check_float(audit_share, "audit_share", minimum=0.0, maximum=1.0)
-    if spec is not None and spec.kind == "audit" and audit_share > 0:
-        raise ParameterError(f"{spec} audits the unlabelled items after the search; random checks during it "
-                             "(--audit-share) go with recall:R@C or no stopping rule")
-    if spec is not None and spec.kind == "recall":
+    if spec is not None and spec.kind in ("audit", "recall") and audit_share > 0:
+        raise ParameterError(f"{spec} labels its random checks after the search; random checks during it "
+                             "(--audit-share) go with qbcb:R@C or no stopping rule")
+    if spec is not None and spec.kind == "qbcb":
         least = min_target_positives(spec.target, spec.confidence)
         audit_positives = least if audit_positives is None else check_int(audit_positives, "audit_positives",
                                                                             minimum=least)
         if audit_share == 0:
-            raise ParameterError("recall:R@C needs audit items: give an audit share above 0")
+            raise ParameterError("qbcb:R@C needs audit items: give an audit share above 0")
     elif audit_positives is not None:
-        raise ParameterError("audit_positives only applies to a recall:R@C stop")
+        raise ParameterError("audit_positives only applies to a qbcb:R@C stop")
     random_state = check_int(random_state, "random_state", minimum=0)
     params = strategy_params(strategy, **(params or {}))
+    if spec is not None and spec.kind == "estimate" and not make_strategy(strategy, **params).estimates_recall():
+        raise ParameterError(f"--stop {spec} reads the search's own probabilities, which strategy {strategy} does "
+                             "not have; use the default strategy (portfolio) or a certified stop (recall:R@C)")
     if records is None and embeddings is not None and Path(embeddings).suffix.lower() == ".npz":
         records, text_columns = text_manifest(Path(embeddings).resolve(), manifest)
     if records is not None:  # a text session: the pool is the records' features

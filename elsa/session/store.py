@@ -48,7 +48,7 @@ from ..exceptions import ConflictError, InputError, StorageError
 from .labels import CODES
 from .rounds import RoundRecords
 
-SCHEMA_VERSION = 3  # 2: the audit table; 3: the search generator's state with each round
+SCHEMA_VERSION = 4  # 2: the audit table; 3: the search generator's state with each round; 4: recall:R@C is sample-wait
 DB_NAME = "elsa-session.sqlite"
 DEMO_FOLDER = "elsa-label-demo"  # where `elsa label` with no arguments keeps its demo session
 LOCK_NAME = "elsa-session.lock"
@@ -72,9 +72,12 @@ CREATE INDEX events_item ON events(item);
 CREATE TABLE labels (item INTEGER PRIMARY KEY, label TEXT NOT NULL, event INTEGER NOT NULL);
 CREATE TABLE audit (pos INTEGER PRIMARY KEY, item INTEGER NOT NULL UNIQUE, round INTEGER NOT NULL);
 """
+_LEGACY_RECALL = "UPDATE meta SET value = '\"qbcb:' || substr(value, 9) WHERE key = 'stop' AND value LIKE '\"recall:%'"
 _MIGRATIONS = {  # from format N to N + 1
     1: ["CREATE TABLE audit (pos INTEGER PRIMARY KEY, item INTEGER NOT NULL UNIQUE, round INTEGER NOT NULL)"],
     2: ["ALTER TABLE rounds ADD COLUMN rng TEXT"],
+    # recall:R@C meant QBCB up to format 3; it keeps that meaning under its new name
+    3: [_LEGACY_RECALL],
 }
 
 
@@ -245,7 +248,10 @@ class Store(RoundRecords):
     # --- settings -------------------------------------------------------------------
 
     def meta(self) -> dict:
-        return {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta").fetchall()}
+        meta = {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta").fetchall()}
+        if meta.get("schema", SCHEMA_VERSION) < 4 and str(meta.get("stop") or "").startswith("recall:"):
+            meta["stop"] = "qbcb:" + meta["stop"][len("recall:"):]  # read-only, unmigrated: QBCB, as it was
+        return meta
 
     def set_meta(self, db, values: dict) -> None:
         db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in values.items()])

@@ -17,6 +17,11 @@ positives among its own answers (the discovery rate). Every estimate is a
   interval is the normal one. It is only as good as the probabilities are calibrated,
   and a head trained on actively chosen items is not calibrated for the pool: the
   benchmark measures how far off it is.
+* :func:`model_estimate`: the default search's own model (its logistic head with
+  ``C = 1``, fitted every page on the labels and random unlabelled items taken as
+  negatives): recall ``found / (found + left)``, ``left`` the head's probabilities
+  summed over the unlabelled items. A point estimate without an interval, with Quant's
+  assumption (calibrated probabilities); ``--stop estimate:R`` stops on it.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from scipy.stats import beta, norm
 from .._validation import check_float
 from .. import scores
 from ..state import POSITIVE
+
+
+ESTIMATE_MODEL = "head:1"  # the default search's model the estimate reads (its logistic head with C = 1)
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,9 @@ class RecallEstimate:
     def describe(self) -> str:
         if math.isnan(self.recall):
             return f"{self.method}: no estimate yet"
+        if self.method == "model":
+            return (f"model estimate (the search's own probabilities, no guarantee): recall about {self.recall:.2f}, "
+                    f"about {self.remaining:.0f} positive(s) left")
         if self.method == "quant":  # its interval is far too narrow in practice (benchmarks/stopping.py)
             return (f"quant (a heuristic from the head's probabilities, no guarantee): recall about "
                     f"{self.recall:.2f}, about {self.remaining:.0f} positive(s) left")
@@ -132,3 +143,14 @@ def quant_from_state(state, *, level: float = 0.9) -> RecallEstimate | None:
         return None
     found = int((state.answers == POSITIVE).sum())
     return quant_from_sums(*scores.quant_sums(state.scores, state.labelled), found, level=level)
+
+
+def model_estimate(left: dict, found: int, model: str = ESTIMATE_MODEL) -> RecallEstimate | None:
+    """The search's own estimate: ``left`` its models' expected positives among the
+    unlabelled items (:meth:`elsa.search.ActiveSearch.positives_left`), read for ``model``;
+    None while the model has none."""
+    value = left.get(model)
+    if value is None or not math.isfinite(value) or found + value <= 0:
+        return None
+    recall = found / (found + value)
+    return RecallEstimate("model", int(found), float(value), math.nan, math.nan, recall, math.nan, math.nan, math.nan)

@@ -10,7 +10,15 @@ at the same point (:meth:`elsa.search.ActiveSearch.next_step`). :func:`parse_sto
   it pays, then a random audit of the unlabelled items runs until a confidence sequence
   certifies recall ``R`` with confidence ``C``. Here :class:`~elsa.stopping.audited.HandOver`
   only ends the search; the driver runs the audit.
-* ``recall:R@C``: the certified stop of Lewis, Yang and Frieder ("Certifying One-Phase
+* ``recall:R@C``: the certified stop (:mod:`elsa.stopping.sample_wait`): the search runs
+  while it pays, one random sample of the items it left is labelled apart from it, and
+  recall ``R`` is certified at ``C`` once the search has found every positive in the
+  sample (at once when it holds none). Here :class:`~elsa.stopping.sample_wait.SampleHandOver`
+  only ends the search phase; the driver draws the sample and waits
+  (:class:`~elsa.stopping.sample_wait.SampleWaitStop` in ``elsa simulate``).
+* ``estimate:R``: :class:`EstimateStop`, stop once the default search's own probabilities
+  put recall at ``R``: an estimate, not a certificate.
+* ``qbcb:R@C`` (``recall:R@C`` before format 4 of a session): the certified stop of Lewis, Yang and Frieder ("Certifying One-Phase
   Technology-Assisted Reviews", CIKM 2021, QBCB). An audit sample hidden from the search
   is drawn until it holds ``n`` positives (the target set); the search stops once it has
   found ``j`` of them, ``j`` the smallest count with ``P(Binomial(n, R) >= j) <= 1 - C``,
@@ -40,6 +48,8 @@ from ..exceptions import ParameterError
 from ..state import POSITIVE
 from .audited import HandOver
 from .base import StopRule, certified_reason, check_target
+from .estimates import ESTIMATE_MODEL, model_estimate
+from .sample_wait import SampleHandOver
 
 
 def qbcb_threshold(n: int, target: float, confidence: float) -> int | None:
@@ -131,9 +141,40 @@ class CertifiedStop(StopRule):
         return None
 
 
-def make_rule(spec: "StopSpec | None", audit=None, n: int | None = None) -> StopRule | None:
-    """The rule a parsed ``--stop`` asks for (None for none); ``recall`` needs the ``audit``
-    and its target-set size ``n``."""
+class EstimateStop(StopRule):
+    """Stop once the search's own model puts recall at ``target``: ``found / (found +
+    left)``, ``left`` the model's probabilities summed over the unlabelled items
+    (``left()``: :meth:`elsa.search.ActiveSearch.positives_left`, read for ``model``).
+
+    An estimate, not a certificate: it assumes the model's probabilities are calibrated
+    on the items nobody labelled, which a model trained on the items a search chose need
+    not be. ``benchmarks/results/stopping_rules.md`` measures how often it stops below
+    its target. No stop while the model has no estimate (before both classes are known).
+    """
+
+    name = "estimate"
+
+    def __init__(self, target: float, left, model: str = ESTIMATE_MODEL):
+        self.target = check_target(target, 0.5)[0]
+        self.left, self.model = left, model
+
+    def recall(self, found: int) -> float | None:
+        """The estimated recall with ``found`` positives known; None without a model estimate."""
+        estimate = model_estimate(self.left(), found, self.model)
+        return None if estimate is None else estimate.recall
+
+    def check(self, state, curve) -> str | None:
+        r = self.recall(int((state.answers == POSITIVE).sum()))
+        if r is not None and r >= self.target:
+            return f"estimated recall {r:.3f} >= {self.target:g} (the model's estimate, not certified)"
+        return None
+
+
+def make_rule(spec: "StopSpec | None", audit=None, n: int | None = None, left=None) -> StopRule | None:
+    """The rule a parsed ``--stop`` asks for (None for none); ``qbcb`` needs the ``audit``
+    and its target-set size ``n``, ``estimate`` the search's ``left`` (see
+    :class:`EstimateStop`). For ``recall`` and ``audit`` this is the search phase's
+    hand-over; the driver runs the sample or the audit after it."""
     if spec is None:
         return None
     if spec.kind == "knee":
@@ -142,13 +183,19 @@ def make_rule(spec: "StopSpec | None", audit=None, n: int | None = None) -> Stop
         return BudgetStop(spec.budget)
     if spec.kind == "audit":
         return HandOver(spec.target, spec.confidence)
+    if spec.kind == "recall":
+        return SampleHandOver(spec.target, spec.confidence)
+    if spec.kind == "estimate":
+        if left is None:
+            raise ParameterError("estimate:R needs the search's own probabilities")
+        return EstimateStop(spec.target, left)
     return CertifiedStop(spec.target, spec.confidence, audit, n)
 
 
 @dataclass(frozen=True)
 class StopSpec:
-    """A parsed ``--stop``: kind ``budget`` (``budget``), ``recall`` or ``audit`` (``target``,
-    ``confidence``) or ``knee``."""
+    """A parsed ``--stop``: kind ``budget`` (``budget``), ``recall``, ``qbcb`` or ``audit``
+    (``target``, ``confidence``), ``estimate`` (``target``) or ``knee``."""
 
     kind: str
     budget: int | None = None
@@ -158,16 +205,27 @@ class StopSpec:
     def __str__(self) -> str:
         if self.kind == "budget":
             return f"budget:{self.budget}"
-        if self.kind in ("recall", "audit"):
+        if self.kind in CERTIFIED:
             return f"{self.kind}:{self.target:g}@{self.confidence:g}"
+        if self.kind == "estimate":
+            return f"estimate:{self.target:g}"
         return "knee"
 
+    @property
+    def certified(self) -> bool:
+        """Whether the rule gives a certificate (``recall``, ``qbcb``, ``audit``)."""
+        return self.kind in CERTIFIED
 
-_RECALL = re.compile(r"^(recall|audit):([0-9.]+)@([0-9.]+)$")
+
+CERTIFIED = ("recall", "qbcb", "audit")
+_RECALL = re.compile(r"^(recall|qbcb|audit):([0-9.]+)@([0-9.]+)$")
+_ESTIMATE = re.compile(r"^estimate:([0-9.]+)$")
+USAGE = "budget:N, recall:R@C (e.g. recall:0.9@0.95), estimate:R, audit:R@C, qbcb:R@C or knee"
 
 
 def parse_stop(text: str) -> StopSpec:
-    """``budget:N``, ``recall:R@C`` or ``audit:R@C`` (R and C in (0, 1)) or ``knee``."""
+    """``budget:N``, ``recall:R@C``, ``qbcb:R@C`` or ``audit:R@C`` (R and C in (0, 1)),
+    ``estimate:R`` or ``knee``."""
     text = str(text).strip().lower()
     if text == "knee":
         return StopSpec("knee")
@@ -185,4 +243,13 @@ def parse_stop(text: str) -> StopSpec:
         if not (0 < target < 1 and 0 < confidence < 1):
             raise ParameterError(f"--stop {m.group(1)}:R@C needs R and C between 0 and 1 (exclusive), got {text!r}")
         return StopSpec(m.group(1), target=target, confidence=confidence)
-    raise ParameterError(f"unknown --stop {text!r}; use budget:N, recall:R@C (e.g. recall:0.9@0.95), audit:R@C or knee")
+    m = _ESTIMATE.match(text)
+    if m:
+        try:
+            target = float(m.group(1))
+        except ValueError:
+            target = -1.0
+        if not 0 < target < 1:
+            raise ParameterError(f"--stop estimate:R needs R between 0 and 1 (exclusive), got {text!r}")
+        return StopSpec("estimate", target=target)
+    raise ParameterError(f"unknown --stop {text!r}; use {USAGE}")

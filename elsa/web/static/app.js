@@ -95,6 +95,13 @@ async function refresh(wait = false) {
     $("recall-note").textContent = `recall ${range}` + (wide ? ": too few checks" : "");
     $("recall-box").title = `recall: the share of all positives found so far, ${range} at ${Math.round(100 * e.level)} % ` +
       `confidence from the random checks${wide ? "; too few have been answered yet for a useful estimate" : ""}`;
+  } else if (e && e.method === "model" && e.recall !== null) {
+    // The search's own model: a point estimate with an assumption, never a certificate.
+    $("recall").textContent = "≈" + e.recall.toFixed(2);
+    $("recall-note").textContent = "recall, estimated";
+    $("recall-box").title = `recall: the share of all positives found so far, estimated by the search's own model ` +
+      `(about ${Math.round(e.remaining)} positives left; it assumes the model's probabilities are calibrated, ` +
+      "so it is no guarantee: a certified stop, recall:R@C, is)";
   } else if (e && e.method === "quant" && e.recall !== null && !Number.isNaN(e.recall)) {
     // A heuristic: its interval is far too narrow, so none is shown.
     $("recall").textContent = "≈" + e.recall.toFixed(2);
@@ -151,7 +158,13 @@ function showStatus(p) {
     const line = document.createElement("span");
     line.className = "cert";
     const pct = `${Math.round(100 * c.confidence)} %`;
-    if (c.method === "audit") {
+    if (c.method === "sample-wait") {
+      line.textContent = c.phase === "search"
+        ? `Recall ${c.target} at ${pct}: not certified yet. The search goes on while it finds positives; if it ` +
+          (c.labels_to_certificate == null ? "handed over now, no sample could certify it yet."
+            : `handed over now, a random sample of ${c.labels_to_certificate} unlabelled items would certify it if it held no positive.`)
+        : `Random sample of the items the search left: ${c.describe}.`;
+    } else if (c.method === "audit") {
       line.textContent = c.phase === "search"
         ? `Recall ${c.target} at ${pct}: not certified yet. The search goes on while it finds positives; if it ` +
           (c.labels_to_certificate == null ? "handed over now, no audit could certify it yet."
