@@ -189,7 +189,7 @@ def simulate(
         if spec is not None and spec.kind == "qbcb":
             audit.extend_until(n_targets, oracle)
         if spec is not None and spec.kind == "recall":
-            rule = SampleWaitStop(spec.target, spec.confidence, oracle.label, streams.audit)
+            rule = SampleWaitStop(spec.target, spec.confidence, oracle.label, streams.audit, search.positives_left)
         else:
             rule = make_rule(spec, audit, min(n_targets, audit.positive_ids.size) if n_targets else None,
                              left=search.positives_left)
