@@ -386,6 +386,8 @@ def main() -> None:
     ap.add_argument("--prior-share", type=float, default=None, help="variant: the audit prior's mean as a share of M")
     ap.add_argument("--variant", action="store_true", help="recall:R@C and the estimate alone, printed, nothing written")
     ap.add_argument("--render", action="store_true", help="rewrite the .md from the committed .json, nothing run")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the committed .json's other trajectories (those not replayed now)")
     args = ap.parse_args()
     if args.render:
         (RESULTS / "stopping_rules.md").write_text(markdown(json.loads((RESULTS / "stopping_rules.json").read_text())))
@@ -407,7 +409,15 @@ def main() -> None:
             print(_line(rows[-1]) if not args.variant else _variant_line(rows[-1]), flush=True)
     if args.variant:
         return
-    doc = {"benchmark": "stopping_rules", "command": "python benchmarks/stopping_rules.py " + " ".join(sys.argv[1:]),
+    command = "python benchmarks/stopping_rules.py " + " ".join(a for a in sys.argv[1:] if a != "--merge")
+    if args.merge:  # one command per run of the trajectories, the rest kept as they were
+        old = json.loads((RESULTS / "stopping_rules.json").read_text())
+        done = {(r["pool"], r["class"]) for r in rows}
+        rows = [r for r in old["runs"] if (r["pool"], r["class"]) not in done] + rows
+        command = old["command"] + "; then " + command
+        order = {name: i for i, name in enumerate(args.pools.split(",") + [r["pool"] for r in old["runs"]])}
+        rows.sort(key=lambda r: order[r["pool"]])
+    doc = {"benchmark": "stopping_rules", "command": command,
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
            "settings": {"target": TARGET, "confidence": CONFIDENCE, "draws": args.draws, "cap": args.cap},
            "runs": rows}
@@ -441,8 +451,8 @@ def markdown(doc: dict) -> str:
     lines = ["# Stopping on the default search's trajectories", "",
              f"`{doc['command'].strip()}`: recall {s['target']:g} at {s['confidence']:g}; {s['draws']} sample or "
              "audit draws per trajectory for the certified rules (each trajectory's figure is the median over its "
-             "draws). Rules: **recall** (`recall:R@C`, the default certificate: search, one random sample of the "
-             "rest, wait for the search to find the sample's positives), **audit** (`audit:R@C`), **QBCB** "
+             "draws). Rules: **recall** (`recall:R@C`, the default certificate: search, a random sample of the "
+             "rest, then the search races a longer sample), **audit** (`audit:R@C`), **QBCB** "
              "(`qbcb:R@C`), **BUSCAR** (no audit: it assumes the search beats random sampling), **estimate** "
              "(`estimate:R`, the search's own model, its head with C = 1, no guarantee; *estimate_head_0.01*: the same read "
              "on its head with C = 0.01, a variant) and the **knee** (no guarantee). Labels count the "
@@ -468,7 +478,8 @@ def markdown(doc: dict) -> str:
             h = r["audit_hindsight"]["labels_median"]
             lo, hi = clopper_pearson(w["below"], w["draws"], 0.95)
             lines.append(
-                f"| {r['class']} | {r['positives']} | {r['recall_at_cap']:.3f} | {r['oracle'] or '-'} | {_n(f)} | "
+                f"| {r['class']} | {r['positives']} | {r['recall_at_cap']:.3f} | {r['oracle'] or '-'} | "
+                f"{_n(f) if math.isfinite(f) else '- (never 0.9)'} | "
                 f"{_n(w['labels_median'])} ({_x(w['labels_median'], f)}) | {_x(w['labels_median'], h or math.nan)} | "
                 f"{w['hand_over_labels']:,} ({w['hand_over_recall']:.3f}){' forced' if w['forced'] else ''} | "
                 f"{w['sample_empty']}/{w['draws']} | {w['below']}/{w['draws']} ({lo:.3f}-{hi:.3f}) | "
