@@ -104,18 +104,19 @@ def floor_labels(labels: np.ndarray, found: np.ndarray, n: int, seeds: int, tota
     return best, int(labels[reached[0]])
 
 
-def replay_audit(labels, found, n, seeds, total, draws, rng, window_share=1.0) -> dict:
-    rule = HandOver(TARGET, CONFIDENCE, window_share)
+def hand_over_page(rule, labels, found, n, seeds) -> tuple[int, bool]:
+    """The page after which ``rule`` (a :class:`HandOver`) ends the search on this curve,
+    and whether it was forced (the recorded trajectory ended first: its last page)."""
     curve = [(0, 0)]
-    switch = None
     for i, (q, F) in enumerate(zip(labels, found)):
         curve.append((int(q), int(F) - seeds))
         if rule.should_hand_over(curve, n, seeds):
-            switch = i
-            break
-    forced = switch is None
-    if forced:
-        switch = labels.size - 1
+            return i, False
+    return labels.size - 1, True
+
+
+def replay_audit(labels, found, n, seeds, total, draws, rng, window_share=1.0) -> dict:
+    switch, forced = hand_over_page(HandOver(TARGET, CONFIDENCE, window_share), labels, found, n, seeds)
     q, F = int(labels[switch]), int(found[switch])
     u, K = n - seeds - q, total - F
     audit = Audit(u, F, TARGET, CONFIDENCE)
@@ -128,22 +129,11 @@ def replay_audit(labels, found, n, seeds, total, draws, rng, window_share=1.0) -
             "labels": q + stops[:, 0], "recall": recall, "switch": switch}
 
 
-def replay_recall(t, labels, found, n, seeds, total, draws, rng, window_share=1.0, gate=None) -> dict:
+def replay_recall(t, labels, found, n, seeds, total, draws, rng, window_share=1.0) -> dict:
     """``recall:R@C`` (:mod:`elsa.stopping.sample_wait`) replayed: the hand-over of
-    :class:`SampleHandOver` on the curve, then ``draws`` uniform samples of the items
-    unlabelled there, each certified when the search has found its positives (at once if
-    none). Labels: the search's up to that page plus the sample's items it never labelled."""
-    rule = SampleHandOver(TARGET, CONFIDENCE, window_share, gate)
-    left = t.get(f"left_{ESTIMATE_MODEL}")
-    curve, switch = [(0, 0)], None
-    for i, (q, F) in enumerate(zip(labels, found)):
-        curve.append((int(q), int(F) - seeds))
-        k = None if left is None else float(left[min(i, left.size - 1)])
-        if rule.should_hand_over(curve, n, seeds, left=k):
-            switch = i
-            break
-    forced = switch is None
-    switch = labels.size - 1 if forced else switch
+    :class:`SampleHandOver` on the curve, then the sample and the race over ``draws``
+    random orders (:func:`sample_wait_draws`)."""
+    switch, forced = hand_over_page(SampleHandOver(TARGET, CONFIDENCE, window_share), labels, found, n, seeds)
     out = sample_wait_draws(t, labels, found, seeds, total, switch, draws, rng)
     return {"hand_over_labels": int(labels[switch]), "hand_over_recall": float(found[switch] / total),
             "forced": forced, **out}
@@ -335,8 +325,7 @@ def knee_stop(sizes, hits, total, seeds) -> dict:
     return {"labels": None, "recall": None}
 
 
-def analyse(t: dict, draws: int, rng, buscarpy: str | None, window_share: float = 1.0, anchors: bool = True,
-            gate: float | None = None) -> dict:
+def analyse(t: dict, draws: int, rng, buscarpy: str | None, window_share: float = 1.0, anchors: bool = True) -> dict:
     truth = t["truth"].astype(bool)
     n, total, seeds = truth.size, int(truth.sum()), len(t["seeds"])
     sizes, hits, complete = extended_pages(t)
@@ -344,7 +333,7 @@ def analyse(t: dict, draws: int, rng, buscarpy: str | None, window_share: float 
     floor, oracle = floor_labels(labels, found, n, seeds, total)
     out = {"n": n, "positives": total, "labels_recorded": int(t["asked"].size), "complete": bool(complete),
            "recall_at_cap": float(found[-1] / total), "floor": floor, "oracle": oracle}
-    out["recall"] = replay_recall(t, labels, found, n, seeds, total, draws, rng, window_share, gate)
+    out["recall"] = replay_recall(t, labels, found, n, seeds, total, draws, rng, window_share)
     out["estimate"] = replay_estimate(t, sizes, labels, found, total)
     out["estimate_head_0.01"] = replay_estimate(t, sizes, labels, found, total, "head:0.01")  # a variant, not a rule
     out["audit_hindsight"] = best_hand_over(labels, found, n, seeds, total, max(50, draws // 10), rng)
@@ -387,8 +376,6 @@ def main() -> None:
     ap.add_argument("--buscarpy", default=None, help="a Python with buscarpy installed, to check our BUSCAR test")
     ap.add_argument("--window-share", type=float, default=1.0,
                     help="variant: recall:R@C's hand-over's quiet stretch as a share of v")
-    ap.add_argument("--gate", type=float, default=None,
-                    help="variant: hand over only when the model expects at most this many positives in the sample")
     ap.add_argument("--prior-share", type=float, default=None, help="variant: the audit prior's mean as a share of M")
     ap.add_argument("--variant", action="store_true", help="recall:R@C and the estimate alone, printed, nothing written")
     ap.add_argument("--render", action="store_true", help="rewrite the .md from the committed .json, nothing run")
@@ -410,7 +397,7 @@ def main() -> None:
                 continue
             t = st.trajectory(name, cls, 0, args.cap)
             a = analyse(t, args.draws, np.random.default_rng([len(rows), 23]), args.buscarpy, args.window_share,
-                        anchors=not args.variant, gate=args.gate)
+                        anchors=not args.variant)
             rows.append({"pool": name, "class": str(t["label"]), **a})
             print(_line(rows[-1]) if not args.variant else _variant_line(rows[-1]), flush=True)
     if args.variant:

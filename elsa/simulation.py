@@ -98,10 +98,10 @@ def simulate(
       run's audit stream) until recall R is certified at C; the run reports the
       ``certificate`` and counts the audit's labels in ``audit_labels`` and ``labels_total``.
     * ``recall:R@C`` (:mod:`elsa.stopping.sample_wait`): the search hands over when it no
-      longer pays, one random sample of the items it left is labelled (the run's audit
-      stream; hidden from the search), and recall R is certified at C once the search has
-      found the sample's positives (at once if there are none); the sample's labels count
-      in ``sample_labels`` and ``labels_total``.
+      longer pays, a random sample of the items it left is labelled (the run's audit
+      stream; hidden from the search), and if it holds positives the search has not found,
+      the search and a longer sample race until recall R is certified at C; the sample's
+      labels count in ``sample_labels`` and ``labels_total``.
     * ``estimate:R``: stop when the search's own model puts recall at R (no certificate).
     * ``qbcb:R@C`` (QBCB) draws an audit sample before the search, hidden from it, until it
       holds ``audit_positives`` positives (default: the fewest that can certify R at C).
@@ -189,7 +189,7 @@ def simulate(
         if spec is not None and spec.kind == "qbcb":
             audit.extend_until(n_targets, oracle)
         if spec is not None and spec.kind == "recall":
-            rule = SampleWaitStop(spec.target, spec.confidence, oracle.label, streams.audit, search.positives_left)
+            rule = SampleWaitStop(spec.target, spec.confidence, oracle.label, streams.audit)
         else:
             rule = make_rule(spec, audit, min(n_targets, audit.positive_ids.size) if n_targets else None,
                              left=search.positives_left)

@@ -73,8 +73,7 @@ class SessionSample:
         """Before the hand-over, the hand-over rule; after it, the check that certifies
         after a search page."""
         if self.settings.get("hand_over") is None:
-            return SampleHandOver(self.audit.spec.target, self.audit.spec.confidence,
-                                  left=lambda: self.settings.get("positives_left") or {})
+            return SampleHandOver(self.audit.spec.target, self.audit.spec.confidence)
         return self.wait()
 
     def certificate(self, answers) -> dict:

@@ -277,10 +277,10 @@ class Session(Answers, Reports, Waiting):
                 return
             self.n_pending += waiting
             self.n_pending += self.audit.draw(db, round_id, kept)
-            left = {"quant": quant} if quant is not None else {}
-            left["positives_left"] = self.search.positives_left()  # the model estimate's, for the page and reopening
-            self.store.set_meta(db, left)
-            self.settings.update(left)
+            values = {"quant": quant} if quant is not None else {}
+            values["positives_left"] = self.search.positives_left()  # the model estimate's, for the page and reopening
+            self.store.set_meta(db, values)
+            self.settings.update(values)
         log.info("round (%s, epoch %s): %d items %s", step.kind, state.epoch, kept, chosen.sources)
 
     def _finish(self, reason: str, state, after: int) -> None:

@@ -64,6 +64,12 @@ def tolerable(found: int, target: float) -> int:
     return max(K, 0) if found > 0 else -1
 
 
+def prior_mean(found: int, target: float) -> float:
+    """The mean of the geometric prior on the positives left: :data:`PRIOR_SHARE` of the
+    fewest that would break the target (at least 0.5)."""
+    return max(0.5, PRIOR_SHARE * (tolerable(found, target) + 1))
+
+
 class Audit:
     """The audit of ``n`` unlabelled items after the search handed over with ``found`` positives known.
 
@@ -90,7 +96,7 @@ class Audit:
         self.found = check_int(found, "positives found", minimum=0)
         self.unsure = check_int(unsure, "unsure items", minimum=0)
         self.target, self.confidence = check_target(target, confidence)
-        self.prior_mean = max(0.5, PRIOR_SHARE * (tolerable(self.found, self.target) + 1))
+        self.prior_mean = prior_mean(self.found, self.target)
         self.sequence = HiddenPositives(self.n, geometric_log_prior(self.n, self.prior_mean), 1.0 - self.confidence)
         self._needed: dict[tuple[int, int], int | None] = {}
 
@@ -197,6 +203,7 @@ class HandOver(StopRule):
     confidence: float
     window_share: float = 1.0  # the quiet stretch that ends the search, as a share of h (benchmarks try others)
     name = "hand-over"
+    reason = "hand over to the audit"  # why the search ends
     _cost: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -239,4 +246,4 @@ class HandOver(StopRule):
     def check(self, state, curve) -> str | None:
         seeds = int((state.answers == POSITIVE).sum()) - state.n_found
         unlabelled = int((~state.labelled).sum())
-        return "hand over to the audit" if self.should_hand_over(curve, state.answers.size, seeds, unlabelled) else None
+        return self.reason if self.should_hand_over(curve, state.answers.size, seeds, unlabelled) else None

@@ -11,11 +11,12 @@ at the same point (:meth:`elsa.search.ActiveSearch.next_step`). :func:`parse_sto
   certifies recall ``R`` with confidence ``C``. Here :class:`~elsa.stopping.audited.HandOver`
   only ends the search; the driver runs the audit.
 * ``recall:R@C``: the certified stop (:mod:`elsa.stopping.sample_wait`): the search runs
-  while it pays, one random sample of the items it left is labelled apart from it, and
-  recall ``R`` is certified at ``C`` once the search has found every positive in the
-  sample (at once when it holds none). Here :class:`~elsa.stopping.sample_wait.SampleHandOver`
-  only ends the search phase; the driver draws the sample and waits
-  (:class:`~elsa.stopping.sample_wait.SampleWaitStop` in ``elsa simulate``).
+  while it pays, a random sample of the items it left is labelled apart from it, and if
+  the sample holds positives the search has not found, the search and a longer sample
+  race until recall ``R`` is certified at ``C``. Here
+  :class:`~elsa.stopping.sample_wait.SampleHandOver` only ends the search phase; the
+  driver runs the sample and the race (:class:`~elsa.stopping.sample_wait.SampleWaitStop`
+  in ``elsa simulate``, :mod:`elsa.session.sample` in a session).
 * ``estimate:R``: :class:`EstimateStop`, stop once the default search's own probabilities
   put recall at ``R``: an estimate, not a certificate.
 * ``qbcb:R@C`` (``recall:R@C`` before format 4 of a session): the certified stop of Lewis, Yang and Frieder ("Certifying One-Phase
@@ -43,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import binom
 
-from .._validation import check_int
+from .._validation import check_float, check_int
 from ..exceptions import ParameterError
 from ..state import POSITIVE
 from .audited import HandOver
@@ -155,7 +156,8 @@ class EstimateStop(StopRule):
     name = "estimate"
 
     def __init__(self, target: float, left, model: str = ESTIMATE_MODEL):
-        self.target = check_target(target, 0.5)[0]
+        self.target = check_float(target, "target recall", minimum=0.0, maximum=1.0, exclusive_minimum=True,
+                                  exclusive_maximum=True)
         self.left, self.model = left, model
 
     def recall(self, found: int) -> float | None:
