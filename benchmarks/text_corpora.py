@@ -12,6 +12,10 @@ manpages       every English manual page under ``/usr/share/man/man1``-``man8`` 
                NAME line, abstract the DESCRIPTION section's text (roff macros stripped, cut at
                4,000 characters); class the section (1-8). Pages that only include another
                (``.so``) are skipped.
+fortunes       every fortune of Debian's ``fortunes`` package (``/usr/share/games/fortunes``,
+               about 15,000 quips, quotes and jokes): title the first line, abstract the rest
+               (often empty); class the file it comes from (``food``, ``law``, ``startrek``, ...).
+               Short records with few shared words: the hard case for word TF-IDF.
 =============  ================================================================================
 
 Targets are chosen by a rule, not by hand: the classes whose share of the corpus lies
@@ -35,8 +39,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-CORPORA = ("docstrings", "manpages")
+CORPORA = ("docstrings", "manpages", "fortunes")
 MAN_ROOT = Path("/usr/share/man")
+FORTUNE_ROOT = Path("/usr/share/games/fortunes")
 MAX_ABSTRACT = 4000
 TARGET_SHARE = (0.007, 0.027)
 MAX_TARGETS = 5
@@ -123,6 +128,25 @@ def manpages() -> tuple[list[dict], list[str]]:
     return records, cats
 
 
+def fortunes() -> tuple[list[dict], list[str]]:
+    """(records, categories) of every fortune (see the module docstring). Needs Debian's
+    ``fortunes`` package (``apt-get install fortunes``)."""
+    if not FORTUNE_ROOT.is_dir():
+        raise SystemExit(f"the fortunes corpus needs Debian's fortunes package: {FORTUNE_ROOT} is missing")
+    records, cats = [], []
+    for path in sorted(FORTUNE_ROOT.iterdir()):
+        if path.suffix or not path.is_file():  # NAME.dat, NAME.u8 are strfile's indexes and links
+            continue
+        for j, text in enumerate(path.read_text("utf-8", "replace").split("\n%\n")):
+            lines = [line.strip() for line in text.strip("%\n").splitlines() if line.strip()]
+            if not lines:
+                continue
+            records.append({"record_id": f"{path.name}.{j}", "title": lines[0],
+                            "abstract": " ".join(lines[1:])[:MAX_ABSTRACT]})
+            cats.append(path.name)
+    return records, cats
+
+
 def docstring_records() -> tuple[list[dict], list[str]]:
     from feature_spaces import docstrings
 
@@ -149,7 +173,7 @@ def build(name: str) -> tuple[Path, np.ndarray, list[str]]:
     path, labels_path, classes_path = folder / f"{name}.csv", folder / f"{name}.labels.npy", folder / f"{name}.classes.txt"
     if not (path.exists() and labels_path.exists() and classes_path.exists()):
         folder.mkdir(parents=True, exist_ok=True)
-        records, cats = docstring_records() if name == "docstrings" else manpages()
+        records, cats = {"docstrings": docstring_records, "manpages": manpages, "fortunes": fortunes}[name]()
         classes = sorted(set(cats))
         tmp = path.with_suffix(".tmp")
         with open(tmp, "w", newline="", encoding="utf-8") as fh:

@@ -139,6 +139,29 @@ def _check_shape(X, name: str) -> None:
         raise InputError(f"{name} has rows of length 0, shape {X.shape}")
 
 
+def check_examples(examples, X):
+    """Positive example rows given beside a pool (:attr:`elsa.state.SearchState.examples`):
+    None, or a matrix of the pool's kind (sparse for a sparse pool) with its columns,
+    finite; returned as float32 (CSR when sparse), None when it has no rows."""
+    if examples is None:
+        return None
+    sparse = is_sparse(X)
+    if is_sparse(examples) != sparse:
+        raise InputError(f"examples must be {'sparse' if sparse else 'dense'} rows like the pool's")
+    if sparse:
+        from scipy.sparse import csr_matrix
+
+        rows = csr_matrix(examples, dtype=np.float32)
+        values = rows.data
+    else:
+        rows = values = np.atleast_2d(np.asarray(examples, np.float32))
+    if rows.ndim != 2 or rows.shape[1] != X.shape[1]:
+        raise InputError(f"examples have shape {tuple(rows.shape)}; the pool's rows have {X.shape[1]} columns")
+    if not np.isfinite(values).all():
+        raise InputError("examples contain NaN or inf")
+    return rows if rows.shape[0] else None
+
+
 def is_sparse(X) -> bool:
     """A scipy sparse matrix or array (checked by type, so scipy is imported only where one is given)."""
     return type(X).__module__.startswith("scipy.sparse")

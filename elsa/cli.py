@@ -48,12 +48,19 @@ def cmd_simulate(args) -> int:
     output = check_writable(args.output, "--output") if args.output else None
     if args.text_columns is not None and args.records is None:
         raise ParameterError("--text-columns applies only to --records")
-    records = None
+    if args.describe is not None and args.records is None:
+        raise ParameterError("--describe applies only to --records (text)")
+    records = examples = None
     if args.records is not None:
         from .text.pool import records_pool
 
         X, records = records_pool(args.records, args.text_columns, progress=not args.quiet)
         _print_problems(records)
+        if args.describe is not None:
+            from .text.describe import describe
+            from .text.features import text_vocabulary
+
+            examples = describe(args.describe, text_vocabulary(records.texts(), progress=False), "--describe")
     else:
         X = load_pool_file(args.embeddings, "embeddings")
     y = _simulation_labels(args, records)
@@ -68,7 +75,7 @@ def cmd_simulate(args) -> int:
             random_state=args.random_state, params=params, on_round=on_round, stop=args.stop,
             audit_positives=args.audit_positives, audit_share=args.audit_share,
             index=args.index, index_recall=args.index_recall, index_options=index_options(args),
-            progress=not args.quiet,
+            progress=not args.quiet, examples=examples,
         )
         if bar is not None:
             bar.update(bar.total - bar.n)
@@ -78,6 +85,7 @@ def cmd_simulate(args) -> int:
     if records is not None:
         doc["params"]["records"] = {"file": str(Path(args.records).resolve()), "text_columns": list(records.text_columns),
                                     "record_ids": records.ids, "problems": records.problems}
+        doc["params"]["describe"] = args.describe
     print(format_summary(doc))
     if output is not None:
         write_json(output, doc)

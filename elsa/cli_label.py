@@ -80,7 +80,12 @@ def _print_start(session) -> None:
     if not session.images.available and not session.texts.available:
         print("note: the pool has no manifest with image paths (write one with `elsa embed`); the page will "
               "show item names only", file=sys.stderr)
-    if not session.positive_items().size and not SPECS[session.settings["strategy"]].seedless:
+    if records.get("describe") and session.described is None and session.settings.get("target"):
+        print(f"note: none of the words of the target {session.settings['target'][:60]!r} occurs in the records; "
+              "it is shown on the page but gives the search nothing to go on", file=sys.stderr)
+    if not session.positive_items().size and session.described is not None:
+        print("note: no seeds yet; the first pages are the records most like the target's description", file=sys.stderr)
+    elif not session.positive_items().size and not SPECS[session.settings["strategy"]].seedless:
         print("note: no seeds yet; the search starts from random items until the first positive "
               "(add seeds on the page, or use --strategy usl)", file=sys.stderr)
     if p.pending:

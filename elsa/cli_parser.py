@@ -161,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", metavar="L.npy", help="integer class ids (n,); with --records, the default is the "
                                                      "file's label_included column")
     p.add_argument("--target", required=True, type=int, metavar="T", help="the class to find: positives are L == T")
+    p.add_argument("--describe", metavar="TEXT", help="with --records: what you are looking for, in words; the search "
+                                                       "trains on it as one more positive from the first page (with --seeds 0, "
+                                                       "it chooses the first page)")
     p.add_argument("--seeds", type=_nonneg_int, help="seed positives drawn at random (default 5)")
     p.add_argument("--seed-ids", type=_id_list, metavar="I,J,...", help="explicit seed row ids (instead of --seeds)")
     p.add_argument("--budget", type=_pos_int, help="total oracle queries allowed (default: no limit)")
@@ -277,7 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--text-columns", metavar="A,B", help="with --records: the columns searched and shown (default "
                                                           "title,abstract)")
     lb.add_argument("--manifest", metavar="M.json", help="item list with image paths (default: E.manifest.json beside E.npy)")
-    lb.add_argument("--target", default="", help="what you are looking for, shown on the page")
+    lb.add_argument("--target", default="", help="what you are looking for, shown on the page; with --records, its "
+                    "words also count as one more positive example from the first page (with no seeds, they choose it)")
     lb.add_argument("--seed-ids", type=_id_list, metavar="I,J,...", help="seed positives by row id")
     lb.add_argument("--seed-items", metavar="PATH,...", help="seed positives by item path (as in the manifest)")
     lb.add_argument("--labels-from", metavar="FILE", help="start from existing labels (CSV or JSONL with item or id, and label)")

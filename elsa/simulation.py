@@ -77,6 +77,7 @@ def simulate(
     index_options: dict | None = None,
     progress: bool = True,
     second_looks: bool = False,
+    examples=None,
 ) -> dict:
     """Run ``repeats`` simulated searches for class ``target`` and summarise them.
 
@@ -119,6 +120,10 @@ def simulate(
     counts them, ``rechecks`` says how many there were, and with ``noise`` the run reports
     ``flips_rechecked`` (the share of wrong first answers asked again) and
     ``rechecks_flipped`` (the share of re-asks whose first answer was wrong).
+
+    ``examples``: positive rows in ``X``'s feature space that are not pool items, such as
+    a description of the target featurised as a record (:func:`elsa.text.describe.describe`):
+    the heads train on them from the first page (:attr:`elsa.state.SearchState.examples`).
 
     ``index``: the search backend (:func:`elsa.index.make_index`: ``auto``, ``exact``,
     ``ivf``, ``ivfpq``, ``hnsw``, ``ray``), built with ``index_options`` (``shards`` for
@@ -202,7 +207,7 @@ def simulate(
 
         t0 = time.perf_counter()
         result = search.run(X, seeds, oracle, random_state=streams.search, index=backend, callback=callback, stop=rule,
-                            progress=progress)
+                            progress=progress, examples=examples)
         seconds = time.perf_counter() - t0
         queried = result.queried_ids
         final_audit = None
@@ -262,6 +267,7 @@ def simulate(
             "target": int(target),
             "n_seeds": None if seed_ids is not None else n_seeds,
             "seed_ids": None if seed_ids is None else [int(i) for i in seed_ids],
+            "examples": 0 if examples is None else int(examples.shape[0]),
             "repeats": repeats,
             "noise": noise,
             "second_looks": search.second_looks.get_params() if search.second_looks is not None else None,

@@ -51,6 +51,10 @@ class SearchState:
     proposals : every earlier oracle call's :class:`Proposal`, oldest first (a labelling
         session rebuilds them from its rounds), so a sampler can tell which of its own
         rankings proposed the items answered so far (:mod:`elsa.samplers.portfolio`).
+    examples : ``(m, d)`` rows in the pool's feature space that are positive examples but
+        not pool items (the user's description of the target, featurised as a record:
+        :mod:`elsa.text.describe`), or None. The logistic heads train on them as positives
+        (:func:`elsa.samplers.cal.fit_with_random_negatives`); nothing else sees them.
     """
 
     X: np.ndarray
@@ -69,6 +73,7 @@ class SearchState:
     phase: str = "epochs"
     ended: str = "epochs"
     corrected: int = 0
+    examples: object = None
 
     @property
     def n(self) -> int:

@@ -1,6 +1,7 @@
 """Text items: records files in, sparse TF-IDF features, the sparse exact index, the search on text."""
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -115,7 +116,8 @@ def test_features_are_cached_by_the_whole_corpus(tmp_path, monkeypatch):
     monkeypatch.setenv("ELSA_CACHE_DIR", str(tmp_path))
     texts = ["red apples", "green apples", "red pears"]
     X1 = text_features(texts, progress=False)
-    assert len(list((tmp_path / "text").glob("*.npz"))) == 1
+    # The features and their vocabulary (terms and IDF), under one key.
+    assert sorted(f.name.partition(".")[2] for f in (tmp_path / "text").iterdir()) == ["npz", "vocab.npz"]
     X2 = text_features(texts, progress=False)
     assert (X1 != X2).nnz == 0
     assert featuriser_key(texts) != featuriser_key(texts[:2] + ["red pear"])  # one record changes every IDF
@@ -185,6 +187,36 @@ def topic_corpus(n=300, positives=12, seed=0):
     return texts, np.array(y)
 
 
+def test_lead_terms_are_the_shared_terms_weighted_by_the_positives():
+    from elsa.text.highlight import lead_terms, positives_centroid
+
+    texts = ["comet orbit comet tail", "comet orbit", "apple orbit", "apple pear", "tail pear"]
+    X, terms = tfidf(texts)
+    c = positives_centroid(X, np.array([0, 1]))
+    # Item 2 shares only "orbit" with the positives; item 3 shares nothing; item 4 "tail" (in record 0 only).
+    assert lead_terms(X, terms, 2, c) == ["orbit"]
+    assert lead_terms(X, terms, 3, c) == []
+    assert lead_terms(X, terms, 4, c) == ["tail"]
+    # A positive's own terms, heaviest first: "comet" (twice in record 0, in both), then the pair.
+    assert lead_terms(X, terms, 0, c) == ["comet", "comet orbit", "orbit", "tail"]
+    assert lead_terms(X, terms, 0, c, top=1) == ["comet"]
+    assert positives_centroid(X, np.array([], np.int64)) is None and lead_terms(X, terms, 0, None) == []
+
+
+def test_a_vocabulary_featurises_other_texts_in_the_corpus_space(tmp_path, monkeypatch):
+    from elsa.text.features import text_features_and_vocabulary
+
+    monkeypatch.setenv("ELSA_CACHE_DIR", str(tmp_path))
+    texts, _ = topic_corpus(60, 6)
+    X, vocab = text_features_and_vocabulary(texts, progress=False)
+    assert abs(vocab.transform(texts) - X).max() < 1e-6  # the corpus's own rows, exactly
+    again, vocab2 = text_features_and_vocabulary(texts, progress=False)  # from the cache
+    assert (again != X).nnz == 0 and vocab2.terms.tolist() == vocab.terms.tolist()
+    q = vocab.transform(["a comet with a long tail, and zebras"]).toarray().ravel()
+    assert set(vocab.terms[q > 0]) == {"comet", "tail"}  # unknown words are dropped
+    assert abs(np.linalg.norm(q) - 1) < 1e-6
+
+
 def test_the_default_search_finds_a_rare_topic_in_text_and_is_reproducible():
     from elsa.simulation import simulate
 
@@ -193,6 +225,47 @@ def test_the_default_search_finds_a_rare_topic_in_text_and_is_reproducible():
     runs = [simulate(X, y, 1, seed_ids=[0, 1], budget=30, random_state=4, progress=False)["runs"][0] for _ in range(2)]
     assert runs[0]["found"] == 10  # all 10 positives but the seeds, within 30 labels
     assert runs[0]["curve"] == runs[1]["curve"]
+
+
+def test_a_description_chooses_the_first_page_without_seeds_and_is_one_more_positive_with_them():
+    from elsa.simulation import simulate
+    from elsa.text.describe import describe
+    from elsa.text.features import text_features_and_vocabulary
+
+    texts, y = topic_corpus()  # 12 comet records among 300
+    X, vocab = text_features_and_vocabulary(texts, use_cache=False, progress=False)
+    q = describe("a comet in orbit, its tail and nucleus", vocab)
+    assert q.shape == (1, X.shape[1]) and q.nnz == 4
+    runs = {ex is not None: simulate(X, y, 1, n_seeds=0, budget=30, random_state=4, progress=False, examples=ex,
+                                     found_at=(10,))["runs"][0] for ex in (None, q)}
+    # Without seeds or a description the first pages are random (the first comet at label 11);
+    # with the description the first page is ten comets.
+    assert runs[False]["found_at"]["10"] == 0 and runs[False]["first_positive_at"] == 11
+    assert runs[True]["found_at"]["10"] == 10 and runs[True]["first_positive_at"] == 1
+    with pytest.raises(InputError, match="none of its words occurs in the records"):
+        describe("the zebras", vocab)
+    with pytest.raises(ParameterError, match="description is empty"):
+        describe("  ", vocab)
+
+
+def test_elsa_simulate_describe_needs_records(tmp_path, capsys):
+    from elsa.cli import main
+
+    texts, y = topic_corpus(60, 6)
+    f = tmp_path / "r.csv"
+    f.write_text("title,abstract,label_included\n" + "".join(f"t{i},{t},{v}\n" for i, (t, v) in enumerate(zip(texts, y))))
+    assert main(["simulate", "--records", str(f), "--target", "1", "--seeds", "0", "--budget", "10",
+                 "--describe", "comet orbit", "--quiet", "--output", str(tmp_path / "o.json")]) == 0
+    doc = json.loads((tmp_path / "o.json").read_text())
+    assert doc["params"]["describe"] == "comet orbit" and doc["params"]["examples"] == 1
+    assert doc["runs"][0]["found"] == 6  # all six comet records, in the first page of ten
+    np.save(tmp_path / "e.npy", np.eye(4, dtype=np.float32))
+    np.save(tmp_path / "l.npy", np.array([1, 0, 0, 0]))
+    assert main(["simulate", "--embeddings", str(tmp_path / "e.npy"), "--labels", str(tmp_path / "l.npy"),
+                 "--target", "1", "--describe", "x"]) == 2
+    assert "--describe applies only to --records" in capsys.readouterr().err
+    assert main(["simulate", "--records", str(f), "--target", "1", "--describe", "zebra", "--quiet"]) != 0
+    assert "--describe 'zebra': none of its words occurs in the records" in capsys.readouterr().err
 
 
 def test_a_strategy_that_needs_dense_vectors_refuses_text_by_name():
@@ -291,6 +364,41 @@ def test_a_text_session_shows_cards_names_items_by_record_id_and_reopens(text_re
         Session.open(tmp_path / "p")
 
 
+def test_a_text_session_without_seeds_starts_from_the_targets_words(text_records, tmp_path):
+    from elsa.session import Session
+
+    f, y = text_records
+    s = Session.create(tmp_path / "p", records=f, target="a comet: its orbit and tail", budget=40)
+    try:
+        assert s.described is not None and s.described.nnz == 3  # comet, orbit, tail
+        s.start_background()
+        for _ in range(500):
+            if s.pending().ids.size:
+                break
+            time.sleep(0.02)
+        first = s.pending().ids
+        assert first.size == 10 and y[first].sum() == 10  # the first page: ten of the twelve comet records
+    finally:
+        s.close()
+    s = Session.open(tmp_path / "p")  # reopened: the same description, the same page
+    try:
+        assert s.pending().ids.tolist() == first.tolist() and s.described.nnz == 3
+    finally:
+        s.close()
+
+
+def test_only_sessions_begun_with_descriptions_use_the_targets_words():
+    from elsa.session.texts import target_examples
+    from elsa.text.features import _fit
+
+    _, vocab = _fit(["comet orbit", "comet orbit tail", "apple pear", "apple pear"])
+    meta = {"target": "comets and their orbit", "records": {"describe": True}}
+    assert target_examples(meta, vocab).nnz == 1  # "orbit" ("comets" is not a term: no stemming)
+    assert target_examples({**meta, "records": {}}, vocab) is None  # a session from before: as it chose then
+    assert target_examples({**meta, "target": "zebras"}, vocab) is None  # no word of it in the records
+    assert target_examples({**meta, "target": ""}, vocab) is None
+
+
 def test_browser_labels_a_page_of_text_records_with_the_keyboard(text_records, tmp_path):
     from test_web import ARTIFACTS, REQUIRE_BROWSER, LiveServer, chromium
 
@@ -313,6 +421,12 @@ def test_browser_labels_a_page_of_text_records_with_the_keyboard(text_records, t
             assert ids == list(s.pending().ids) and len(ids) == 10
             first = page.inner_text(f'.tile[data-id="{ids[0]}"] .card .title')
             assert first.startswith(f"Record {ids[0]} ")
+            # Each card marks the words it shares with the positives (so far the seeds, records 0 and 1).
+            marked = page.eval_on_selector_all(".tile .card mark", "els => els.map(e => e.textContent)")
+            seed_words = set(" ".join(read_records(f).texts()[:2]).lower().split())
+            assert marked and {m.lower() for m in marked} <= seed_words
+            leads = [i for i in ids if i < 12]  # the comet records on the page share comet words with the seeds
+            assert leads and all(page.query_selector(f'.tile[data-id="{i}"] .card mark') for i in leads)
             page.keyboard.press(" ")  # the whole record, in the viewer
             page.wait_for_selector("#viewer-text:not([hidden])")
             assert page.inner_text("#viewer-title") == first

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .._validation import check_float, check_int
+from .._validation import check_float, check_int, is_sparse
 from .. import scores
 from ..head.logistic import LogisticHead
 from ..state import POSITIVE, SearchState
@@ -37,18 +37,33 @@ def cal_batch(round_no: int) -> int:
 
 def fit_with_random_negatives(heads, state: SearchState, rng: np.random.Generator, n_random: int) -> bool:
     """Fit ``heads`` (one head, or several on the same data) on every decided label plus
-    ``n_random`` random unlabelled items taken as negatives (drawn afresh from ``rng``);
-    False, with nothing fitted, while one class is missing."""
+    ``n_random`` random unlabelled items taken as negatives (drawn afresh from ``rng``),
+    and the state's :attr:`~elsa.state.SearchState.examples` as positives (AutoTAR's
+    synthetic positive: the topic's own text); False, with nothing fitted, while one class
+    is missing."""
     decided = np.flatnonzero(state.decided)
     pseudo = uniform_unlabelled(state, rng, n_random)
     ids = np.concatenate([decided, pseudo])
     y = np.concatenate([state.answers[decided] == POSITIVE, np.zeros(pseudo.size, bool)])
+    rows = state.X[ids]
+    if state.examples is not None and state.examples.shape[0]:
+        rows = stack_rows(rows, state.examples)
+        y = np.concatenate([y, np.ones(state.examples.shape[0], bool)])
     if y.all() or not y.any():
         return False
     seed = int(rng.integers(2**31 - 1))
     for head in heads if isinstance(heads, (list, tuple)) else (heads,):
-        head.fit(state.X[ids], y, random_state=seed)
+        head.fit(rows, y, random_state=seed)
     return True
+
+
+def stack_rows(a, b):
+    """Rows of ``b`` under those of ``a`` (both sparse, or both dense)."""
+    if is_sparse(a):
+        from scipy.sparse import vstack
+
+        return vstack([a, b], format="csr")
+    return np.concatenate([np.asarray(a), np.asarray(b, dtype=np.asarray(a).dtype)])
 
 
 class CALSampler(Sampler):

@@ -104,7 +104,10 @@ labels plus ``n_random`` random unlabelled items taken as negatives (CAL's devic
 pass scoring the pool with both heads (:class:`~elsa.head.logistic.StackedLogits`), and
 two rank averages and the head's best items found without sorting the pool
 (:mod:`elsa.samplers._ranks`, partial sorts). Before any positive is known it labels
-uniformly random items.
+uniformly random items, unless the state holds positive examples (a description of the
+target, :attr:`elsa.state.SearchState.examples`): then the heads, fitted on the examples
+against random negatives, rank the first page, and every ranking that needs the k-NN
+model takes the first head's order until a positive is found.
 
 Tried on the way and not kept (scratch design runs on classes 4 and 6 of the spectral
 features, 3-9 runs, positives at 1,000 labels, against 139 and 75 for ``blend`` and 169
@@ -256,6 +259,8 @@ class PortfolioSampler(Sampler):
                     top = top_by_rank_sum(rank_p, z, self.batch_size) if kind == "blend" else local_top(
                         z, self.batch_size, None)
                     out[part] = unlabelled[top]
+            if not (state.answers == POSITIVE).any():  # only examples (a description): the k-NN model knows nothing yet
+                out["knn"] = unlabelled[local_top(Z[:, 0].astype(np.float64), self.batch_size, None)]
         if self._mlp is not None and fit_with_random_negatives(self._mlp, state, rng, self.n_random):
             z = np.asarray(state.index.score(self._mlp.decision_function), np.float64)
             out["mlp"] = local_top(z, self.batch_size, state.labelled)
@@ -281,7 +286,7 @@ class PortfolioSampler(Sampler):
     def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:
         if self._model is None:
             self.prepare(state, rng)
-        if not (state.answers == POSITIVE).any():  # nothing to search around yet
+        if not (state.answers == POSITIVE).any() and (state.examples is None or not self.head_cs):  # nothing to go on yet
             ids = uniform_unlabelled(state, rng, self.batch_size)
             self._owner = {int(i): "random" for i in ids}
             return ids

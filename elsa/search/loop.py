@@ -21,7 +21,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .._validation import as_generator, check_embeddings, check_ids, check_int
+from .._validation import as_generator, check_embeddings, check_examples, check_ids, check_int
 from ..exceptions import InputError, ParameterError
 from ..head.scorers import Scorer
 from ..index import Index
@@ -232,8 +232,12 @@ class ActiveSearch:
         callback: Callable[[Round, SearchState], None] | None = None,
         stop=None,
         progress: bool = True,
+        examples=None,
     ) -> SearchResult:
         """Search ``X`` from ``seed_ids`` (known positives), asking ``oracle.label(ids)``.
+
+        ``examples``: positive rows in ``X``'s feature space that are not pool items (a
+        description of the target: :attr:`elsa.state.SearchState.examples`), or None.
 
         ``random_state`` (an int, a numpy Generator or None) drives every random choice,
         so a fixed value gives the same run. ``callback(round, state)`` is called after
@@ -254,7 +258,7 @@ class ActiveSearch:
         answers = np.zeros(X.shape[0], np.int8)
         answers[seed_ids] = POSITIVE
         state = SearchState(X=X, index=index, answers=answers, frontier=seed_ids, budget_left=self.budget,
-                            progress=progress)
+                            progress=progress, examples=check_examples(examples, X))
         result = SearchResult(seed_ids=seed_ids)
         self.prepare(state, rng)
         curve = [(0, 0)]  # (queries, positives answered) after each call: what the knee rule reads

@@ -57,7 +57,7 @@ from ..stopping import quant_from_state
 from .answers import Answers
 from .audit import SessionAudit
 from .images import ItemImages
-from .texts import ItemTexts
+from .texts import ItemTexts, target_examples
 from .progress import STOP_MESSAGES, Batch, Reports
 from .setup import check_new_session, default_user, load_pool, start_session
 from .store import DB_NAME, SessionLock, Store, no_session
@@ -85,12 +85,13 @@ class Session(Answers, Reports, Waiting):
         self.user = user or default_user()
         meta = store.meta()
         self.settings = meta
-        self.X, records = load_pool(meta)
+        self.X, records, vocabulary = load_pool(meta)
         self.names = store.item_names()
         if len(self.names) != self.X.shape[0]:
             raise InputError(f"session file lists {len(self.names)} items but the pool has {self.X.shape[0]} rows")
         self.images = ItemImages(meta.get("images", {"kind": "none"}), self.names)
-        self.texts = ItemTexts(records)
+        self.texts = ItemTexts(records, self.X, vocabulary)
+        self.described = target_examples(meta, vocabulary)  # the target's words as a positive row, or None
         self.index = make_index(self.X, meta.get("index", "auto"), random_state=meta["random_state"],
                                 **meta.get("index_options", {}))
         self.search = make_strategy(meta["strategy"], epochs=meta["epochs"], budget=meta["budget"], **meta["params"])
@@ -188,7 +189,7 @@ class Session(Answers, Reports, Waiting):
             n_found=int((answers[proposed] == POSITIVE).sum()) if proposed.size else 0,
             queries=int(proposed.size), epoch=int(epochs_done),
             budget_left=None if budget is None else max(0, budget - int(proposed.size)),
-            phase=phase, ended="no candidates" if stalled else "epochs",
+            phase=phase, ended="no candidates" if stalled else "epochs", examples=self.described,
         )
 
     def pending(self) -> Batch:

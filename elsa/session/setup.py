@@ -109,7 +109,7 @@ def check_new_session(
         names = unique_names(recs.ids)
         source = {"embeddings": None, "digest": file_digest(rec_path), "manifest": None, "images": {"kind": "none"},
                   "records": {"path": str(rec_path), "text_columns": list(recs.text_columns),
-                              "problems": recs.problems}}
+                              "problems": recs.problems, "describe": True}}  # the target's words are an example
     else:
         emb_path = Path(embeddings).resolve()
         X = check_embeddings(load_npy(emb_path, "embeddings"))
@@ -275,17 +275,19 @@ def text_manifest(npz: Path, manifest) -> tuple[str, list[str]]:
 
 
 def load_pool(meta: dict):
-    """The session's pool and, for a text session, its records: ``(X, records or None)``."""
+    """The session's pool and, for a text session, its records and the features' vocabulary:
+    ``(X, records or None, vocabulary or None)``."""
     if meta.get("records"):
-        from ..text.features import text_features
+        from ..text.features import text_features_and_vocabulary
         from .texts import read_session_records
 
         records = read_session_records(meta)
-        return text_features(records.texts()), records
+        X, vocabulary = text_features_and_vocabulary(records.texts())
+        return X, records, vocabulary
     path = Path(meta["embeddings"])
     if not path.exists():
         raise InputError(f"the session's embeddings {path} are missing; put the file back to reopen the session")
     if file_digest(path) != meta["digest"]:
         raise InputError(f"the embeddings {path} changed since the session began; "
                          "a session's labels only make sense over the pool they were given on")
-    return check_embeddings(load_npy(path, "embeddings")), None
+    return check_embeddings(load_npy(path, "embeddings")), None, None

@@ -276,8 +276,9 @@ function tileFor(it, i) {
   d.dataset.id = it.id;
   // A text item is a card: its title, then its body cut to a few lines (space opens all of it).
   const img = it.text
-    ? `<div class="card"><div class="title">${escapeHtml(it.text.title || "(no title)")}</div>` +
-      `<div class="body">${escapeHtml(it.text.body || "(no text)")}</div></div>`
+    ? `<div class="card"${it.text.terms && it.text.terms.length ? ` title="shares with the positives: ${escapeHtml(it.text.terms.join(", "))}"` : ""}>` +
+      `<div class="title">${it.text.title ? markTerms(it.text.title, it.text.terms) : "(no title)"}</div>` +
+      `<div class="body">${it.text.body ? markTerms(it.text.body, it.text.terms) : "(no text)"}</div></div>`
     : S.images
       ? `<img loading="lazy" src="/api/image/${it.id}" alt="${escapeHtml(it.name)}">`
       : `<div class="noimg">no image</div>`;
@@ -326,6 +327,22 @@ function render() {
 
 function escapeHtml(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
+// A text card's lead terms (the server's elsa.text.highlight: terms shared with the positives
+// found so far) marked wherever their words occur, as the featuriser reads words: runs of two
+// or more letters or digits, any case or accent. Returns escaped HTML.
+function markTerms(text, terms) {
+  const words = new Set();
+  for (const t of terms || []) for (const w of t.split(" ")) if (w) words.add(w.toLowerCase());
+  if (!words.size) return escapeHtml(text);
+  let out = "", last = 0;
+  for (const m of String(text).matchAll(/[\p{L}\p{N}_]{2,}/gu)) {
+    if (!words.has(m[0].normalize("NFD").replace(/\p{M}/gu, "").toLowerCase())) continue;  // accents stripped, as the featuriser does
+    out += escapeHtml(text.slice(last, m.index)) + `<mark>${escapeHtml(m[0])}</mark>`;
+    last = m.index + m[0].length;
+  }
+  return out + escapeHtml(text.slice(last));
 }
 
 function columns() {
@@ -463,8 +480,8 @@ function openViewerFor(it) {
   if (it && it.text) {  // a text item: the whole record, readable, in the same overlay
     $("viewer-img").hidden = true;
     $("viewer-text").hidden = false;
-    $("viewer-title").textContent = it.text.title || "(no title)";
-    $("viewer-body").textContent = it.text.body || "(no text)";
+    $("viewer-title").innerHTML = it.text.title ? markTerms(it.text.title, it.text.terms) : "(no title)";
+    $("viewer-body").innerHTML = it.text.body ? markTerms(it.text.body, it.text.terms) : "(no text)";
     $("viewer-name").textContent = `#${it.id} ${it.name}`;
     $("viewer").hidden = false;
     return;
