@@ -103,7 +103,7 @@ def seeds_for(corpus: str, target: str, run: int, names: np.ndarray) -> list[int
     return sorted(int(i) for i in rng.choice(positives, N_SEEDS, replace=False))
 
 
-def run_elsa(corpus: str, target: str, run: int, method: str) -> dict:
+def run_elsa(corpus: str, target: str, run: int, method: str, budget: int = max(BUDGETS)) -> dict:
     from elsa.simulation import simulate
 
     _, names, _, _ = corpus_data(corpus)
@@ -118,12 +118,21 @@ def run_elsa(corpus: str, target: str, run: int, method: str) -> dict:
         examples = describe(DESCRIPTIONS[f"{corpus}/{target}"], text_vocabulary(corpus_data(corpus)[3].texts()))
     t0 = time.perf_counter()
     strategy, params = STRATEGY[method]
-    doc = simulate(X, y, 1, strategy=strategy, params=params, seed_ids=seeds, budget=max(BUDGETS), random_state=run,
-                   epochs=None, found_at=BUDGETS, progress=False, examples=examples)
-    return {"found_at": doc["runs"][0]["found_at"], "seconds": time.perf_counter() - t0}
+    doc = simulate(X, y, 1, strategy=strategy, params=params, seed_ids=seeds, budget=budget, random_state=run,
+                   epochs=None, found_at=tuple(range(1, budget + 1)), progress=False, examples=examples)
+    hits = np.array([doc["runs"][0]["found_at"][str(b)] for b in range(1, budget + 1)])
+    return {**found_and_hits(hits), "seconds": time.perf_counter() - t0}
 
 
-def run_asreview(corpus: str, target: str, run: int, asreview: str) -> dict:
+def found_and_hits(hits: np.ndarray) -> dict:
+    """``found_at`` each of :data:`BUDGETS` from the running count of positives, label by
+    label, and ``hit_labels``: the label (1-based) at which each positive was found."""
+    hits = np.asarray(hits)
+    return {"found_at": {str(b): int(hits[min(b, hits.size) - 1]) if hits.size else 0 for b in BUDGETS},
+            "hit_labels": (np.flatnonzero(np.diff(np.concatenate([[0], hits])) > 0) + 1).tolist()}
+
+
+def run_asreview(corpus: str, target: str, run: int, asreview: str, budget: int = max(BUDGETS)) -> dict:
     path, names, _, records = corpus_data(corpus)
     seeds = seeds_for(corpus, target, run, names)
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,7 +145,7 @@ def run_asreview(corpus: str, target: str, run: int, asreview: str) -> dict:
         out = Path(tmp) / "sim.asreview"
         t0 = time.perf_counter()
         subprocess.run([asreview, "simulate", str(data), "--prior-idx", *map(str, seeds), "--n-query", "10",
-                        "--n-stop", str(max(BUDGETS) + N_SEEDS), "--seed", str(run), "-o", str(out)],
+                        "--n-stop", str(budget + N_SEEDS), "--seed", str(run), "-o", str(out)],
                        check=True, capture_output=True, cwd=tmp)  # it leaves a cache file in its folder
         seconds = time.perf_counter() - t0
         with zipfile.ZipFile(out) as z:
@@ -145,14 +154,14 @@ def run_asreview(corpus: str, target: str, run: int, asreview: str) -> dict:
         rows = con.execute("SELECT record_id, label FROM results ORDER BY rowid").fetchall()
         con.close()
     after = [label for rid, label in rows if rid not in set(seeds)]
-    hits = np.cumsum(after)
-    return {"found_at": {str(b): int(hits[min(b, len(hits)) - 1]) for b in BUDGETS}, "seconds": seconds}
+    return {**found_and_hits(np.cumsum(after)[:budget]), "seconds": seconds}
 
 
-def task(corpus, target, run, method, asreview):
+def task(corpus, target, run, method, asreview, budget=max(BUDGETS)):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    out = run_asreview(corpus, target, run, asreview) if method == "asreview" else run_elsa(corpus, target, run, method)
-    return {"corpus": corpus, "target": target, "run": run, "method": method, **out}
+    out = (run_asreview(corpus, target, run, asreview, budget) if method == "asreview"
+           else run_elsa(corpus, target, run, method, budget))
+    return {"corpus": corpus, "target": target, "run": run, "method": method, "budget": budget, **out}
 
 
 def load_runs() -> list[dict]:
@@ -172,19 +181,44 @@ def run(args) -> None:
                 for method in args.methods:
                     if (corpus, target, r, method) not in done:
                         todo.append((corpus, target, r, method))
+    run_tasks([(*t, args.asreview) for t in todo], args.workers, RUNS)
+
+
+def run_tasks(todo: list[tuple], workers: int, runs: Path) -> None:
+    """:func:`task` on each argument tuple of ``todo``, ``workers`` at a time, each finished
+    row appended to ``runs`` (so a later call resumes); a failed run is reported and the
+    others go on."""
     print(f"{len(todo)} runs to do", file=sys.stderr)
-    with ProcessPoolExecutor(args.workers) as pool:
-        futures = {pool.submit(task, *t, args.asreview): t for t in todo}
+    with ProcessPoolExecutor(workers) as pool:
+        futures = {pool.submit(task, *t): t for t in todo}
         for n, fut in enumerate(as_completed(futures), 1):
             try:
                 row = fut.result()
-            except Exception as exc:  # one failed run is reported and the others go on
-                print(f"[{n}/{len(todo)}] {futures[fut]} FAILED: {exc!r}", file=sys.stderr)
+            except Exception as exc:
+                print(f"[{n}/{len(todo)}] {futures[fut][:4]} FAILED: {exc!r}", file=sys.stderr)
                 continue
-            with open(RUNS, "a") as fh:
+            with open(runs, "a") as fh:
                 fh.write(json.dumps(row) + "\n")
             print(f"[{n}/{len(todo)}] {row['corpus']} {row['target']} run {row['run']} {row['method']}: "
-                  f"{row['found_at']} ({row['seconds']:.0f} s)", file=sys.stderr)
+                  f"{row['found_at']}, {len(row['hit_labels'])} found in {row['budget']} ({row['seconds']:.0f} s)",
+                  file=sys.stderr)
+
+
+def arguments(description: str, methods) -> argparse.ArgumentParser:
+    """The options both text benchmarks take."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--corpora", nargs="+", default=list(text_corpora.CORPORA))
+    p.add_argument("--methods", nargs="+", default=list(methods))
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--asreview", default=str(Path(os.environ.get("ASREVIEW_VENV", "/work/asr-venv")) / "bin" / "asreview"))
+    p.add_argument("--summarize", action="store_true")
+    return p
+
+
+def write_results(name: str, md: str, doc: dict) -> None:
+    (RESULTS / f"{name}.md").write_text(md)
+    (RESULTS / f"{name}.json").write_text(json.dumps(doc, indent=1) + "\n")
+    print(md)
 
 
 def summarize(rows: list[dict]) -> tuple[str, dict]:
@@ -265,20 +299,12 @@ def against(table, totals, out, method, ref, title) -> list[str]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--corpora", nargs="+", default=list(text_corpora.CORPORA))
-    p.add_argument("--methods", nargs="+", default=list(METHODS))
+    p = arguments(__doc__.split("\n")[0], METHODS)
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--asreview", default=str(Path(os.environ.get("ASREVIEW_VENV", "/work/asr-venv")) / "bin" / "asreview"))
-    p.add_argument("--summarize", action="store_true")
     args = p.parse_args()
     if not args.summarize:
         run(args)
-    md, doc = summarize(load_runs())
-    (RESULTS / "text_search.md").write_text(md)
-    (RESULTS / "text_search.json").write_text(json.dumps(doc, indent=1) + "\n")
-    print(md)
+    write_results("text_search", *summarize(load_runs()))
 
 
 if __name__ == "__main__":
