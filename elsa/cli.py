@@ -121,7 +121,8 @@ def format_summary(doc: dict) -> str:
     total = runs[0]["total_positives"]
     lines = [
         f"strategy {doc['strategy']}: class {p['target']}, {total} positives in a pool of {p['pool_size']} "
-        f"(d = {p['dim']}), {runs[0]['n_seeds']} seeds, {len(runs)} run(s)"
+        f"(d = {p['dim']}), {runs[0]['n_seeds']} seeds"
+        + (f" and the description {p['describe']!r}" if p.get("describe") else "") + f", {len(runs)} run(s)"
         + (f", budget {p['budget']}" if p["budget"] is not None else "")
         + (f", stop {p['stop']}" if p.get("stop") else "")
         + (f", index {p['index']}" if p.get("index", "exact") != "exact" else "")

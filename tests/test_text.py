@@ -258,6 +258,7 @@ def test_elsa_simulate_describe_needs_records(tmp_path, capsys):
                  "--describe", "comet orbit", "--quiet", "--output", str(tmp_path / "o.json")]) == 0
     doc = json.loads((tmp_path / "o.json").read_text())
     assert doc["params"]["describe"] == "comet orbit" and doc["params"]["examples"] == 1
+    assert "0 seeds and the description 'comet orbit', 1 run(s)" in capsys.readouterr().out
     assert doc["runs"][0]["found"] == 6  # all six comet records, in the first page of ten
     np.save(tmp_path / "e.npy", np.eye(4, dtype=np.float32))
     np.save(tmp_path / "l.npy", np.array([1, 0, 0, 0]))
@@ -378,6 +379,12 @@ def test_a_text_session_without_seeds_starts_from_the_targets_words(text_records
             time.sleep(0.02)
         first = s.pending().ids
         assert first.size == 10 and y[first].sum() == 10  # the first page: ten of the twelve comet records
+        from starlette.testclient import TestClient
+
+        from elsa.web.app import create_app
+
+        doc = TestClient(create_app(s), base_url="http://127.0.0.1:8765").get("/api/state").json()
+        assert doc["described"] is True and sorted(e["id"] for e in doc["batch"]) == sorted(first.tolist())
     finally:
         s.close()
     s = Session.open(tmp_path / "p")  # reopened: the same description, the same page

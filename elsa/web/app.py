@@ -224,7 +224,8 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
                 ex["title"] = session.texts.card(ex["id"])["title"]
         # JSON has no NaN: an estimate not made yet (no random positive) is null
         return {"progress": jsonable(session.progress().as_dict()), "batch": view, "rounds": rounds,
-                "images": session.images.available, "texts": session.texts.available, "examples": examples}
+                "images": session.images.available, "texts": session.texts.available, "examples": examples,
+                "described": session.described is not None}
 
     def api(handler):
         async def endpoint(request: Request):

@@ -77,6 +77,7 @@ async function refresh(wait = false) {
   $("full-what").textContent = S.texts ? "whole text" : "full image";
   const p = doc.progress;
   $("target").textContent = p.target || "the target";
+  $("target").title = doc.described ? "the search also learns from these words, as one more example of what you seek" : "";
   $("found").textContent = p.found;
   $("labels").textContent = p.budget === null ? p.labels : `${p.labels} / ${p.budget}`;
   $("labels-note").textContent = p.budget === null ? "labels spent" : "labels spent / budget";
