@@ -113,9 +113,10 @@ def run_elsa(corpus: str, target: str, run: int, method: str, budget: int = max(
     examples = None
     if method.startswith("described"):
         from elsa.text.describe import describe
-        from elsa.text.features import text_vocabulary
+        from elsa.text.features import text_features_and_vocabulary
 
-        examples = describe(DESCRIPTIONS[f"{corpus}/{target}"], text_vocabulary(corpus_data(corpus)[3].texts()))
+        _, vocabulary = text_features_and_vocabulary(corpus_data(corpus)[3].texts(), progress=False)
+        examples = describe(DESCRIPTIONS[f"{corpus}/{target}"], vocabulary)
     t0 = time.perf_counter()
     strategy, params = STRATEGY[method]
     doc = simulate(X, y, 1, strategy=strategy, params=params, seed_ids=seeds, budget=budget, random_state=run,

@@ -54,13 +54,12 @@ def cmd_simulate(args) -> int:
     if args.records is not None:
         from .text.pool import records_pool
 
-        X, records = records_pool(args.records, args.text_columns, progress=not args.quiet)
+        X, records, vocabulary = records_pool(args.records, args.text_columns, progress=not args.quiet)
         _print_problems(records)
         if args.describe is not None:
             from .text.describe import describe
-            from .text.features import text_vocabulary
 
-            examples = describe(args.describe, text_vocabulary(records.texts(), progress=False), "--describe")
+            examples = describe(args.describe, vocabulary, "--describe")
     else:
         X = load_pool_file(args.embeddings, "embeddings")
     y = _simulation_labels(args, records)

@@ -105,7 +105,7 @@ def check_new_session(
         from ..text.pool import records_pool
 
         rec_path = Path(records).resolve()
-        X, recs = records_pool(rec_path, text_columns)  # its label_included values start the labels
+        X, recs, _ = records_pool(rec_path, text_columns)  # its label_included values start the labels
         names = unique_names(recs.ids)
         source = {"embeddings": None, "digest": file_digest(rec_path), "manifest": None, "images": {"kind": "none"},
                   "records": {"path": str(rec_path), "text_columns": list(recs.text_columns),

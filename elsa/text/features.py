@@ -134,11 +134,6 @@ def text_features(texts: list[str], *, use_cache: bool = True, progress: bool = 
     return _features_and_vocabulary(texts, use_cache, progress, need_vocabulary=False)[0]
 
 
-def text_vocabulary(texts: list[str], *, use_cache: bool = True, progress: bool = True) -> Vocabulary:
-    """The :class:`Vocabulary` ``texts``' features use, from the cache or fitted (and the features cached)."""
-    return _features_and_vocabulary(texts, use_cache, progress, need_vocabulary=True)[1]
-
-
 def text_features_and_vocabulary(texts: list[str], *, use_cache: bool = True, progress: bool = True):
     """``(features, vocabulary)`` of ``texts`` in one read of the cache."""
     return _features_and_vocabulary(texts, use_cache, progress, need_vocabulary=True)

@@ -7,16 +7,17 @@ from pathlib import Path
 import numpy as np
 
 from .._io import save_npy, write_json
-from .features import FEATURISER, save_features, text_features
+from .features import FEATURISER, save_features, text_features_and_vocabulary
 from .records import Records, read_records
 
 
-def records_pool(path, text_columns=None, *, use_cache: bool = True, progress: bool = True) -> tuple[object, Records]:
-    """``(X, records)``: the file's records (:func:`~elsa.text.records.read_records`) and their
-    sparse TF-IDF rows (:func:`~elsa.text.features.text_features`, cached), row ``i`` for record ``i``."""
+def records_pool(path, text_columns=None, *, use_cache: bool = True, progress: bool = True):
+    """``(X, records, vocabulary)``: the file's records (:func:`~elsa.text.records.read_records`),
+    their sparse TF-IDF rows, row ``i`` for record ``i``, and the features' vocabulary
+    (:func:`~elsa.text.features.text_features_and_vocabulary`, cached)."""
     records = read_records(path, text_columns)
-    X = text_features(records.texts(), use_cache=use_cache, progress=progress)
-    return X, records
+    X, vocabulary = text_features_and_vocabulary(records.texts(), use_cache=use_cache, progress=progress)
+    return X, records, vocabulary
 
 
 def embed_records(path, out, text_columns=None, *, use_cache: bool = True,
@@ -26,7 +27,7 @@ def embed_records(path, out, text_columns=None, *, use_cache: bool = True,
     with a ``label_included`` column, also ``OUT.labels.npy`` (1, 0, or -1 where the record
     has no label). Returns the manifest as written, and the records."""
     out = Path(out)
-    X, records = records_pool(path, text_columns, use_cache=use_cache, progress=progress)
+    X, records, _ = records_pool(path, text_columns, use_cache=use_cache, progress=progress)
     save_features(out, X)
     stem = out.with_suffix("")
     manifest = {

@@ -29,14 +29,13 @@ JSON object (no NaN or Infinity); ids are JSON whole numbers (not ``"5"``, ``5.0
 
 from __future__ import annotations
 
+import anyio
+
 import hmac
 import json
 import re
 from http import HTTPStatus
 from pathlib import Path
-
-import anyio
-import numpy as np
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -208,7 +207,7 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
         labels = session.item_labels(items)
         view = [{"id": int(i), "name": session.names[int(i)], **labels.get(int(i), {"label": None})} for i in items]
         if session.texts.available:  # a text session: each card's title, body and the terms it shares with the positives
-            centroid = session.texts.centroid(np.flatnonzero(session.labels() == 1))
+            centroid = session.texts.centroid(session.positive_items())
             for entry in view:
                 entry["text"] = session.texts.card(entry["id"], centroid)
         return view
