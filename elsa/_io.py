@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -63,15 +62,6 @@ def load_pool_file(path, name: str = "embeddings"):
     except (ValueError, OSError, EOFError, KeyError) as exc:
         raise InputError(f"cannot read {name} file {path} as a sparse matrix (scipy.sparse.save_npz's format, "
                          f"as `elsa embed RECORDS --out F.npz` writes): {exc}") from None
-
-
-def file_digest(path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_writable(path, name: str) -> Path:

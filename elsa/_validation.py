@@ -193,14 +193,43 @@ def check_sparse_pool(X, name: str = "embeddings"):
 
 
 def _check_finite(X: np.ndarray, name: str) -> None:
-    """Rows with NaN or inf, by index; one pass in blocks (the pool is never copied whole)."""
-    for start in range(0, X.shape[0], _FINITE_CHECK_ROWS):
-        block = X[start : start + _FINITE_CHECK_ROWS]
-        bad_rows = np.flatnonzero(~np.isfinite(block).all(axis=1))
-        if bad_rows.size:
-            bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
-            shown = ", ".join(str(i) for i in bad[:10]) + (", ..." if bad.size > 10 else "")
-            raise InputError(f"{name} has {bad.size} row(s) with NaN or inf values (rows {shown})")
+    """Rows with NaN or inf, by index; one pass in blocks (the pool is never copied whole),
+    shared among a thread per core.
+
+    A float16 or float32 block is checked on its bits: a value is NaN or inf exactly when
+    its exponent bits are all ones, so the block is finite when the largest of its values'
+    exponent bits is below that. ``np.isfinite`` on float16 converts every value first:
+    at 10M x 128 the check took 2.2-2.5 s, which every opening of the pool paid."""
+    from ._parallel import cpu_count, map_ranges, row_ranges
+
+    step = max(1, min(_FINITE_CHECK_ROWS, (8 << 20) // max(1, X.shape[1] * X.dtype.itemsize)))  # 8 MB blocks
+
+    def finite(start: int, stop: int) -> bool:
+        for a in range(start, stop, step):
+            if not _finite_bits(np.ascontiguousarray(X[a : min(stop, a + step)])):
+                return False
+        return True
+
+    if all(map_ranges(finite, row_ranges(X.shape[0], cpu_count(), step))):
+        return
+    bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
+    shown = ", ".join(str(i) for i in bad[:10]) + (", ..." if bad.size > 10 else "")
+    raise InputError(f"{name} has {bad.size} row(s) with NaN or inf values (rows {shown})")
+
+
+_EXPONENT = {np.dtype(np.float16): (np.uint16, 0x7C00), np.dtype(np.float32): (np.uint32, 0x7F800000),
+             np.dtype(np.float64): (np.uint64, 0x7FF0000000000000)}
+
+
+def _finite_bits(block: np.ndarray) -> bool:
+    """Whether every value of a contiguous block is finite."""
+    if block.size == 0:
+        return True
+    if block.dtype not in _EXPONENT:
+        return bool(np.isfinite(block).all())
+    kind, mask = _EXPONENT[block.dtype]
+    bits = block.view(kind) & kind(mask)
+    return int(bits.max()) < mask
 
 
 def float_rows(rows) -> np.ndarray:

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1] / "elsa"
 
 # Lowest first: a module may import its own layer's and lower layers' modules only.
 LAYERS = [
-    {"exceptions", "_validation", "_io", "_lazy", "_parallel", "scores", "metrics", "plotting"},
+    {"exceptions", "_validation", "_io", "digests", "_lazy", "_parallel", "scores", "metrics", "plotting"},
     {"index", "oracle", "datasets", "ssl", "text"},
     {"state"},
     {"head"},

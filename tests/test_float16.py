@@ -160,3 +160,21 @@ def test_a_checked_pool_behaves_as_an_array():
     assert type(pickle.loads(pickle.dumps(X, protocol=5))) is np.ndarray
     with pytest.raises(Exception, match="NaN or inf"):
         check_embeddings(X * np.inf)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_the_finite_check_reads_the_exponent_bits(dtype):
+    from elsa._validation import _finite_bits
+
+    info = np.finfo(dtype)
+    ok = np.array([[0.0, -0.0, info.max, -info.max, info.tiny, info.smallest_subnormal]], dtype)
+    assert _finite_bits(ok)
+    for bad in (np.inf, -np.inf, np.nan, -np.nan):
+        row = ok.copy()
+        row[0, 3] = bad
+        assert not _finite_bits(row)
+    # In a pool of several blocks and threads, the one bad row is found by index.
+    X = np.ones((300_000, 16), dtype)
+    X[299_999, 5] = np.nan
+    with pytest.raises(Exception, match=r"1 row\(s\) with NaN or inf values \(rows 299999\)"):
+        check_embeddings(X)

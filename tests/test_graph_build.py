@@ -93,7 +93,7 @@ def test_neighbour_recall_counts_shared_neighbours():
 def test_split_lists_covers_every_list_once(clusters):
     lists = gb.make_lists(clusters, 12, random_state=0, progress=False)
     parts = gb.split_lists(lists, 4, 5)
-    assert sorted(np.concatenate(parts).tolist()) == list(range(12))
+    assert lists.count >= 12 and sorted(np.concatenate(parts).tolist()) == list(range(lists.count))
 
 
 def test_the_graph_on_ray_is_the_one_process_graph(ray_cluster):
@@ -219,3 +219,49 @@ def test_a_full_disk_computes_the_graph_in_memory_with_a_note(monkeypatch, tmp_p
     assert np.array_equal(g.forward, _reference(clusters, 4))
     assert list((tmp_path / "neighbours").iterdir()) == []  # nothing half-written left behind
     assert "No space left on device" in caplog.text and "in memory" in caplog.text
+
+
+def test_make_lists_halves_the_lists_k_means_leaves_too_large():
+    # One wide blob of 2,000 rows beside 20 tight clusters of 20: k-means with 30 lists
+    # leaves some lists far over the mean; each is halved until it holds at most twice it.
+    rng = np.random.default_rng(7)
+    blob = rng.normal(0, 1, (2000, 6))
+    small = (rng.normal(0, 30, (20, 6)).repeat(20, axis=0) + rng.normal(0, 0.1, (400, 6)))
+    X = np.concatenate([blob, small]).astype(np.float32)
+    unsplit = gb.make_lists(X, 30, balance=None, random_state=0, progress=False)
+    lists = gb.make_lists(X, 30, random_state=0, progress=False)
+    cap = int(gb.BALANCE * X.shape[0] / 30)
+    assert np.diff(unsplit.ptr).max() > cap  # the case the split is for
+    sizes = np.diff(lists.ptr)
+    assert sizes.max() <= cap and sizes.sum() == X.shape[0] and lists.count > 30
+    assert sorted(lists.order.tolist()) == list(range(X.shape[0]))
+    for c in range(lists.count):  # a new part's centroid is its members' mean; every radius holds its list
+        rows = lists.members(c)
+        if c >= 30:
+            assert np.allclose(lists.centroids[c], X[rows].mean(axis=0), atol=1e-4)
+        if rows.size:
+            gap = X[rows].astype(np.float64) - lists.centroids[c].astype(np.float64)
+            assert np.linalg.norm(gap, axis=1).max() <= lists.radius[c] + 1e-9
+    # The exact graph through the split lists is still the exact graph.
+    G, _ = gb.exact_by_lists(X, 5, lists, 3, progress=False)
+    assert np.array_equal(G, _reference(X, 5))
+
+
+def test_stage_flops_count_each_stage_products():
+    # Two lists of 2 and 3 rows in 4 dimensions, each the other's nearest.
+    lists = gb.Lists(assign=np.array([0, 0, 1, 1, 1]), ptr=np.array([0, 2, 5]), order=np.arange(5),
+                     near=np.array([[0, 1], [1, 0]]), centroids=np.zeros((2, 4), np.float32), radius=np.zeros(2))
+    flops = gb.stage_flops(5, 4, 3, 2, lists, np.array([0, 4]), 1, {1: 0.5, 2: 1.0}, iterations=2, train_per_list=1)
+    per_pair = 2 * 4 / 1e9
+    assert flops["exact_sample"] == round(3 * 5 * per_pair, 1)
+    # pass with 1 probe: 2 rows x 2 + 3 rows x 3 pairs; pilot rows 0 (list 0) and 4 (list 1)
+    # with 1 probe (2 + 3 candidates) and with 2 (5 + 5).
+    assert gb.stage_flops(5e9, 4, 0, 2, lists, np.array([0, 4]), 1, {1: 0, 2: 0})["pass"] == round(13 * per_pair, 1)
+    assert flops["pilot"] == round(15 * per_pair, 1)
+
+
+def test_kth_distance_ratio_is_one_for_exact_neighbours_and_grows_with_worse_ones():
+    X = np.arange(10, dtype=np.float32)[:, None]  # points on a line
+    exact = np.array([[1, 2]])  # row 0's two nearest: 1 and 2
+    assert gb.kth_distance_ratio(X, np.array([0]), exact, exact) == 1.0
+    assert gb.kth_distance_ratio(X, np.array([0]), np.array([[1, 3]]), exact) == 1.5

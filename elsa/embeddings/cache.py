@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import cache_root, file_digest
+from .._io import cache_root
+from ..digests import sha256_file
 
 _CHUNK = 500  # SQLite host parameters per statement
 
@@ -121,7 +122,7 @@ class FileHashes:
             row = self.db.execute("SELECT size, mtime, sha FROM files WHERE path = ?", (key,)).fetchone()
             if row and row[0] == st.st_size and row[1] == st.st_mtime_ns:
                 return row[2]
-            sha = file_digest(path)
+            sha = sha256_file(path)
         except OSError:
             return None
         self._new.append((key, st.st_size, st.st_mtime_ns, sha))

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .._io import file_digest
+from ..digests import sha256_file
 from .._validation import check_int
 from ..exceptions import InputError, ParameterError
 
@@ -216,7 +216,7 @@ class OnnxImageEncoder(ImageEncoder):
         return twins[n]
 
     def _weights_digest(self) -> str:
-        return file_digest(self.model_path)
+        return sha256_file(self.model_path)
 
     def embed_prepared(self, batch: np.ndarray) -> np.ndarray:
         """A float32 batch ``(N, C, S, S)`` -> float32 embeddings ``(N, D)``."""

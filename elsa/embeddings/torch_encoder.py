@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import InputError, ParameterError
-from .._io import file_digest
+from ..digests import sha256_file
 from .encoder import IMAGENET_MEAN, IMAGENET_STD, ImageEncoder
 
 SPACES = ("embedding", "projector")
@@ -98,7 +98,7 @@ class TorchImageEncoder(ImageEncoder):
         return module
 
     def _weights_digest(self) -> str:
-        return f"{file_digest(self.path)}:{self.space}"
+        return f"{sha256_file(self.path)}:{self.space}"
 
     def embed_prepared(self, batch: np.ndarray) -> np.ndarray:
         torch = self._torch

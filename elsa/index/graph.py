@@ -26,7 +26,8 @@ Choice: the whole graph once, not lazily for the candidates. Lazily, every label
 item's reverse neighbours would need the lists of every row near it, which is most of
 the rows a search ever touches and one k-NN search per row per round; once computed,
 the graph makes each round's update ``O(k)`` per new label. It is cached on disk,
-keyed by the pool's contents (SHA-256), ``k`` and how it was computed, under
+keyed by the pool's contents (SHA-256, remembered by the pool file's identity:
+:mod:`elsa.digests`), ``k`` and how it was computed, under
 ``$ELSA_CACHE_DIR/neighbours`` (default ``~/.cache/elsa``), so a session, a simulation
 and a benchmark on the same pool compute it once (whatever their random states: an
 approximate graph's k-means is seeded by the run that builds it). It is written there as it is
@@ -38,7 +39,6 @@ JSON) and read back as a memory map, so it never needs to fit in memory twice.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import logging
 import os
@@ -53,6 +53,7 @@ import numpy as np
 
 from .._io import atomic_write, cache_root, memmap_base, save_npy
 from .._validation import check_embeddings, check_int, is_sparse
+from ..digests import pool_digest  # noqa: F401  (the cache key; benchmarks and tests read it here)
 from .base import Index
 from .graph_build import GraphReport
 
@@ -61,22 +62,6 @@ log = logging.getLogger("elsa")  # notes for the user; printed to stderr unless 
 EXACT_GRAPH_ROWS = 100_000  # above this, k-means lists through faiss compute the graph when faiss is installed
 _QUERY_CHUNK = 1024
 _RECENT: list[tuple[np.ndarray, int, "NeighbourGraph"]] = []  # (pool, k, graph): repeated runs on one pool
-
-
-def pool_digest(X: np.ndarray) -> str:
-    """SHA-256 of a pool's shape, dtype and values (read in 16 MB pieces, never copied whole);
-    of a sparse pool, its CSR arrays."""
-    if is_sparse(X):
-        digest = hashlib.sha256(f"sparse|{X.shape}|{X.dtype.str}".encode())
-        for part in (X.indptr, X.indices, X.data):
-            digest.update(np.ascontiguousarray(part).data)
-        return digest.hexdigest()
-    digest = hashlib.sha256(f"{X.shape}|{X.dtype.str}".encode())
-    flat = X.reshape(-1)
-    step = max(1, (16 << 20) // max(X.dtype.itemsize, 1))
-    for start in range(0, flat.size, step):
-        digest.update(np.ascontiguousarray(flat[start : start + step]).data)
-    return digest.hexdigest()
 
 
 def _cache_folder() -> Path:

@@ -2,40 +2,53 @@
 
 Both builders give each row its ``k`` nearest *other* rows, nearest first, as an
 ``(n, k)`` int32 array (``-1`` pads a row with fewer candidates than ``k``), and both
-spend their time in faiss's brute-force k-NN (``faiss.knn``: a matrix product per
-block, then a heap per query). faiss's IVF *search* scans each probed list row by row
-for every query; here the rows that share a list are searched together, so the same
-kind of comparisons run as matrix products (at 1M x 128 the pass took 20 s on 2 cores;
-this project's earlier IVF search of every row was extrapolated to about 220 s).
+spend their time in :func:`~elsa.index.block_knn.block_knn`: a BLAS product per block of
+rows, then a selection that costs a comparison a candidate (faiss's k-NN, used before,
+pushed every candidate through a heap: 16 GFLOP/s a core on a list-sized block where the
+product alone ran at 94 and this kernel at 39; the kernel table of ``search_latency.md``). faiss's IVF *search* scans each probed
+list row by row for every query; here the rows that share a list are searched together,
+so the same kind of comparisons run as matrix products.
 
-* :func:`exact_graph`: blocks of query rows against the whole pool. ``2 n^2 d`` flops:
-  23 s at 100k x 128 on 2 cores, about 40 minutes at 1M.
+* :func:`exact_graph`: blocks of query rows against the whole pool, shared among a
+  thread per core. ``2 n^2 d`` flops: 23 s at 100k x 128 on 2 cores, about 40 minutes at 1M.
 * :func:`lists_graph`: the pool split into lists by k-means (faiss, trained on 16 rows a
-  list, :func:`make_lists`); the rows of list ``c`` are searched against the rows of the
-  ``probes`` lists whose centroids are nearest ``c``'s own (``c`` included). Each row is
-  compared with about ``probes x n / lists`` others. This is IVF search done list by
-  list, a deliberate simplification: a row's candidates are chosen by its list's
-  centroid, not by the row itself, which is what lets a list's rows share one product;
-  the graph is exact within the candidates. Measured (``search_latency.md``): 44.5 s at
-  1M x 128 (4,000 lists, 8 probes), 15.2 minutes at 10M x 128 float16 (4,096 lists).
+  list, :func:`make_lists`), lists over twice the mean size split in halves along their
+  leading principal direction (:func:`~elsa.index.kmeans_lists.split_large`: k-means in high dimensions leaves a
+  few lists many times the mean, and a list costs its rows times its candidates' rows;
+  measured once for issue 37: the pass cost 3.4-6.5x what even lists would on four of
+  the benchmark's pool shapes); the rows of list ``c`` are searched against the rows of the ``probes`` lists
+  whose centroids are nearest ``c``'s own (``c`` included). Each row is compared with
+  about ``probes x n / lists`` others. This is IVF search done list by list, a
+  deliberate simplification: a row's candidates are chosen by its list's centroid, not
+  by the row itself, which is what lets a list's rows share one product; the graph is
+  exact within the candidates. ``benchmarks/results/search_latency.md`` has each stage's
+  seconds, GFLOP (:func:`stage_flops`) and share of the machine's GEMM rate on pools of
+  several shapes.
 * :func:`choose_probes`: the smallest probe count whose graph has recall@k >= the
   target (0.9, plus a 0.02 margin) on a pilot of 500 sampled rows, measured against
   exact neighbours before the full pass; :func:`lists_graph` then reports the finished
-  graph's recall on 500 other rows (:class:`GraphReport`).
+  graph's recall on 500 other rows, and how near its ``k``-th neighbours are to the exact
+  ones (:func:`kth_distance_ratio`; :class:`GraphReport`).
 * :func:`exact_by_lists`: the exact graph, fast where the pool is clustered: the lists'
   graph where :func:`certify_exact` proves it by the triangle inequality, an exhaustive
   search for the other rows (on the clustered 1M x 128 benchmark pool every row was
   proved; a benchmark's reference, not used by a search).
 
-The pass over the lists runs a thread per core, each list searched by one
-single-threaded faiss call (:func:`threaded_search`), or as Ray tasks doing the same
-calls (:mod:`elsa.index.graph_ray`), so both give the same graph bit for bit.
+Where the pool has no low-dimensional structure (uniform noise, or a large isotropic
+Gaussian cluster in 128 dimensions) the ``k`` nearest rows are barely nearer than the
+rest, and finding 90 % of them exactly means comparing each row with most of its
+cluster, or the whole pool: no list structure helps. There the probes stop at 128 and
+a note says the recall was not reached; the 50th-distance ratio shows how near the
+neighbours found are.
+
+The pass over the lists runs a thread per core with one BLAS thread each
+(:func:`threaded_search`), or as Ray tasks doing the same calls
+(:mod:`elsa.index.graph_ray`), so both give the same graph bit for bit.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -43,28 +56,18 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .._validation import as_generator
+from .._parallel import cpu_count
 from .base import neighbour_recall
+from .block_knn import block_knn, row_norms
+from .kmeans_lists import BALANCE, MAX_PROBES, Lists, _rows, default_lists, make_lists  # noqa: F401
 
 log = logging.getLogger("elsa")  # notes for the user; printed to stderr unless logging is set up
 
 RECALL_TARGET = 0.9  # recall@k the approximate graph is built to reach
 PILOT_MARGIN = 0.02  # the pilot aims this much higher, so the graph's own recall clears the target
 SAMPLE_ROWS = 1000  # rows with exact neighbours: half choose the probes, half measure the graph
-DEFAULT_PROBES = 16
-MAX_LISTS = 4096
-PROBE_STEPS = (8, 16, 32, 64, 128)  # tried by choose_probes, smallest first
+PROBE_STEPS = (8, 12, 16, 24, 32, 48, 64, 96, MAX_PROBES)  # tried by choose_probes, smallest first
 QUERY_BLOCK = 4096
-
-
-def _faiss():
-    from .faiss_index import require_faiss
-
-    return require_faiss()
-
-
-def _rows(X: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Rows ``ids`` of the pool as contiguous float32 (a memory map or float16 pool is read here)."""
-    return np.ascontiguousarray(X[ids], dtype=np.float32)
 
 
 def _drop_self(D: np.ndarray, I: np.ndarray, own: np.ndarray, k: int) -> np.ndarray:
@@ -79,10 +82,13 @@ def _drop_self(D: np.ndarray, I: np.ndarray, own: np.ndarray, k: int) -> np.ndar
 
 def exact_graph(X: np.ndarray, k: int, *, rows: np.ndarray | None = None, progress: bool = True,
                 desc: str = "exact k-NN graph") -> np.ndarray:
-    """Each of ``rows``' (default: every row's) ``k`` nearest other rows, exactly."""
+    """Each of ``rows``' (default: every row's) ``k`` nearest other rows, exactly: blocks of
+    query rows against the whole pool by :func:`~elsa.index.block_knn.block_knn`, the
+    blocks shared among a thread per core (one BLAS thread each)."""
     from tqdm.auto import tqdm
 
-    faiss = _faiss()
+    from .._parallel import map_ranges, row_ranges
+
     n = X.shape[0]
     rows = np.arange(n) if rows is None else np.asarray(rows, np.int64)
     k_eff = min(k, n - 1)
@@ -96,98 +102,27 @@ def exact_graph(X: np.ndarray, k: int, *, rows: np.ndarray | None = None, progre
         for start in range(0, rows.size, QUERY_BLOCK):
             ids = rows[start : start + QUERY_BLOCK]
             Q = _rows(X, ids)
-            heap = faiss.ResultHeap(ids.size, k_eff + 1)
+            best = (np.full((ids.size, k_eff + 1), np.inf, np.float32), np.full((ids.size, k_eff + 1), -1, np.int64))
             for p in range(0, n, pool_block):
-                D, I = faiss.knn(Q, _rows(X, slice(p, min(n, p + pool_block))), min(k_eff + 1, min(n, p + pool_block) - p))
-                heap.add_result(D, np.where(I >= 0, I + p, -1))
-            heap.finalize()
-            out[start : start + ids.size, :k_eff] = _drop_self(heap.D, heap.I, ids, k_eff)
+                P = _rows(X, slice(p, min(n, p + pool_block)))
+                norms = row_norms(P)
+
+                def part(a: int, b: int) -> None:
+                    found = block_knn(Q[a:b], P, k_eff + 1, b_norms=norms, best=(best[0][a:b], best[1][a:b]), offset=p)
+                    best[0][a:b], best[1][a:b] = found
+
+                map_ranges(part, row_ranges(ids.size, cpu_count(), 64))
+            out[start : start + ids.size, :k_eff] = _drop_self(best[0], best[1], ids, k_eff)
             bar.update(ids.size)
     finally:
         bar.close()
     return out
 
 
-@dataclass
-class Lists:
-    """A k-means partition of the pool: ``members(c)`` are list ``c``'s rows (ascending),
-    ``near[c]`` the lists by distance of their centroid to ``c``'s (``c`` first)."""
-
-    assign: np.ndarray  # (n,) each row's list
-    ptr: np.ndarray  # (lists + 1,) offsets into order
-    order: np.ndarray  # row ids grouped by list
-    near: np.ndarray  # (lists, max probes)
-    centroids: np.ndarray  # (lists, d) float32
-    radius: np.ndarray  # (lists,) float64: the largest distance of a member to its centroid
-
-    @property
-    def count(self) -> int:
-        return self.ptr.size - 1
-
-    def members(self, c: int) -> np.ndarray:
-        return self.order[self.ptr[c] : self.ptr[c + 1]]
-
-    def candidates(self, c: int, probes: int) -> np.ndarray:
-        return np.concatenate([self.members(int(j)) for j in self.near[c, :probes]])
-
-
-def default_lists(n: int, probes: int = DEFAULT_PROBES) -> int:
-    """``sqrt(probes n)``, at most :data:`MAX_LISTS`: the list count that balances the
-    assignment (``lists`` comparisons a row) against the pass (``probes n / lists``), capped
-    because larger lists make larger matrix products (faiss's k-NN ran 34 GFLOP/s on
-    790 x 6,300 blocks and 81 GFLOP/s on 2,440 x 19,500 ones on 2 cores), and because a
-    neighbourhood split over many small lists needs more probes to cover it."""
-    return int(max(1, min(n // 8, MAX_LISTS, round(math.sqrt(probes * n)))))
-
-
-def make_lists(X: np.ndarray, lists: int, *, max_probes: int = max(PROBE_STEPS), iterations: int = 8,
-               train_per_list: int = 16, random_state=0, progress: bool = True) -> Lists:
-    """Train k-means (faiss) on ``train_per_list x lists`` sampled rows, assign every row to
-    its nearest centroid (in chunks), and order the centroids' neighbours."""
-    from tqdm.auto import tqdm
-
-    faiss = _faiss()
-    n, d = X.shape
-    rng = as_generator(random_state)
-    sample = np.sort(rng.choice(n, min(n, train_per_list * lists), replace=False))
-    kmeans = faiss.Kmeans(d, lists, niter=iterations, seed=int(rng.integers(2**31 - 1)), verbose=False,
-                          min_points_per_centroid=1, max_points_per_centroid=max(train_per_list, 1) + 1)
-    kmeans.train(_rows(X, sample))
-    quantizer = faiss.IndexFlatL2(d)
-    quantizer.add(kmeans.centroids)
-    assign = np.empty(n, np.int64)
-    radius = np.zeros(lists)
-    step = 65536
-    bar = tqdm(total=n, desc=f"assigning rows to {lists:,} lists", unit="row", disable=None if progress else True,
-               dynamic_ncols=True, file=sys.stderr, leave=False)
-    try:
-        for start in range(0, n, step):
-            stop = min(n, start + step)
-            rows = _rows(X, slice(start, stop))
-            assign[start:stop] = quantizer.search(rows, 1)[1][:, 0]
-            # Each member's distance to its centroid in float64 (an exact radius for certify_exact).
-            dist = np.linalg.norm(rows.astype(np.float64) - kmeans.centroids[assign[start:stop]], axis=1)
-            np.maximum.at(radius, assign[start:stop], dist)
-            bar.update(stop - start)
-    finally:
-        bar.close()
-    order = np.argsort(assign, kind="stable")
-    ptr = np.searchsorted(assign[order], np.arange(lists + 1))
-    near = quantizer.search(kmeans.centroids, min(lists, max_probes))[1]
-    # A centroid is its own nearest unless two coincide: put it first either way.
-    own = np.arange(lists)[:, None]
-    is_own = near == own
-    near = np.take_along_axis(near, np.argsort(np.where(is_own, -1, np.arange(near.shape[1])), axis=1), 1)
-    missing = ~is_own.any(axis=1)
-    near[missing] = np.concatenate([own[missing], near[missing, :-1]], axis=1)
-    return Lists(assign=assign, ptr=ptr, order=order, near=near, centroids=kmeans.centroids, radius=radius)
-
-
 def search_lists(X: np.ndarray, k: int, lists: Lists, probes: int, which, only: np.ndarray | None = None):
     """For each list of ``which``: its rows (or, with ``only``, its rows among ``only``) and
     their ``k`` nearest other rows among the rows of the list's ``probes`` nearest lists,
     ``(rows, (len(rows), k) int32)``."""
-    faiss = _faiss()
     for c in which:
         c = int(c)
         queries = lists.members(c)
@@ -197,7 +132,7 @@ def search_lists(X: np.ndarray, k: int, lists: Lists, probes: int, which, only: 
             continue
         cand = lists.candidates(c, probes)
         kk = min(k + 1, cand.size)
-        D, I = faiss.knn(_rows(X, queries), _rows(X, cand), kk)
+        D, I = block_knn(_rows(X, queries), _rows(X, cand), kk)
         I = np.where(I >= 0, cand[np.maximum(I, 0)], -1)
         found = np.full((queries.size, k), -1, np.int32)
         found[:, : kk - 1] = _drop_self(D, I, queries, kk - 1)
@@ -214,11 +149,12 @@ def split_lists(lists: Lists, probes: int, parts: int) -> list[np.ndarray]:
 
 
 def search_parts(X: np.ndarray, k: int, lists: Lists, probes: int, which: np.ndarray):
-    """:func:`search_lists` with one faiss thread (the caller's thread does the work), its
+    """:func:`search_lists` with one BLAS thread (the caller's thread does the work), its
     answers concatenated: what a worker thread or a Ray task computes."""
-    faiss = _faiss()
-    faiss.omp_set_num_threads(1)  # per thread: OpenMP's thread count belongs to the calling thread
-    parts = list(search_lists(X, k, lists, probes, which))
+    from .._parallel import one_blas_thread
+
+    with one_blas_thread():
+        parts = list(search_lists(X, k, lists, probes, which))
     if not parts:
         return np.zeros(0, np.int64), np.zeros((0, k), np.int32)
     return np.concatenate([r for r, _ in parts]), np.concatenate([f for _, f in parts])
@@ -226,14 +162,15 @@ def search_parts(X: np.ndarray, k: int, lists: Lists, probes: int, which: np.nda
 
 def threaded_search(X: np.ndarray, k: int, lists: Lists, probes: int, out: np.ndarray, *,
                     threads: int | None = None, progress: bool = True) -> int:
-    """The pass over the lists in this process: one thread per core, each with one faiss
-    thread on its own groups of lists (faiss releases the GIL), so every list is searched
-    by the same single-threaded call as in a Ray task and the graph is the same bits."""
+    """The pass over the lists in this process: one thread per core, each with one BLAS
+    thread on its own groups of lists (BLAS and numpy's sorts release the GIL), so every
+    list is searched by the same single-threaded calls as in a Ray task and the graph is
+    the same bits."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     from tqdm.auto import tqdm
 
-    from .._parallel import cpu_count
+    from .._parallel import one_blas_thread
 
     threads = threads or cpu_count()
     bar = tqdm(total=X.shape[0], desc=f"k-NN graph (k={k}; {lists.count:,} lists, {probes} probes)", unit="row",
@@ -247,9 +184,12 @@ def threaded_search(X: np.ndarray, k: int, lists: Lists, probes: int, out: np.nd
         pool = ThreadPoolExecutor(threads)
         try:
             # Many small groups, costliest first: the threads finish together and the bar's
-            # estimate settles early.
-            for done in as_completed([pool.submit(work, part) for part in split_lists(lists, probes, threads * 32)]):
-                bar.update(done.result())
+            # estimate settles early. One BLAS thread for the whole pass (each worker's own
+            # limit, taken and given back concurrently, would leave the other's in doubt).
+            with one_blas_thread():
+                for done in as_completed([pool.submit(work, part)
+                                          for part in split_lists(lists, probes, threads * 32)]):
+                    bar.update(done.result())
         except BaseException:  # a Ctrl-C or a failed group: drop the queued groups, not just wait for them
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -263,16 +203,32 @@ def choose_probes(X: np.ndarray, k: int, lists: Lists, pilot: np.ndarray, exact:
                   ) -> tuple[int, dict[int, float]]:
     """The smallest of :data:`PROBE_STEPS` (up to the list count) whose graph has recall@k >=
     ``target`` on the ``pilot`` rows (``exact``: their exact neighbours), and each tried
-    count's recall; the largest tried when none reaches it."""
+    count's recall; the largest tried when none reaches it.
+
+    Each step searches only the lists it adds to the last one's and merges them into the
+    neighbours found so far, so trying every step costs what the largest alone would
+    (the steps grow by about 1.5x: the pass costs in proportion to the probes, and finer
+    steps overshoot the target less)."""
     tried: dict[int, float] = {}
     steps = [p for p in PROBE_STEPS if p < lists.count] + [min(lists.count, max(PROBE_STEPS))]
-    slot = {int(r): i for i, r in enumerate(pilot)}
-    out = np.full((pilot.size, k), -1, np.int32)
-    for p in dict.fromkeys(steps):
-        for rows, found in search_lists(X, k, lists, min(p, lists.near.shape[1]), np.unique(lists.assign[pilot]),
-                                        only=pilot):
-            out[[slot[int(r)] for r in rows]] = found
-        tried[p] = neighbour_recall(out, exact)
+    home = lists.assign[pilot]
+    groups = [(int(c), np.flatnonzero(home == c)) for c in np.unique(home)]
+    best_d = np.full((pilot.size, k + 1), np.inf, np.float32)
+    best_i = np.full((pilot.size, k + 1), -1, np.int64)
+    done = 0
+    for p in dict.fromkeys(min(p, lists.near.shape[1]) for p in steps):
+        for c, slots in groups:
+            added = lists.near[c, done:p]
+            cand = np.concatenate([lists.members(int(j)) for j in added]) if added.size else np.zeros(0, np.int64)
+            if cand.size == 0:
+                continue
+            D, I = block_knn(_rows(X, pilot[slots]), _rows(X, cand), k + 1)
+            D = np.concatenate([best_d[slots], D], axis=1)
+            I = np.concatenate([best_i[slots], np.where(I >= 0, cand[np.maximum(I, 0)], -1)], axis=1)
+            order = np.argsort(D, axis=1, kind="stable")[:, : k + 1]
+            best_d[slots], best_i[slots] = np.take_along_axis(D, order, 1), np.take_along_axis(I, order, 1)
+        done = p
+        tried[p] = neighbour_recall(_drop_self(best_d, best_i, pilot, k), exact)
         if tried[p] >= target:
             return p, tried
     return p, tried
@@ -293,6 +249,8 @@ class GraphReport:
     recall_rows: int = 0
     workers: int = 1  # threads or Ray tasks that searched the lists at once
     stages: dict = field(default_factory=dict)  # seconds: exact sample, k-means, pilot, pass, recall
+    flops: dict = field(default_factory=dict)  # GFLOP of each stage's products (stage_flops)
+    kth_distance_ratio: float | None = None  # median found k-th neighbour's distance / the exact one's
 
     def describe(self) -> str:
         if self.method == "exact":
@@ -354,14 +312,53 @@ def lists_graph(X: np.ndarray, k: int, *, out: np.ndarray | None = None, recall_
     else:
         workers = search(X, k, parts, probes, out)
     lap("pass")
-    got = neighbour_recall(np.asarray(out[held]), exact[sample.size // 2 :])
+    found = np.asarray(out[held])
+    got = neighbour_recall(found, exact[sample.size // 2 :])
+    ratio = kth_distance_ratio(X, held, found, exact[sample.size // 2 :])
     lap("recall")
     report = GraphReport("lists", n, k, round(time.perf_counter() - t0, 1), parts.count, int(probes), pilot_recall,
-                         round(got, 4), int(held.size), workers, {key: round(v, 1) for key, v in stages.items()})
+                         round(got, 4), int(held.size), workers, {key: round(v, 1) for key, v in stages.items()},
+                         stage_flops(n, X.shape[1], sample.size, count, parts, pilot, probes, pilot_recall),
+                         None if ratio is None else round(ratio, 4))
     if got < recall_target:
+        near = "" if ratio is None else (f" (though neighbour {k} of a row is a median {100 * (ratio - 1):.1f} % "
+                                         f"farther than its exact neighbour {k}: many rows are about as near)")
         log.warning(f"note: the k-NN graph's recall@{k} is {got:.3f} on {held.size:,} sampled rows, below "
-                    f"{recall_target}: the pool's neighbours are hard to find by lists")
+                    f"{recall_target}: the pool's neighbours are hard to find by lists{near}")
     return out, report
+
+
+def stage_flops(n: int, d: int, sample: int, count: int, lists: Lists, pilot: np.ndarray, probes: int,
+                tried: dict, *, iterations: int = 8, train_per_list: int = 16) -> dict[str, float]:
+    """GFLOP of each stage's distance products (``2 d`` a pair of rows): the exact sample
+    against the pool; k-means (its training iterations, then every row against the
+    ``count`` centroids); the pilot (its rows against their lists' candidates, for each
+    probe count tried); the pass (each list's rows against its candidates)."""
+    sizes = np.diff(lists.ptr)
+
+    def candidates(p: int) -> np.ndarray:  # each list's candidate rows with p probes
+        return sizes[lists.near[:, : min(p, lists.near.shape[1])]].sum(axis=1)
+
+    pilot_lists = lists.assign[pilot]
+    return {key: round(2.0 * d * v / 1e9, 1) for key, v in {
+        "exact_sample": float(sample) * n,
+        "lists": float(iterations * min(n, train_per_list * count) * count + n * count),
+        "pilot": float(sum(candidates(p)[pilot_lists].sum() for p in tried)),
+        "pass": float((sizes * candidates(probes)).sum())}.items()}
+
+
+def kth_distance_ratio(X: np.ndarray, rows: np.ndarray, found: np.ndarray, exact: np.ndarray) -> float | None:
+    """The median over ``rows`` of the distance to the ``k``-th neighbour found over the
+    distance to the exact ``k``-th: 1.0 when the found neighbours are as near, whatever
+    their recall (on a pool with no structure, many rows are nearly as near as the exact
+    ones, and recall is low while the ratio stays close to 1)."""
+    ok = (found[:, -1] >= 0) & (exact[:, -1] >= 0)
+    if not ok.any():
+        return None
+    x = _rows(X, rows[ok]).astype(np.float64)
+    got = np.linalg.norm(x - _rows(X, found[ok, -1]), axis=1)
+    best = np.linalg.norm(x - _rows(X, exact[ok, -1]), axis=1)
+    return float(np.median(got / np.maximum(best, 1e-30)))
 
 
 def certify_exact(X: np.ndarray, forward: np.ndarray, lists: Lists, probes: int, *, block: int = 16384

@@ -18,7 +18,8 @@ from typing import Callable
 
 import numpy as np
 
-from .._io import file_digest, load_npy
+from .._io import load_npy
+from ..digests import file_digest
 from .._validation import check_choice, check_embeddings, check_float, check_int
 from ..exceptions import InputError, ParameterError
 from ..index import BACKENDS

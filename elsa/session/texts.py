@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .._io import file_digest
+from ..digests import file_digest
 from ..exceptions import InputError
 
 MAX_BODY = 20_000  # characters of a body sent to the page (a pasted book stays readable)
