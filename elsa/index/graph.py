@@ -16,7 +16,7 @@ How it is computed (:func:`neighbour_graph`; :class:`~elsa.index.graph_build.Gra
   2 cores), in chunks of queries with a progress bar;
 * above it, approximately, by k-means lists through faiss
   (:mod:`elsa.index.graph_build`): the probes are chosen on a pilot sample of rows for
-  a recall@k against exact neighbours of at least 0.9 (up to 128 probes; a note says
+  a recall@k against exact neighbours of at least 0.95 (up to 128 probes; a note says
   when even those miss it), and the recall is measured on other sampled rows and reported; on a :class:`~elsa.index.ray_backend.RayIndex`
   the lists are searched by Ray tasks (:mod:`elsa.index.graph_ray`). Without faiss the
   run's index computes it, with a note naming the extra;
