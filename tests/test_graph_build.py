@@ -248,16 +248,16 @@ def test_make_lists_halves_the_lists_k_means_leaves_too_large():
 
 
 def test_stage_flops_count_each_stage_products():
-    # Two lists of 2 and 3 rows in 4 dimensions, each the other's nearest.
+    # Two lists of 2 and 3 rows, each the other's nearest; d = 5e8, so a pair of rows is 1 GFLOP.
     lists = gb.Lists(assign=np.array([0, 0, 1, 1, 1]), ptr=np.array([0, 2, 5]), order=np.arange(5),
                      near=np.array([[0, 1], [1, 0]]), centroids=np.zeros((2, 4), np.float32), radius=np.zeros(2))
-    flops = gb.stage_flops(5, 4, 3, 2, lists, np.array([0, 4]), 1, {1: 0.5, 2: 1.0}, iterations=2, train_per_list=1)
-    per_pair = 2 * 4 / 1e9
-    assert flops["exact_sample"] == round(3 * 5 * per_pair, 1)
-    # pass with 1 probe: 2 rows x 2 + 3 rows x 3 pairs; pilot rows 0 (list 0) and 4 (list 1)
-    # with 1 probe (2 + 3 candidates) and with 2 (5 + 5).
-    assert gb.stage_flops(5e9, 4, 0, 2, lists, np.array([0, 4]), 1, {1: 0, 2: 0})["pass"] == round(13 * per_pair, 1)
-    assert flops["pilot"] == round(15 * per_pair, 1)
+    flops = gb.stage_flops(5, 5e8, 3, 2, lists, np.array([0, 4]), 1, {1: 0.5, 2: 1.0}, iterations=2, train_per_list=1)
+    assert flops["exact_sample"] == 3 * 5
+    assert flops["lists"] == 2 * 2 * 2 + 5 * 2  # 2 iterations of 2 training rows x 2 centroids, then 5 rows x 2
+    assert flops["pass"] == 2 * 2 + 3 * 3  # 1 probe: each list's rows against its own
+    # The pilot rows 0 (list 0) and 4 (list 1), searched step by step up to 2 probes, each
+    # meet all 5 rows once.
+    assert flops["pilot"] == 5 + 5
 
 
 def test_kth_distance_ratio_is_one_for_exact_neighbours_and_grows_with_worse_ones():

@@ -59,7 +59,8 @@ from .._validation import as_generator
 from .._parallel import cpu_count
 from .base import neighbour_recall
 from .block_knn import block_knn, row_norms
-from .kmeans_lists import BALANCE, MAX_PROBES, Lists, _rows, default_lists, make_lists  # noqa: F401
+from .kmeans_lists import (BALANCE, ITERATIONS, MAX_PROBES, TRAIN_PER_LIST, Lists, _rows,  # noqa: F401
+                           default_lists, make_lists)
 
 log = logging.getLogger("elsa")  # notes for the user; printed to stderr unless logging is set up
 
@@ -218,8 +219,7 @@ def choose_probes(X: np.ndarray, k: int, lists: Lists, pilot: np.ndarray, exact:
     done = 0
     for p in dict.fromkeys(min(p, lists.near.shape[1]) for p in steps):
         for c, slots in groups:
-            added = lists.near[c, done:p]
-            cand = np.concatenate([lists.members(int(j)) for j in added]) if added.size else np.zeros(0, np.int64)
+            cand = lists.candidates(c, p, skip=done)
             if cand.size == 0:
                 continue
             D, I = block_knn(_rows(X, pilot[slots]), _rows(X, cand), k + 1)
@@ -329,11 +329,12 @@ def lists_graph(X: np.ndarray, k: int, *, out: np.ndarray | None = None, recall_
 
 
 def stage_flops(n: int, d: int, sample: int, count: int, lists: Lists, pilot: np.ndarray, probes: int,
-                tried: dict, *, iterations: int = 8, train_per_list: int = 16) -> dict[str, float]:
+                tried: dict, *, iterations: int = ITERATIONS, train_per_list: int = TRAIN_PER_LIST) -> dict[str, float]:
     """GFLOP of each stage's distance products (``2 d`` a pair of rows): the exact sample
     against the pool; k-means (its training iterations, then every row against the
-    ``count`` centroids); the pilot (its rows against their lists' candidates, for each
-    probe count tried); the pass (each list's rows against its candidates)."""
+    ``count`` centroids); the pilot (its rows against their lists' candidates with the
+    most probes tried: each step searched only the lists it added); the pass (each list's
+    rows against its candidates)."""
     sizes = np.diff(lists.ptr)
 
     def candidates(p: int) -> np.ndarray:  # each list's candidate rows with p probes
@@ -343,7 +344,7 @@ def stage_flops(n: int, d: int, sample: int, count: int, lists: Lists, pilot: np
     return {key: round(2.0 * d * v / 1e9, 1) for key, v in {
         "exact_sample": float(sample) * n,
         "lists": float(iterations * min(n, train_per_list * count) * count + n * count),
-        "pilot": float(sum(candidates(p)[pilot_lists].sum() for p in tried)),
+        "pilot": float(candidates(max(tried))[pilot_lists].sum()) if tried else 0.0,
         "pass": float((sizes * candidates(probes)).sum())}.items()}
 
 

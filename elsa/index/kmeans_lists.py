@@ -20,6 +20,8 @@ DEFAULT_PROBES = 16
 MAX_LISTS = 4096
 MAX_PROBES = 128  # each list's nearest lists are ordered up to this many
 BALANCE = 2.0  # make_lists splits lists over this many times the mean size
+ITERATIONS = 8  # k-means iterations
+TRAIN_PER_LIST = 16  # k-means training rows a list
 
 
 def _faiss():
@@ -52,8 +54,10 @@ class Lists:
     def members(self, c: int) -> np.ndarray:
         return self.order[self.ptr[c] : self.ptr[c + 1]]
 
-    def candidates(self, c: int, probes: int) -> np.ndarray:
-        return np.concatenate([self.members(int(j)) for j in self.near[c, :probes]])
+    def candidates(self, c: int, probes: int, skip: int = 0) -> np.ndarray:
+        """The rows of list ``c``'s nearest ``probes`` lists, without its nearest ``skip``."""
+        lists = self.near[c, skip:probes]
+        return np.concatenate([self.members(int(j)) for j in lists]) if lists.size else np.zeros(0, self.order.dtype)
 
 
 def default_lists(n: int, probes: int = DEFAULT_PROBES) -> int:
@@ -65,8 +69,8 @@ def default_lists(n: int, probes: int = DEFAULT_PROBES) -> int:
     return int(max(1, min(n // 8, MAX_LISTS, round(math.sqrt(probes * n)))))
 
 
-def make_lists(X: np.ndarray, lists: int, *, max_probes: int = MAX_PROBES, iterations: int = 8,
-               train_per_list: int = 16, balance: float | None = BALANCE, random_state=0,
+def make_lists(X: np.ndarray, lists: int, *, max_probes: int = MAX_PROBES, iterations: int = ITERATIONS,
+               train_per_list: int = TRAIN_PER_LIST, balance: float | None = BALANCE, random_state=0,
                progress: bool = True) -> Lists:
     """Train k-means (faiss) on ``train_per_list x lists`` sampled rows, assign every row to
     its nearest centroid (in chunks), split the lists over ``balance`` times the mean size
