@@ -14,8 +14,8 @@ one run on this machine:
 * ``elsa embed`` of ``--images`` generated 64 px images, locally and with
   ``--engine ray`` (tasks of 256 images).
 
-    python benchmarks/distributed.py
-    python benchmarks/distributed.py --n 100000 --images 500
+    python -m benchmarks.distributed
+    python -m benchmarks.distributed --n 100000 --images 500
 
 Writes ``benchmarks/results/distributed.{json,md}``.
 """
@@ -23,30 +23,19 @@ Writes ``benchmarks/results/distributed.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from epoch_scaling import CACHE, pool_path  # noqa: E402
-from index_backends import median_time as _median_time  # noqa: E402
+from .harness import ROOT, command, timed, write_results
+from .pools import scaling_pool
 
 RESULTS = ROOT / "benchmarks" / "results"
-
-
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm
-    return _median_time(fn, repeats)
 
 
 def calls(index, X, head, repeats: int, rng) -> dict:
@@ -56,9 +45,9 @@ def calls(index, X, head, repeats: int, rng) -> dict:
     drawn = rng.choice(np.flatnonzero(~labelled), 50, replace=False)
     Qf, Qd = np.asarray(X[frontier]), np.asarray(X[drawn])
     return {
-        "nn_search_set": median_time(lambda: index.search_set(Qf, 50, exclude=labelled), repeats),
-        "rands_search": median_time(lambda: index.search(Qd, 10, exclude=labelled, query_ids=drawn), repeats),
-        "head_score": median_time(lambda: index.map(head.confidence), repeats),
+        "nn_search_set": timed(lambda: index.search_set(Qf, 50, exclude=labelled), repeats=repeats).median,
+        "rands_search": timed(lambda: index.search(Qd, 10, exclude=labelled, query_ids=drawn), repeats=repeats).median,
+        "head_score": timed(lambda: index.map(head.confidence), repeats=repeats).median,
     }
 
 
@@ -112,13 +101,11 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=2000)
     args = ap.parse_args()
 
-    from elsa._io import load_npy
     from elsa.head.mlp import MLPHead
     from elsa.index import ExactIndex
     from elsa.index.ray_backend import RayIndex, connect
 
-    X = load_npy(pool_path(args.n), "pool")
-    labels = np.load(CACHE / f"labels-{args.n}.npy")
+    X, labels = scaling_pool(args.n)
     rng = np.random.default_rng(0)
     head = MLPHead().prepare(X)
     sample = rng.choice(args.n, 2000, replace=False)
@@ -137,18 +124,18 @@ def main() -> None:
         t0 = time.perf_counter()
         idx = RayIndex(X, shards=shards)
         build = time.perf_counter() - t0
-        timed = calls(idx, X, head, args.repeats, np.random.default_rng(1))
+        seconds = calls(idx, X, head, args.repeats, np.random.default_rng(1))
         rows.append({"backend": f"ray, {shards} actor(s)", "shards": shards, "build_s": round(build, 2),
-                     **{k: round(v, 4) for k, v in timed.items()}})
+                     **{k: round(v, 4) for k, v in seconds.items()}})
         if shards == 1:
-            shard_rates = {k: round(args.n / v) for k, v in timed.items()}  # rows per second per shard
+            shard_rates = {k: round(args.n / v) for k, v in seconds.items()}  # rows per second per shard
         idx.close()
 
     @ray.remote(num_cpus=0)
     def nothing(x):
         return x
 
-    roundtrip = median_time(lambda: ray.get(nothing.remote(None)), 50)
+    roundtrip = timed(lambda: ray.get(nothing.remote(None)), repeats=50).median
 
     idx = RayIndex(X, shards=2)
     exact_epoch, exact_curve = elsa_run(X, labels, exact, args.epochs)
@@ -157,15 +144,14 @@ def main() -> None:
     embedding = embed_rates(args.images) if args.images else None
     ray.shutdown()
 
-    doc = {"benchmark": "distributed", "command": "python benchmarks/distributed.py " + " ".join(sys.argv[1:]),
+    doc = {"benchmark": "distributed", "command": command(),
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                        "ray": ray.__version__},
            "n": args.n, "dim": int(X.shape[1]), "ray_startup_s": round(startup, 2),
            "ray_empty_call_ms": round(roundtrip * 1000, 2), "calls": rows, "shard_rows_per_s": shard_rates,
            "elsa_epoch_s": {"exact": round(exact_epoch, 3), "ray_2_shards": round(ray_epoch, 3)},
            "curves_identical": exact_curve == ray_curve, "curve": exact_curve, "embedding": embedding}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "distributed.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_results(RESULTS / "distributed.json", doc)
     lines = [f"# The Ray backend against one process ({args.n:,} x {X.shape[1]}, memory-mapped)", "",
              f"`{doc['command'].strip()}` on {os.cpu_count()} cores, Ray {ray.__version__}, a local cluster on the "
              f"same machine. Medians of {args.repeats}. Ray started in {doc['ray_startup_s']} s; an empty remote "

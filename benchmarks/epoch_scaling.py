@@ -16,8 +16,8 @@ rate) or one read of it at its memory rate, whichever is slower; scoring needs
 ``2 n d h`` flops for ``h`` hidden units. The epoch's bound is their sum (head fitting
 on the few labelled items is not bounded by the pool).
 
-    python benchmarks/epoch_scaling.py
-    python benchmarks/epoch_scaling.py --sizes 100000,1000000 --backends exact --dtypes float32
+    python -m benchmarks.epoch_scaling
+    python -m benchmarks.epoch_scaling --sizes 100000,1000000 --backends exact --dtypes float32
 
 Writes ``benchmarks/results/epoch_scaling.{json,md}``.
 """
@@ -30,63 +30,25 @@ import os
 import platform
 import resource
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from .harness import ROOT, command, python_m, write_results
+from .pools import SCALING_D as D, pool_path, scaling_pool
 
 RESULTS = ROOT / "benchmarks" / "results"
-CACHE = ROOT / "benchmarks" / ".cache" / "scaling"
-D = 128
 HIDDEN = 64
 PHASES = ("nn", "rands", "head_fit", "head_score")
 
 
-def pool_path(n: int, dtype: str = "float32") -> Path:
-    path = CACHE / (f"pool-{n}x{D}.npy" if dtype == "float32" else f"pool-{n}x{D}-{dtype}.npy")
-    if path.exists():
-        return path
-    if dtype != "float32":  # the same values, rounded, chunk by chunk
-        src = np.load(pool_path(n), mmap_mode="r")
-        tmp = path.with_suffix(".partial.npy")
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=src.shape)
-        for start in range(0, n, 500_000):
-            out[start : start + 500_000] = src[start : start + 500_000]
-        out.flush()
-        del out
-        os.replace(tmp, path)
-        return path
-    CACHE.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    centers = rng.normal(0, 1, (1000, D)).astype(np.float32) * 3
-    tmp = path.with_suffix(".partial.npy")
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, D))
-    labels = np.empty(n, np.int32)
-    for start in range(0, n, 500_000):
-        stop = min(n, start + 500_000)
-        lab = rng.integers(0, 1000, stop - start)
-        out[start:stop] = centers[lab] + rng.normal(0, 1, (stop - start, D)).astype(np.float32)
-        labels[start:stop] = lab
-    out.flush()
-    del out
-    np.save(CACHE / f"labels-{n}.npy", labels)
-    os.replace(tmp, path)
-    return path
-
-
 def one(n: int, backend: str, dtype: str, epochs: int) -> dict:
     """Run in a child process: one pool size, one backend, one dtype."""
-    from elsa._io import load_npy
     from elsa.index import make_index
     from elsa.oracle import SimulatedOracle
     from elsa.search import make_strategy
 
-    X = load_npy(pool_path(n, dtype), "pool")
-    labels = np.load(CACHE / f"labels-{n}.npy")
+    X, labels = scaling_pool(n, dtype)
     rng = np.random.default_rng(1)
     A = rng.normal(size=(4096, 4096)).astype(np.float32)
     A @ A
@@ -149,17 +111,16 @@ def main() -> None:
         for backend, dtype in runs:
             # Written by a child: a process's peak RSS passes to the children it starts,
             # so the pages written here would count against every later measurement.
-            subprocess.run([sys.executable, __file__, "--make-pool", f"{n}:{dtype}"], check=True)
-            out = subprocess.run([sys.executable, __file__, "--child", f"{n}:{backend}:{dtype}", "--epochs", str(args.epochs)],
-                                 capture_output=True, text=True, check=True)
+            subprocess.run(python_m("benchmarks.epoch_scaling", "--make-pool", f"{n}:{dtype}"), check=True, cwd=ROOT)
+            out = subprocess.run(python_m("benchmarks.epoch_scaling", "--child", f"{n}:{backend}:{dtype}", "--epochs",
+                                          str(args.epochs)), capture_output=True, text=True, check=True, cwd=ROOT)
             row = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append(row)
             print(row, flush=True)
-    doc = {"benchmark": "epoch_scaling", "command": "python benchmarks/epoch_scaling.py " + " ".join(sys.argv[1:]),
+    doc = {"benchmark": "epoch_scaling", "command": command(),
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
            "rows": rows}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "epoch_scaling.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_results(RESULTS / "epoch_scaling.json", doc)
     lines = ["# ELSA epoch time against pool size (x 128, memory-mapped from disk)", "",
              f"`{doc['command'].strip()}` on {os.cpu_count()} cores; median of epochs 2-{args.epochs}; each row in its "
              "own process. Lower bound: one pass of matrix products (or one read) for the NN step and for RandS's "

@@ -72,7 +72,7 @@ def build_space(name: str) -> tuple[np.ndarray, np.ndarray]:
     elif name == "text-docstrings":
         X, y = text_space()
     elif name in ("py-imports", "py-imports-scaled"):
-        from import_graph import import_space
+        from .import_graph import import_space
 
         X, y = import_space(dims=20, scaled=name == "py-imports-scaled")
     else:
@@ -83,10 +83,9 @@ def build_space(name: str) -> tuple[np.ndarray, np.ndarray]:
             images, _ = load_fashion_mnist("all")
             X = (images.reshape(len(images), -1) / 255.0).astype(np.float32)
         elif name == "fm-encoder":
-            from elsa.embeddings import embed_array
+            from .pools import fashion_mnist_encoded
 
-            images, _ = load_fashion_mnist("all")
-            X = embed_array(images, desc="embedding Fashion-MNIST (70k)").vectors
+            X, _ = fashion_mnist_encoded()
         elif name == "fm-spectral":
             X = spectral_embedding(build_space("fm-encoder")[0], neighbours=10, dims=20)
         elif name == "fm-spectral-scaled":

@@ -19,8 +19,8 @@ float32), each row in its own process:
 Reported: the median epoch (epochs 2 on) and the bytes the process read from storage
 per epoch (``/proc/self/io``, ``read_bytes``), in the same run.
 
-    python benchmarks/fused_pass.py
-    python benchmarks/fused_pass.py --sizes 1000000 --epochs 4
+    python -m benchmarks.fused_pass
+    python -m benchmarks.fused_pass --sizes 1000000 --epochs 4
 
 Writes ``benchmarks/results/fused_pass.{json,md}``.
 """
@@ -33,17 +33,12 @@ import mmap
 import os
 import platform
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from epoch_scaling import CACHE, pool_path  # noqa: E402
+from .harness import ROOT, command, python_m, write_results
+from .pools import pool_path, scaling_pool
 
 RESULTS = ROOT / "benchmarks" / "results"
 PASSES = ("search", "search_set", "score", "score_and_search_set")
@@ -55,15 +50,13 @@ def read_bytes() -> int:
 
 
 def one(n: int, variant: str, cache: str, epochs: int) -> dict:
-    from elsa._io import load_npy
     from elsa.index import ExactIndex
     from elsa.index.base import Index
     from elsa.oracle import SimulatedOracle
     from elsa.search import make_strategy
 
     path = pool_path(n)
-    X = load_npy(path, "pool")
-    labels = np.load(CACHE / f"labels-{n}.npy")
+    X, labels = scaling_pool(n)
     if variant == "separate":
         ExactIndex.score_and_search_set = Index.score_and_search_set
     fd = os.open(path, os.O_RDONLY)
@@ -109,19 +102,17 @@ def main() -> None:
         return
     rows = []
     for n in [int(x) for x in args.sizes.split(",")]:
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "epoch_scaling.py"), "--make-pool", f"{n}:float32"],
-                       check=True)
+        subprocess.run(python_m("benchmarks.epoch_scaling", "--make-pool", f"{n}:float32"), check=True, cwd=ROOT)
         for cache in ("warm", "cold"):
             for variant in ("separate", "fused"):
-                out = subprocess.run([sys.executable, __file__, "--child", f"{n}:{variant}:{cache}", "--epochs",
-                                      str(args.epochs)], capture_output=True, text=True, check=True)
+                out = subprocess.run(python_m("benchmarks.fused_pass", "--child", f"{n}:{variant}:{cache}", "--epochs",
+                                              str(args.epochs)), capture_output=True, text=True, check=True, cwd=ROOT)
                 rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
                 print(rows[-1], flush=True)
-    doc = {"benchmark": "fused_pass", "command": "python benchmarks/fused_pass.py " + " ".join(sys.argv[1:]),
+    doc = {"benchmark": "fused_pass", "command": command(),
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
            "rows": rows}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "fused_pass.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_results(RESULTS / "fused_pass.json", doc)
     lines = ["# One read for scoring and the NN step, against two (ELSA, exact index, x 128 float32)", "",
              f"`{doc['command'].strip()}` on {os.cpu_count()} cores; median of epochs 2-{args.epochs}, each row in its own "
              "process. cold: the pool's pages dropped from the page cache before every pass (a pool larger than "

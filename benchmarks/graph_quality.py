@@ -23,8 +23,8 @@ same for both graphs). Reported per pool: the approximate graph's recall@50 agai
 the exact one (all rows), its build time, and per strategy the median over classes of
 the median positives found at 500 labels on each graph, and the worst class's ratio.
 
-    python benchmarks/graph_quality.py
-    python benchmarks/graph_quality.py --pools fm-spectral --classes 0 2 --runs 2
+    python -m benchmarks.graph_quality
+    python -m benchmarks.graph_quality --pools fm-spectral --classes 0 2 --runs 2
 
 Writes ``benchmarks/results/graph_quality.{json,md}``.
 """
@@ -34,15 +34,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from elsa.plan import SearchPlan
+from elsa.simulation import Trial
+from .harness import ROOT, command as command_line, write_results
+from .pools import SCALING_CACHE, derived_graph, scaling_pool, space_pool
 
 RESULTS = ROOT / "benchmarks" / "results"
 K = 50
@@ -55,30 +55,17 @@ SYNTHETIC = {"synthetic-100k": 100_000, "synthetic-1m": 1_000_000}
 def pool(name: str, cls: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pool's vectors, its labels, and its exact graph."""
     if name in SYNTHETIC:
-        from epoch_scaling import CACHE, pool_path
-
-        from elsa._io import load_npy
-
-        n = SYNTHETIC[name]
-        X = load_npy(pool_path(n), "pool")
-        y = np.load(CACHE / f"labels-{n}.npy")
+        X, y = scaling_pool(SYNTHETIC[name])
         return X, y, synthetic_exact(name, X)
-    from feature_spaces import build_space, derived_graph
-
-    from elsa.simulation import make_rare
-
-    X, y = build_space(name)
-    keep = make_rare(y, cls, 0.01, random_state=cls)
-    return np.ascontiguousarray(X[keep]), y[keep], derived_graph(name, keep, K)
+    X, y, keep = space_pool(name, cls, 0.01, graph=False)
+    return X, y, derived_graph(name, keep, K)
 
 
 def synthetic_exact(name: str, X: np.ndarray) -> np.ndarray:
     """The exact graph of a synthetic pool (cached beside the pools)."""
-    from epoch_scaling import CACHE
-
     from elsa.index.graph_build import default_lists, exact_by_lists, exact_graph, make_lists
 
-    path = CACHE / f"{name}-exact-k{K}.npy"
+    path = SCALING_CACHE / f"{name}-exact-k{K}.npy"
     if path.exists():
         return np.load(path, mmap_mode="r")
     t0 = time.perf_counter()
@@ -109,8 +96,7 @@ def found(X, y, cls, forward, strategy: str, runs: int) -> list[int]:
 
     entry = (X, K, graph_module.NeighbourGraph(np.asarray(forward)))
     graph_module._RECENT[:] = [entry]  # as if read from the cache
-    doc = simulate(X, y, cls, strategy=strategy, n_seeds=5, budget=BUDGET, repeats=runs, random_state=1000 + cls,
-                   found_at=(BUDGET,), progress=False)
+    doc = simulate(X, y, cls, SearchPlan(strategy, budget=BUDGET, random_state=1000 + cls), seeds=5, trial=Trial(repeats=runs, found_at=(BUDGET,), progress=False))
     if graph_module._RECENT[0] is not entry:
         raise SystemExit("the search computed a graph of its own instead of the one given")
     return [int(r["found_at"][str(BUDGET)]) for r in doc["runs"]]
@@ -136,7 +122,7 @@ def main() -> None:
     target = RECALL_TARGET if args.recall_target is None else args.recall_target
     out_json = RESULTS / "graph_quality.json"
     previous = json.loads(out_json.read_text()) if out_json.exists() else {"pools": {}}
-    command = "python benchmarks/graph_quality.py " + " ".join(sys.argv[1:])
+    command = command_line()
     for name in args.pools:
         classes = [0] if name in SYNTHETIC else args.classes
         cells, graph_info = [], []
@@ -155,14 +141,13 @@ def main() -> None:
         key = name if args.recall_target is None else f"{name}@{args.recall_target:g}"
         previous["pools"][key] = {"cells": cells, "graphs": graph_info, "command": command, "recall_target": target}
     previous["runs_per_cell"] = args.runs
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out_json.write_text(json.dumps(previous, indent=1) + "\n")
+    previous = write_results(out_json, previous)
     write_markdown(previous)
 
 
 def write_markdown(doc: dict) -> None:
     lines = ["# Positives found at 500 labels on the approximate k-NN graph against the exact one", "",
-             "`python benchmarks/graph_quality.py` (see its docstring; commands per pool below). Paired: the same "
+             "`python -m benchmarks.graph_quality` (see its docstring; commands per pool below). Paired: the same "
              "seeds on both graphs. Per pool: the approximate graph's recall@50 on all rows against the exact graph "
              "(and on its own 500-row sample), then per strategy the median over classes of each class's median "
              "positives on each graph, their ratio (approximate / exact), and the worst class's ratio.", "",

@@ -29,12 +29,13 @@ to the rest.
   Laplacian (``py-imports``), and the 20 after the trivial one scaled by 1 / eigenvalue
   (``py-imports-scaled``, the ENS paper's recipe for its citation graph).
 
-``python benchmarks/import_graph.py`` builds the graph and prints its size, degrees and
+``python -m benchmarks.import_graph`` builds the graph and prints its size, degrees and
 classes (also written to ``benchmarks/results/import_graph.md``).
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import hashlib
 import json
@@ -196,7 +197,7 @@ def classes(modules: list[str]) -> tuple[np.ndarray, list[str], np.ndarray]:
 
 def import_space(dims: int = 20, scaled: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The largest component's spectral features and classes (see the module docstring)."""
-    from feature_spaces import laplacian_features
+    from .feature_spaces import laplacian_features
 
     A, keep, doc = largest_component()
     y, _, _ = classes([doc["modules"][i] for i in keep])
@@ -223,6 +224,7 @@ def describe() -> str:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     text = describe()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "import_graph.md").write_text(text)

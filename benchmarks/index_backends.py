@@ -16,8 +16,8 @@ thread: a lower estimate of the bandwidth, so a generous bound). Then a
 whole ELSA epoch (search, RandS, head training and scoring) on the same pool with a
 planted rare class (0.1 %), exact against IVF, median over epochs 2-6.
 
-    python benchmarks/index_backends.py             # 1M x 128
-    python benchmarks/index_backends.py --n 100000
+    python -m benchmarks.index_backends             # 1M x 128
+    python -m benchmarks.index_backends --n 100000
 
 Writes ``benchmarks/results/index_backends.{json,md}``.
 """
@@ -25,22 +25,18 @@ Writes ``benchmarks/results/index_backends.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from elsa.index import ExactIndex
+from elsa.index.faiss_index import FaissIndex
+from elsa.oracle import SimulatedOracle
+from elsa.search import make_strategy
 
-from elsa.index import ExactIndex  # noqa: E402
-from elsa.index.faiss_index import FaissIndex  # noqa: E402
-from elsa.oracle import SimulatedOracle  # noqa: E402
-from elsa.search import make_strategy  # noqa: E402
+from .harness import ROOT, command, timed, write_results
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -56,19 +52,10 @@ def pool(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, labels
 
 
-def median_time(fn, repeats=5) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
 def machine_rates(X: np.ndarray) -> dict:
     A = np.random.default_rng(1).normal(size=(4096, 4096)).astype(np.float32)
-    gemm = median_time(lambda: A @ A, 3)
-    read = median_time(lambda: X.max(), 3)  # the cheapest full read numpy offers (single-threaded)
+    gemm = timed(lambda: A @ A, repeats=3, warmup=0).median
+    read = timed(lambda: X.max(), repeats=3, warmup=0).median  # the cheapest full read numpy offers (single-threaded)
     return {"gemm_gflops": 2 * 4096**3 / gemm / 1e9, "read_gb_per_s": X.nbytes / read / 1e9}
 
 
@@ -97,8 +84,8 @@ def main() -> None:
         t0 = time.perf_counter()
         index = exact if kind == "exact" else FaissIndex(X, kind)
         build = time.perf_counter() - t0
-        t_set = median_time(lambda: index.search_set(X[frontier], 50, exclude=exclude))
-        t_knn = median_time(lambda: index.search(X[drawn], 10, exclude=exclude, query_ids=drawn))
+        t_set = timed(lambda: index.search_set(X[frontier], 50, exclude=exclude), repeats=5, warmup=0).median
+        t_knn = timed(lambda: index.search(X[drawn], 10, exclude=exclude, query_ids=drawn), repeats=5, warmup=0).median
         recall = 1.0 if kind == "exact" else index.recall_against_exact(k=50, exclude=exclude)
         row = {"backend": kind, "build_s": round(build, 2), "search_set_s": round(t_set, 4),
                "search_s": round(t_knn, 4), "recall_at_50": round(recall, 4)}
@@ -119,19 +106,18 @@ def main() -> None:
         index = exact if kind == "exact" else FaissIndex(X, "ivf")
         times = []
 
-        def timed(rnd, state, times=times):
+        def record(rnd, state, times=times):
             if rnd.kind == "epoch":  # the phases; "head" is head_fit + head_score again
                 times.append(sum(rnd.seconds.get(k, 0.0) for k in ("nn", "rands", "head_fit", "head_score")))
 
         make_strategy("elsa", epochs=args.epochs).run(X, seeds, SimulatedOracle(truth), random_state=0, index=index,
-                                                      callback=timed)
+                                                      callback=record)
         epochs[kind] = {"median_epoch_s": round(float(np.median(times[1:])), 3), "epochs": [round(t, 3) for t in times]}
         print(kind, epochs[kind], flush=True)
-    doc = {"benchmark": "index_backends", "command": "python benchmarks/index_backends.py " + " ".join(sys.argv[1:]),
+    doc = {"benchmark": "index_backends", "command": command(),
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
            "pool": [args.n, args.d], "rates": rates, "lower_bound_s": bound, "backends": rows, "elsa_epoch": epochs}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "index_backends.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_results(RESULTS / "index_backends.json", doc)
     lines = [f"# Index backends on {args.n:,} x {args.d} (clustered)", "",
              f"`{doc['command'].strip()}` on {os.cpu_count()} cores. Measured in the same run: GEMM "
              f"{rates['gemm_gflops']:.0f} GFLOP/s, memory read {rates['read_gb_per_s']:.1f} GB/s; the lower bound of "

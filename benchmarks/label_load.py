@@ -12,8 +12,8 @@ Every accepted answer is its own SQLite transaction with ``synchronous=FULL`` (a
 per answer). The clients run on the same 2 cores as the server, so the figures are a
 lower bound on what the server alone sustains.
 
-    python benchmarks/label_load.py            # 3 x 10 s
-    python benchmarks/label_load.py --seconds 3
+    python -m benchmarks.label_load            # 3 x 10 s
+    python -m benchmarks.label_load --seconds 3
 
 Writes ``benchmarks/results/label_load.{json,md}``.
 """
@@ -21,7 +21,6 @@ Writes ``benchmarks/results/label_load.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import signal
@@ -35,10 +34,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from elsa.session import Session
 
-from elsa.session import Session  # noqa: E402
+from .harness import ROOT, write_results
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -131,12 +129,11 @@ def main() -> None:
         runs = [run(int(c), args.seconds, Path(tmp)) for c in args.clients.split(",")]
     doc = {
         "benchmark": "label_load",
-        "command": f"python benchmarks/label_load.py --clients {args.clients} --seconds {args.seconds:g}",
+        "command": f"python -m benchmarks.label_load --clients {args.clients} --seconds {args.seconds:g}",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "runs": runs,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "label_load.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_results(RESULTS / "label_load.json", doc)
     lines = [
         "# Labelling server under load (loopback)",
         "",

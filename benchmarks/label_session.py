@@ -13,31 +13,30 @@ fsync). Pools:
 * ``fashion-mnist-70k``: all 70,000 Fashion-MNIST images (Debian's
   ``dataset-fashion-mnist``), class 0 thinned to 1 % (636 of 63,636), same settings.
 
-    python benchmarks/label_session.py
+    python -m benchmarks.label_session
 
 Writes ``benchmarks/results/label_session.{json,md}``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from elsa.datasets import load_fashion_mnist
+from elsa.session import Session
+from elsa.session.demo import open_demo_session
+from elsa.simulation import draw_seeds, make_rare
 
-from elsa.datasets import load_fashion_mnist  # noqa: E402
-from elsa.embeddings import embed_array  # noqa: E402
-from elsa.session import Session  # noqa: E402
-from elsa.session.demo import open_demo_session  # noqa: E402
-from elsa.simulation import draw_seeds, make_rare  # noqa: E402
+from .harness import ROOT, write_results
+from .pools import fashion_mnist_encoded
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -82,19 +81,17 @@ def demo_pool(tmp: Path) -> tuple[Session, np.ndarray]:
 
 
 def full_pool(tmp: Path) -> tuple[Session, np.ndarray]:
-    train, y_train = load_fashion_mnist("train")
-    test, y_test = load_fashion_mnist("test")
-    images, labels = np.concatenate([train, test]), np.concatenate([y_train, y_test])
-    X = embed_array(images, progress=True, desc="embedding Fashion-MNIST 70k").vectors
+    X, labels = fashion_mnist_encoded()  # train then test, as load_fashion_mnist("all") reads them
     rng = np.random.default_rng(0)
     keep = make_rare(labels, 0, 0.01, rng)
     truth = labels[keep] == 0
     np.save(tmp / "fm70k.npy", X[keep])
     seeds = draw_seeds(truth, 5, rng)
-    return Session.create(tmp / "fm70k", tmp / "fm70k.npy", target="T-shirt/top", seed_ids=seeds), truth
+    return Session.create(tmp / "fm70k", tmp / "fm70k.npy", target="T-shirt/top", seeds=seeds), truth
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     runs = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, make in [("demo", demo_pool), ("fashion-mnist-70k", full_pool)]:
@@ -104,12 +101,11 @@ def main() -> None:
             print(name, {k: v for k, v in runs[name].items() if k not in ("batch_sizes", "round_compute_s")})
     doc = {
         "benchmark": "label_session",
-        "command": "python benchmarks/label_session.py",
+        "command": "python -m benchmarks.label_session",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "runs": runs,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "label_session.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_results(RESULTS / "label_session.json", doc)
     lines = [
         "# Waiting on ELSA in a labelling session",
         "",

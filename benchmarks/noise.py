@@ -1,6 +1,6 @@
 """A labeller who makes mistakes: the default search under a noisy oracle, with and without
 second looks (issue 25; the paper's appendix D, Table 10, measured for ELSA by
-``paper_tables.py --sections noise``).
+``python -m benchmarks.paper_tables --sections noise``).
 
 Pools: ``search_quality.py``'s quick subset (its design subset of issue 14): classes 0, 2,
 3, 4 and 6 of each feature space (``fm-encoder``, ``fm-pixels``, ``text-docstrings``), each
@@ -16,8 +16,8 @@ its ratio to the noise-free median (the same setting), the worst class's ratio, 
 spent on second looks, the share of wrong first answers asked again and the share of
 re-asks that were wrong first answers.
 
-    python benchmarks/noise.py       # the committed results (second looks at 0 and 20 % only; ~50 min)
-    python benchmarks/noise.py --spaces fm-pixels --classes 6 --noise 0 0.2 --runs 2
+    python -m benchmarks.noise       # the committed results (second looks at 0 and 20 % only; ~50 min)
+    python -m benchmarks.noise --spaces fm-pixels --classes 6 --noise 0 0.2 --runs 2
 
 Writes ``benchmarks/results/noise.{json,md}``.
 """
@@ -33,9 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from elsa.plan import SearchPlan
+from elsa.simulation import Trial
+from .harness import ROOT, write_results
+from .pools import space_pool
 
 RESULTS = ROOT / "benchmarks" / "results"
 NOISE = (0.0, 0.025, 0.05, 0.1, 0.15, 0.2)
@@ -44,16 +45,10 @@ SPACES = ("fm-encoder", "fm-pixels", "text-docstrings")
 
 
 def run_cell(space: str, cls: int, noise: float, second_looks: bool, args) -> list[dict]:
-    from feature_spaces import build_space, prefill_graph
+    from elsa.simulation import simulate
 
-    from elsa.simulation import make_rare, simulate
-
-    X, y = build_space(space)
-    keep = make_rare(y, cls, 0.01, random_state=cls)
-    prefill_graph(space, keep)
-    Xc, yc = np.ascontiguousarray(X[keep]), y[keep]
-    doc = simulate(Xc, yc, cls, strategy=args.strategy, n_seeds=5, budget=args.budget, repeats=args.runs,
-                   noise=noise, second_looks=second_looks, random_state=1000 + cls, progress=False)
+    Xc, yc, _ = space_pool(space, cls, 0.01)
+    doc = simulate(Xc, yc, cls, SearchPlan(args.strategy, budget=args.budget, second_looks=second_looks, random_state=1000 + cls), seeds=5, trial=Trial(repeats=args.runs, noise=noise, progress=False))
     keys = ("found", "queries", "rechecks", "wrong_first_answers", "flips_rechecked", "rechecks_flipped",
             "false_positives", "false_negatives", "seconds")
     return [dict(space=space, cls=cls, noise=noise, second_looks=second_looks, run=i,
@@ -92,7 +87,7 @@ def _median_share(rows: list[dict], key: str) -> float | None:
 
 def markdown(summary: list[dict], meta: dict) -> str:
     lines = ["# The default under a noisy oracle, with and without second looks (issue 25)", "",
-             f"`python benchmarks/noise.py {meta['argv']}`: {meta['strategy']}, {meta['budget']} labels, classes "
+             f"`python -m benchmarks.noise {meta['argv']}`: {meta['strategy']}, {meta['budget']} labels, classes "
              f"{', '.join(map(str, meta['classes']))} at 1 %, 5 seeds, {meta['runs']} runs each; found = true "
              "positives among the labelled items; ratios to the noise-free median of the same setting, per class.", ""]
     for space in dict.fromkeys(c["space"] for c in summary):
@@ -146,9 +141,10 @@ def main(argv=None) -> None:
     if args.merge and Path(args.out + ".json").exists():
         old = json.loads(Path(args.out + ".json").read_text())
         rows = [r for r in old["runs"] if r["second_looks"] not in looks or r["space"] not in args.spaces] + rows
-        meta["argv"] = f"{old['meta']['argv']}`, then `python benchmarks/noise.py {meta['argv']}"
+        meta["argv"] = f"{old['meta']['argv']}`, then `python -m benchmarks.noise {meta['argv']}"
     summary = summarise(rows)
-    Path(args.out + ".json").write_text(json.dumps(dict(meta=meta, summary=summary, runs=rows), indent=1) + "\n")
+    write_results(args.out + ".json", dict(meta=meta, summary=summary, runs=rows),
+                  sys.argv[1:] if argv is None else argv)
     Path(args.out + ".md").write_text(markdown(summary, meta))
     print(markdown(summary, meta))
 

@@ -16,35 +16,33 @@ page asks for the state with a long poll while the search runs (``/api/state?wai
 so it should be about one request's round trip. Before issue 22 the page polled every
 500 ms and the delay was 0.58 s (median of 10, measured by hand on an icon folder).
 
-    python benchmarks/page_turn.py            # 10 page turns
+    python -m benchmarks.page_turn            # 10 page turns
 
 Writes ``benchmarks/results/page_turn.{json,md}``.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
-import json
 import shutil
-import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+from elsa.web.server import LiveServer
+
+from .harness import ROOT, write_results
 
 RESULTS = ROOT / "benchmarks" / "results"
 TURNS = 10
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     from playwright import sync_api
-    from test_web import LiveServer  # uvicorn in a thread, as the browser tests serve a session
 
     from elsa.datasets.docstrings import stdlib_docstrings
     from elsa.session import Session
@@ -60,7 +58,7 @@ def main() -> None:
             for i, (t, a) in enumerate(zip(corpus["titles"], corpus["abstracts"])):
                 w.writerow([i, t, a])
         seeds = [int(i) for i in np.flatnonzero(truth)[:5]]
-        s = Session.create(Path(tmp) / "p", records=records, target="the email package", seed_ids=seeds)
+        s = Session.create(Path(tmp) / "p", records, target="the email package", seeds=seeds)
         ready: dict[int, float] = {}  # a page's first item -> when the server had the page
         advance = s.advance
 
@@ -103,10 +101,9 @@ def main() -> None:
     doc = {"turns": turns, "median_delay_s": float(np.median(delays)), "max_delay_s": float(np.max(delays)),
            "median_search_s": float(np.median([t["search_s"] for t in turns])),
            "median_total_s": float(np.median([t["total_s"] for t in turns])), "records": int(truth.size)}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "page_turn.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_results(RESULTS / "page_turn.json", doc)
     md = ["# Page turn in the labeller", "",
-          f"`python benchmarks/page_turn.py`: {TURNS} page turns of a text session ({doc['records']:,} Python "
+          f"`python -m benchmarks.page_turn`: {TURNS} page turns of a text session ({doc['records']:,} Python "
           "docstrings, pages of 10) in headless Chromium, on 2 cores. *Search*: from the last answer's key press to "
           "the server having the next page; *delay*: from then to the page showing it.", "",
           "| page turns | search median s | delay median s | delay max s | total median s |", "|---|---|---|---|---|",

@@ -21,10 +21,10 @@ Sections (each row of the results file is one run):
 Seeds are drawn per (class, repeat) from the same random state for every strategy,
 so strategies are compared on identical seeds.
 
-    python benchmarks/paper_tables.py                 # everything, 3 repeats (about an hour on 2 cores)
-    python benchmarks/paper_tables.py --summarize     # rebuild the markdown from the JSON
-    python benchmarks/paper_tables.py --sections noise  # Table 10 alone (the other rows are kept)
-    python benchmarks/paper_tables.py --quick         # 2 classes, 1 repeat: a smoke test
+    python -m benchmarks.paper_tables                 # everything, 3 repeats (about an hour on 2 cores)
+    python -m benchmarks.paper_tables --summarize     # rebuild the markdown from the JSON
+    python -m benchmarks.paper_tables --sections noise  # Table 10 alone (the other rows are kept)
+    python -m benchmarks.paper_tables --quick         # 2 classes, 1 repeat: a smoke test
 
 Writes ``benchmarks/results/fashion_mnist_tables.json`` (every run) and
 ``benchmarks/results/fashion_mnist_tables.md`` (the tables the README quotes).
@@ -41,10 +41,14 @@ from pathlib import Path
 
 import numpy as np
 
-from elsa.datasets import CLASS_NAMES, load_fashion_mnist
-from elsa.embeddings import embed_array
+from elsa.plan import SearchPlan
+from elsa.simulation import Trial
+from elsa.datasets import CLASS_NAMES
 from elsa.metrics import corrected_labelling_efficiency, quartiles
-from elsa.simulation import make_rare, simulate
+from elsa.simulation import simulate
+
+from .harness import write_results
+from .pools import fashion_mnist_encoded, thin
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEEDS = (1, 2, 5, 10, 50)
@@ -54,12 +58,6 @@ BUDGET_STRATEGIES = ("elsa", "no-active", "nn", "nn-large", "random")
 NOISE = (0.0, 0.025, 0.05, 0.1, 0.15, 0.2)
 SECTIONS = ("paper", "budget", "noise")
 FRACTION = 0.01
-
-
-def load_pool():
-    images, labels = load_fashion_mnist("all")
-    emb = embed_array(images, desc="embedding Fashion-MNIST (70k)")
-    return emb.vectors, labels
 
 
 def runs_of(doc: dict, **tags) -> list[dict]:
@@ -75,7 +73,7 @@ def runs_of(doc: dict, **tags) -> list[dict]:
 
 
 def run_all(args, out_json: Path) -> list[dict]:
-    X, labels = load_pool()
+    X, labels = fashion_mnist_encoded()
     rows: list[dict] = []
     if set(args.sections) != set(SECTIONS) and out_json.exists():  # keep the other sections' committed rows
         kept = {"paper": ("paper", "nn-spend"), "budget": ("budget",), "noise": ("noise",)}
@@ -85,29 +83,29 @@ def run_all(args, out_json: Path) -> list[dict]:
     def save():
         meta = {"machine": platform.platform(), "python": sys.version.split()[0], "repeats": args.repeats,
                 "fraction": FRACTION, "pool": "Fashion-MNIST train+test (70,000), built-in EfficientNet-Lite0 at 64 px"}
-        out_json.write_text(json.dumps({"meta": meta, "rows": rows}) + "\n")
+        write_results(out_json, {"meta": meta, "rows": rows}, indent=None)
 
     classes = args.classes
     for c in classes:
-        keep = make_rare(labels, c, FRACTION, random_state=c)
-        Xc, yc = X[keep], labels[keep]
+        Xc, yc, _ = thin(X, labels, c, FRACTION)
         started = time.perf_counter()
-        common = dict(repeats=args.repeats, random_state=1000 + c)
+        trial, state = Trial(repeats=args.repeats), 1000 + c
         for n_seeds in args.seeds if "paper" in args.sections else ():
             for strategy in PAPER_STRATEGIES:
-                doc = simulate(Xc, yc, c, strategy=strategy, n_seeds=n_seeds, **common)
+                doc = simulate(Xc, yc, c, SearchPlan(strategy, random_state=state), seeds=n_seeds, trial=trial)
                 rows += runs_of(doc, section="paper", cls=c, strategy=strategy)
                 if strategy == "nn" and n_seeds == 5:
                     for r, nn_run in enumerate(doc["runs"]):
-                        elsa = simulate(Xc, yc, c, strategy="elsa", seed_ids=nn_run["seed_ids"],
-                                        budget=nn_run["queries"], repeats=1, random_state=1000 + c)
+                        elsa = simulate(Xc, yc, c, SearchPlan("elsa", budget=nn_run["queries"], random_state=state), seeds=nn_run["seed_ids"], trial=Trial(repeats=1))
                         rows += [dict(x, repeat=r) for x in runs_of(elsa, section="nn-spend", cls=c, strategy="elsa")]
         for budget in args.budgets if "budget" in args.sections else ():
             for strategy in BUDGET_STRATEGIES:
-                doc = simulate(Xc, yc, c, strategy=strategy, n_seeds=5, budget=budget, epochs=1000, **common)
+                doc = simulate(Xc, yc, c, SearchPlan(strategy, budget=budget, epochs=1000, random_state=state), seeds=5,
+                               trial=trial)
                 rows += runs_of(doc, section="budget", cls=c, strategy=strategy, budget=budget)
         for p in args.noise if "noise" in args.sections else ():
-            doc = simulate(Xc, yc, c, strategy="elsa", n_seeds=5, noise=p, **common)
+            doc = simulate(Xc, yc, c, SearchPlan("elsa", random_state=state), seeds=5,
+                           trial=Trial(repeats=args.repeats, noise=p))
             rows += runs_of(doc, section="noise", cls=c, strategy="elsa", noise=p)
         save()
         print(f"class {c} ({CLASS_NAMES[c]}) done in {time.perf_counter() - started:.0f} s", flush=True)
@@ -130,7 +128,7 @@ def summarize(rows: list[dict], meta: dict) -> str:
     lines = [
         "# ELSA on Fashion-MNIST: the paper's tables, re-measured",
         "",
-        f"Generated by `python benchmarks/paper_tables.py` ({meta.get('repeats')} repeats per class and setting; "
+        f"Generated by `python -m benchmarks.paper_tables` ({meta.get('repeats')} repeats per class and setting; "
         f"classes {classes[0]}-{classes[-1]}). Pool: {meta.get('pool')}; each class in turn thinned to "
         f"{100 * meta.get('fraction', FRACTION):.0f} % of the pool (636 positives among 63,636 items). "
         "Medians over classes x repeats; quartiles in brackets where shown.",

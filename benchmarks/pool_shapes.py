@@ -20,13 +20,13 @@ pools that split differently, each memory-mapped from ``benchmarks/.cache/shapes
 
 Each row's class (the cluster, or the Fashion-MNIST class) is saved beside the pool.
 
-    python benchmarks/pool_shapes.py            # make every shape (about a minute each)
+    python -m benchmarks.pool_shapes            # make every shape (about a minute each)
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +43,7 @@ def shape_path(name: str, n: int = N) -> Path:
     if name not in SHAPES:
         raise ValueError(f"unknown pool shape {name!r}; choose one of {', '.join(SHAPES)}")
     if name == "clusters-1000" and n == N:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        from epoch_scaling import CACHE as SCALING, pool_path
+        from .pools import SCALING_CACHE as SCALING, pool_path
 
         path = pool_path(n)
         labels = CACHE / f"{name}-{n}.labels.npy"
@@ -91,11 +90,10 @@ def shape_labels(name: str, n: int = N) -> np.ndarray:
 
 
 def _tiled_encoder(out: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> None:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from feature_spaces import build_space
+    import faiss
     from sklearn.decomposition import PCA
 
-    import faiss
+    from .feature_spaces import build_space
 
     E, y = build_space("fm-encoder")
     P = PCA(D, random_state=0).fit_transform(np.asarray(E, np.float32)).astype(np.float32)
@@ -111,5 +109,6 @@ def _tiled_encoder(out: np.ndarray, labels: np.ndarray, rng: np.random.Generator
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     for shape in SHAPES:
         print(shape, shape_path(shape), flush=True)

@@ -11,8 +11,8 @@ It is an approximation, so this benchmark measures both sides in the same run:
 * **Epoch time** on the 1M x 128 clustered pool of ``epoch_scaling.py`` (memory-mapped),
   on the exact index and on IVF-Flat, 6 epochs, median of epochs 2-6, by phase.
 
-    python benchmarks/restricted_scoring.py
-    python benchmarks/restricted_scoring.py --classes 0,1 --ks 100 --skip-scaling
+    python -m benchmarks.restricted_scoring
+    python -m benchmarks.restricted_scoring --classes 0,1 --ks 100 --skip-scaling
 
 Writes ``benchmarks/results/restricted_scoring.{json,md}``.
 """
@@ -20,32 +20,25 @@ Writes ``benchmarks/results/restricted_scoring.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from elsa.oracle import SimulatedOracle
+from elsa.search import make_strategy
+from elsa.simulation import draw_seeds, make_rare
 
-from elsa.datasets import load_fashion_mnist  # noqa: E402
-from elsa.embeddings import embed_array  # noqa: E402
-from elsa.oracle import SimulatedOracle  # noqa: E402
-from elsa.search import make_strategy  # noqa: E402
-from elsa.simulation import draw_seeds, make_rare  # noqa: E402
+from .harness import ROOT, command, write_results
+from .pools import fashion_mnist_encoded, scaling_pool
 
 RESULTS = ROOT / "benchmarks" / "results"
 CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
 def found_on_fashion_mnist(classes, ks, budget: int, epochs: int) -> list[dict]:
-    images, labels = load_fashion_mnist("all")
-    X = embed_array(images, desc="embedding Fashion-MNIST (70k)").vectors
+    X, labels = fashion_mnist_encoded()
     rows = []
     for target in classes:
         rng = np.random.default_rng([target, 10_000])
@@ -65,14 +58,10 @@ def found_on_fashion_mnist(classes, ks, budget: int, epochs: int) -> list[dict]:
 
 
 def epoch_times(backends, ks, epochs: int) -> list[dict]:
-    from epoch_scaling import CACHE, pool_path
-
-    from elsa._io import load_npy
     from elsa.index import make_index
 
     n = 1_000_000
-    X = load_npy(pool_path(n), "pool")
-    labels = np.load(CACHE / f"labels-{n}.npy")
+    X, labels = scaling_pool(n)
     positives = np.flatnonzero(labels == 0)[: n // 1000]
     truth = np.zeros(n, bool)
     truth[positives] = True
@@ -111,11 +100,10 @@ def main() -> None:
     fm = found_on_fashion_mnist([int(c) for c in args.classes.split(",")], ks, args.budget, args.epochs)
     scaling = [] if args.skip_scaling else epoch_times(("exact", "ivf"), ks, 6)
     doc = {"benchmark": "restricted_scoring",
-           "command": "python benchmarks/restricted_scoring.py " + " ".join(sys.argv[1:]),
+           "command": command(),
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
            "fashion_mnist": fm, "epoch_1m": scaling}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "restricted_scoring.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_results(RESULTS / "restricted_scoring.json", doc)
     cols = [0] + ks
     lines = ["# Head scoring restricted to labelled items' neighbourhoods (`--score-neighbours K`)", "",
              f"`{doc['command'].strip()}` on {os.cpu_count()} cores. K = 0 scores the whole pool (the default).", "",

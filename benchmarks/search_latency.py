@@ -31,10 +31,10 @@ The pools are ``epoch_scaling.py``'s (1,000 clusters, memory-mapped ``.npy`` in
 ``benchmarks/.cache/scaling/``; float32, and float16 at 10M), with one cluster as the
 rare class and 5 seeds from it.
 
-    python benchmarks/search_latency.py
-    python benchmarks/search_latency.py --sizes 100000 --rounds 20
-    python benchmarks/search_latency.py --no-graph       # keep the graph rows of the last results
-    python benchmarks/search_latency.py --shapes all --fresh-run clusters-2000 --sizes 0
+    python -m benchmarks.search_latency
+    python -m benchmarks.search_latency --sizes 100000 --rounds 20
+    python -m benchmarks.search_latency --no-graph       # keep the graph rows of the last results
+    python -m benchmarks.search_latency --shapes all --fresh-run clusters-2000 --sizes 0
 
 Writes ``benchmarks/results/search_latency.{json,md}``.
 """
@@ -53,12 +53,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from epoch_scaling import CACHE, pool_path  # noqa: E402  (the same pools)
-from search_quality import STRATEGIES  # noqa: E402  (the same variants)
+from .harness import ROOT, command as command_line, python_m, timed, write_results
+from .pools import pool_path, scaling_pool  # epoch_scaling's pools
+from .search_quality import STRATEGIES  # the same variants
 
 RESULTS = ROOT / "benchmarks" / "results"
 K = 50
@@ -77,7 +74,6 @@ def peak_rss_gb() -> float:
 
 def rounds(n: int, dtype: str, n_rounds: int, strategy: str) -> dict:
     """Run in a child process: one pool, ``n_rounds`` rounds of ``strategy``."""
-    from elsa._io import load_npy
     from elsa._validation import check_embeddings
     from elsa.index import graph as graph_module
     from elsa.index import make_index
@@ -85,8 +81,8 @@ def rounds(n: int, dtype: str, n_rounds: int, strategy: str) -> dict:
     from elsa.search import make_strategy
 
     opened = time.perf_counter()
-    X = check_embeddings(load_npy(pool_path(n, dtype), "pool"))  # checked once, as the CLI and a session do
-    labels = np.load(CACHE / f"labels-{n}.npy")
+    X, labels = scaling_pool(n, dtype)
+    X = check_embeddings(X)  # checked once, as the CLI and a session do
     t0 = time.perf_counter()
     graph = graph_module.neighbour_graph(X, K, progress=False)  # from the cache, as a session reads it
     graph_s = time.perf_counter() - t0
@@ -120,10 +116,9 @@ def rounds(n: int, dtype: str, n_rounds: int, strategy: str) -> dict:
 
 def graph_cost(n: int, dtype: str) -> dict:
     """Run in a child process: build the pool's graph from scratch, as a search would."""
-    from elsa._io import load_npy
     from elsa.index import graph as graph_module
 
-    X = load_npy(pool_path(n, dtype), "pool")
+    X, _ = scaling_pool(n, dtype)
     for old in GRAPH_CACHE.glob(f"neighbours/{graph_module.pool_digest(X)}-k{K}-*"):
         old.unlink()  # built from scratch, every time this part runs
     t0 = time.perf_counter()
@@ -136,22 +131,18 @@ def graph_cost(n: int, dtype: str) -> dict:
 
 
 def gemm_rate() -> float:
-    """float32 GEMM GFLOP/s on every core (the best of 3 products of 4,096^2)."""
+    """float32 GEMM GFLOP/s on every core (the best of 4 products of 4,096^2)."""
     a = np.random.default_rng(0).random((4096, 4096), dtype=np.float32)
-    best = np.inf
-    for _ in range(4):
-        t0 = time.perf_counter()
-        a @ a
-        best = min(best, time.perf_counter() - t0)
+    best = timed(lambda: a @ a, repeats=4, warmup=0).min
     return round(2 * 4096**3 / best / 1e9, 1)
 
 
 def shape_cost(shape: str) -> dict:
     """Run in a child process: the shape's graph from scratch, as a search builds it."""
-    from pool_shapes import shape_path
-
     from elsa._io import load_npy
     from elsa.index import graph as graph_module
+
+    from .pool_shapes import shape_path
 
     rate = gemm_rate()
     X = load_npy(shape_path(shape), "pool")
@@ -184,12 +175,14 @@ def kernel_cost() -> dict:
     big = rng.random((4096, 4096), dtype=np.float32)
     faiss.omp_set_num_threads(1)
 
-    def ms(fn, reps=200) -> float:
+    def ms(fn, reps=200) -> float:  # the mean of reps calls, timed together (after one warm-up call)
         fn()
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        return (time.perf_counter() - t0) / reps * 1e3
+
+        def block():
+            for _ in range(reps):
+                fn()
+
+        return timed(block, repeats=1, warmup=0).median / reps * 1e3
 
     with one_blas_thread():
         product = ms(lambda: Q @ B.T)
@@ -209,7 +202,7 @@ def fresh_run(shape: str) -> dict:
     """``elsa simulate`` on the shape's pool with an empty cache: the whole run a user waits for."""
     import tempfile
 
-    from pool_shapes import CACHE as SHAPES, shape_labels, shape_path
+    from .pool_shapes import CACHE as SHAPES, shape_labels, shape_path
 
     labels = SHAPES / f"{shape}-1000000.labels.npy"
     shape_labels(shape)
@@ -228,13 +221,12 @@ def fresh_run(shape: str) -> dict:
 
 def ray_cost(n: int) -> dict:
     """Run in a child process: the graph's pass in one process, then on Ray with 1 and 2 workers."""
-    from elsa._io import load_npy
     from elsa.index import graph as graph_module
     from elsa.index.graph_build import make_lists, threaded_search
     from elsa.index.graph_ray import ray_search
     from elsa.index.ray_backend import connect
 
-    X = load_npy(pool_path(n), "pool")
+    X, _ = scaling_pool(n)
     cached = graph_module.neighbour_graph(X, K, progress=False)  # built by the --graph part: its lists and probes
     lists = make_lists(X, cached.report.lists, random_state=0, progress=False)
     probes = cached.report.probes
@@ -256,7 +248,7 @@ def ray_cost(n: int) -> dict:
 
 
 def child(args) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    out = subprocess.run(python_m("benchmarks.search_latency", *args), capture_output=True, text=True, cwd=ROOT)
     if out.returncode:
         raise SystemExit(f"child {args} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -312,7 +304,7 @@ def main() -> None:
     if args.kernel_child:
         print(json.dumps(kernel_cost()))
         return
-    from pool_shapes import SHAPES
+    from .pool_shapes import SHAPES
 
     shapes = list(SHAPES) if args.shapes == "all" else [x for x in args.shapes.split(",") if x]
     shape_rows, fresh = [], []
@@ -327,8 +319,8 @@ def main() -> None:
     rows, graphs, rays = [], [], []
     for n in sizes:
         dtype = "float16" if n >= 10_000_000 else "float32"  # 5 GB of float32: the float16 copy is the 10M case
-        subprocess.run([sys.executable, __file__, "--make-pool", f"{n}:float32"], check=True)
-        subprocess.run([sys.executable, __file__, "--make-pool", f"{n}:{dtype}"], check=True)
+        subprocess.run(python_m("benchmarks.search_latency", "--make-pool", f"{n}:float32"), check=True, cwd=ROOT)
+        subprocess.run(python_m("benchmarks.search_latency", "--make-pool", f"{n}:{dtype}"), check=True, cwd=ROOT)
         if not args.no_graph:
             graphs.append(child(["--graph", f"{n}:{dtype}"]))
             print(graphs[-1], flush=True)
@@ -353,14 +345,13 @@ def main() -> None:
                              key=lambda r: SHAPES.index(r["shape"]))
     parts["fresh_runs"] = [r for r in previous.get("fresh_runs", []) if r["shape"] != args.fresh_run] + fresh
     parts["kernel"] = kernel or previous.get("kernel")
-    command = "python benchmarks/search_latency.py " + " ".join(sys.argv[1:])
+    command = command_line()
     doc = {"benchmark": "search_latency", "command": command,
            "commands": sorted(set(previous.get("commands", [])) | {command}) if previous.get("graph_version") == 2
            else [command], "graph_version": 2,
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
            **parts}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "search_latency.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_results(RESULTS / "search_latency.json", doc)
     write_markdown(doc)
 
 

@@ -28,8 +28,8 @@ Reported:
   and for the Quant estimate (no extra labels).
 * A plot of estimated against true recall along one run.
 
-    python benchmarks/stopping.py                 # 10 classes x 2 prevalences x 1 repeat
-    python benchmarks/stopping.py --repeats 2 --draws 1000
+    python -m benchmarks.stopping                 # 10 classes x 2 prevalences x 1 repeat
+    python -m benchmarks.stopping --repeats 2 --draws 1000
 
 Trajectories are cached in ``benchmarks/.cache/stopping/`` (a rerun only analyses).
 Writes ``benchmarks/results/stopping.{json,md}`` and ``stopping_recall.png``.
@@ -38,25 +38,22 @@ Writes ``benchmarks/results/stopping.{json,md}`` and ``stopping_recall.png``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from elsa.datasets import CLASS_NAMES
+from elsa.oracle import SimulatedOracle
+from elsa.search import make_strategy
+from elsa.simulation import draw_seeds, make_rare
+from elsa.stopping import audit_estimate, knee_reached, min_target_positives, qbcb_threshold, quant_from_state
 
-from elsa.datasets import CLASS_NAMES, load_fashion_mnist  # noqa: E402
-from elsa.embeddings import embed_array  # noqa: E402
-from elsa.oracle import SimulatedOracle  # noqa: E402
-from elsa.search import make_strategy  # noqa: E402
-from elsa.simulation import NO_EPOCH_LIMIT, draw_seeds, make_rare  # noqa: E402
-from elsa.stopping import audit_estimate, knee_reached, min_target_positives, qbcb_threshold, quant_from_state  # noqa: E402
+from .harness import ROOT, command, write_results
+from .pools import fashion_mnist_encoded
 
 RESULTS = ROOT / "benchmarks" / "results"
 CACHE = ROOT / "benchmarks" / ".cache" / "stopping"
@@ -83,7 +80,7 @@ def trajectory(X, labels, target, fraction, repeat, cap) -> dict:
         quant.append((math.nan, math.nan, math.nan) if e is None else (e.recall, e.recall_low, e.recall_high))
 
     t0 = time.perf_counter()
-    result = make_strategy("elsa", epochs=NO_EPOCH_LIMIT, budget=cap).run(
+    result = make_strategy("elsa", epochs=None, budget=cap).run(
         Xk, seeds, SimulatedOracle(truth), random_state=rng, callback=on_round)
     out = {
         "truth": truth, "seeds": seeds, "asked": result.queried_ids,
@@ -221,8 +218,7 @@ def main() -> None:
     ap.add_argument("--prevalences", default=",".join(f"{p:g}" for p in PREVALENCES))
     ap.add_argument("--only-trajectories", action="store_true", help="record trajectories, skip the analysis")
     args = ap.parse_args()
-    images, labels = load_fashion_mnist("all")
-    X = embed_array(images, desc="embedding Fashion-MNIST (70k)").vectors
+    X, labels = fashion_mnist_encoded()
     classes = [int(c) for c in args.classes.split(",")]
     prevalences = [float(p) for p in args.prevalences.split(",")]
     rows = []
@@ -239,13 +235,12 @@ def main() -> None:
     if args.only_trajectories:
         return
     summary = summarise(rows)
-    doc = {"benchmark": "stopping", "command": "python benchmarks/stopping.py " + " ".join(sys.argv[1:]),
+    doc = {"benchmark": "stopping", "command": command(),
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
            "settings": {"cap": args.cap, "draws": args.draws, "repeats": args.repeats, "level": LEVEL,
                         "seeds": 5, "strategy": "elsa (paper settings, no epoch limit)"},
            "summary": summary, "runs": rows}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "stopping.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_results(RESULTS / "stopping.json", doc)
     (RESULTS / "stopping.md").write_text(markdown(doc))
     t = trajectory(X, labels, classes[0], prevalences[0], 0, args.cap)
     plot_run(t, RESULTS / "stopping_recall.png",

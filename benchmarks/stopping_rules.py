@@ -34,7 +34,7 @@ long tails) and over the **oracle** (the first page at which the search's recall
 reaches 0.9), the recall at stop, and the share of draws certified below 0.9 with its
 95 % Clopper-Pearson interval, per trajectory and pooled.
 
-    python benchmarks/stopping_rules.py --draws 500 --buscarpy /work/buscar-venv/bin/python
+    python -m benchmarks.stopping_rules --draws 500 --buscarpy /work/buscar-venv/bin/python
 """
 
 from __future__ import annotations
@@ -46,23 +46,19 @@ import os
 import platform
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 from scipy.stats import hypergeom
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from elsa.stopping import knee_reached, min_target_positives, qbcb_threshold
+from elsa.stopping import audited
+from elsa.stopping.audited import Audit, HandOver, tolerable
+from elsa.stopping.estimates import ESTIMATE_MODEL
+from elsa.stopping.sample_wait import SampleCertificate, SampleHandOver
+from elsa.stopping.estimates import clopper_pearson
 
-from elsa.stopping import knee_reached, min_target_positives, qbcb_threshold  # noqa: E402
-from elsa.stopping import audited  # noqa: E402
-from elsa.stopping.audited import Audit, HandOver, tolerable  # noqa: E402
-from elsa.stopping.estimates import ESTIMATE_MODEL  # noqa: E402
-from elsa.stopping.sample_wait import SampleCertificate, SampleHandOver  # noqa: E402
-from elsa.stopping.estimates import clopper_pearson  # noqa: E402
-
-import stopping_trajectories as st  # noqa: E402
+from . import stopping_trajectories as st
+from .harness import ROOT, command as command_line, write_results
 
 RESULTS = ROOT / "benchmarks" / "results"
 TARGET, CONFIDENCE = 0.9, 0.95
@@ -402,7 +398,7 @@ def main() -> None:
             print(_line(rows[-1]) if not args.variant else _variant_line(rows[-1]), flush=True)
     if args.variant:
         return
-    command = "python benchmarks/stopping_rules.py " + " ".join(a for a in sys.argv[1:] if a != "--merge")
+    command = command_line([a for a in sys.argv[1:] if a != "--merge"])
     if args.merge:  # one command per run of the trajectories, the rest kept as they were
         old = json.loads((RESULTS / "stopping_rules.json").read_text())
         done = {(r["pool"], r["class"]) for r in rows}
@@ -414,8 +410,7 @@ def main() -> None:
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
            "settings": {"target": TARGET, "confidence": CONFIDENCE, "draws": args.draws, "cap": args.cap},
            "runs": rows}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "stopping_rules.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_results(RESULTS / "stopping_rules.json", doc)
     (RESULTS / "stopping_rules.md").write_text(markdown(doc))
     print(markdown(doc))
 

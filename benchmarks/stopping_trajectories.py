@@ -17,25 +17,24 @@ Pools:
 5 seed positives drawn at random; the default search (``portfolio``), no epoch limit,
 until ``cap`` labels or until every positive is found.
 
-    python benchmarks/stopping_trajectories.py --pools fm-1%,fm-0.1% --classes 0,2,4,6,8
+    python -m benchmarks.stopping_trajectories --pools fm-1%,fm-0.1% --classes 0,2,4,6,8
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from elsa.oracle import SimulatedOracle
+from elsa.search import make_strategy
+from elsa.search.registry import DEFAULT_STRATEGY
+from elsa.simulation import draw_seeds, make_rare
 
-from elsa.oracle import SimulatedOracle  # noqa: E402
-from elsa.search import make_strategy  # noqa: E402
-from elsa.search.registry import DEFAULT_STRATEGY  # noqa: E402
-from elsa.simulation import NO_EPOCH_LIMIT, draw_seeds, make_rare  # noqa: E402
+from . import text_search
+from .harness import ROOT
+from .pools import fashion_mnist_encoded
 
 CACHE = ROOT / "benchmarks" / ".cache" / "stopping"
 FM_POOLS = {"fm-1%": 0.01, "fm-0.1%": 0.001}
@@ -49,15 +48,11 @@ class _AllFound(Exception):
 def pool(name: str, cls):
     """(X, truth, label of the class) for a pool name and a class (an int for Fashion-MNIST, a package for text)."""
     if name in FM_POOLS:
-        from elsa.datasets import CLASS_NAMES, load_fashion_mnist
-        from elsa.embeddings import embed_array
+        from elsa.datasets import CLASS_NAMES
 
-        images, labels = load_fashion_mnist("all")
-        X = embed_array(images, desc="embedding Fashion-MNIST (70k)", progress=False).vectors
+        X, labels = fashion_mnist_encoded(progress=False)
         keep = make_rare(labels, int(cls), FM_POOLS[name], np.random.default_rng([int(cls), int(FM_POOLS[name] * 1e6)]))
         return X[keep], labels[keep] == int(cls), CLASS_NAMES[int(cls)]
-    import text_search
-
     _, names, _, _ = text_search.corpus_data(name)
     return text_search.features(name, dense=False), names == str(cls), str(cls)
 
@@ -65,8 +60,6 @@ def pool(name: str, cls):
 def classes(name: str) -> list:
     if name in FM_POOLS:
         return list(range(10))
-    import text_search
-
     return text_search.corpus_data(name)[2]
 
 
@@ -87,7 +80,7 @@ def trajectory(name: str, cls, repeat: int, cap: int) -> dict:
             raise _AllFound
 
     asked, sizes, left = [], [], []
-    search = make_strategy(DEFAULT_STRATEGY, epochs=NO_EPOCH_LIMIT, budget=cap)
+    search = make_strategy(DEFAULT_STRATEGY, epochs=None, budget=cap)
     samplers = [getattr(search, role) for role in search.ROLES if getattr(search, role) is not None]
 
     def record(rnd, state):

@@ -29,15 +29,13 @@ columns ``record_id,title,abstract,category`` (ASReview reads the same file), an
 
 from __future__ import annotations
 
+import argparse
 import csv
 import gzip
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 CORPORA = ("docstrings", "manpages", "fortunes")
 MAN_ROOT = Path("/usr/share/man")
@@ -148,7 +146,7 @@ def fortunes() -> tuple[list[dict], list[str]]:
 
 
 def docstring_records() -> tuple[list[dict], list[str]]:
-    from feature_spaces import docstrings
+    from .feature_spaces import docstrings
 
     texts, cats = docstrings()
     records = []
@@ -189,6 +187,7 @@ def build(name: str) -> tuple[Path, np.ndarray, list[str]]:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     for corpus in CORPORA:
         p, y, classes = build(corpus)
         names = [classes[i] for i in y]

@@ -7,8 +7,8 @@ the positives left after the seeds; a run that never gets there counts as
 ``budget + 1``. Per class, ELSA's labels over ASReview's (one paired run each, run 0's
 seeds); a class where neither gets there is left out; the median class and the worst.
 
-    python benchmarks/text_recall.py --asreview /path/to/venv/bin/asreview     # ~1 h on 2 cores
-    python benchmarks/text_recall.py --summarize
+    python -m benchmarks.text_recall --asreview /path/to/venv/bin/asreview     # ~1 h on 2 cores
+    python -m benchmarks.text_recall --summarize
 
 Runs are appended to ``benchmarks/results/text_recall.runs.jsonl`` (committed); writes
 ``text_recall.{md,json}``.
@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import text_search  # noqa: E402
+from . import text_search
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUNS = Path(os.environ.get("TEXT_RECALL_RUNS", RESULTS / "text_recall.runs.jsonl"))  # a scratch file for trials
@@ -52,7 +50,7 @@ def run(args) -> None:
 def summarize(rows: list[dict]) -> tuple[str, dict]:
     by = {(r["corpus"], r["target"], r["method"]): r for r in rows}
     cells, lines = {}, ["# Finding them all on text: labels to reach a share of the class (issue 36)", "",
-                        "Written by `benchmarks/text_recall.py`. One paired run per target (run 0's 5 seeds, pages of "
+                        "Written by `python -m benchmarks.text_recall`. One paired run per target (run 0's 5 seeds, pages of "
                         "10), to the budget after the seeds; labels after the seeds at which the run had found each "
                         "share of the positives left; `never` = budget + 1. Ratio: default / ASReview.", "",
                         "| corpus | target | left | share | asreview | default | ratio |", "|---|---|---|---|---|---|---|"]

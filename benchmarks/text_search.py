@@ -33,9 +33,9 @@ counted), at 100, 250, 500 and 1,000 labels. Finished runs are appended to
 ``benchmarks/results/text_search.runs.jsonl`` (committed), so it resumes; ``--summarize``
 rebuilds ``text_search.{md,json}`` from it.
 
-    python benchmarks/text_search.py --asreview /path/to/venv/bin/asreview      # ~1.5 h on 2 cores
-    python benchmarks/text_search.py --methods default cal --runs 3
-    python benchmarks/text_search.py --summarize
+    python -m benchmarks.text_search --asreview /path/to/venv/bin/asreview      # ~1.5 h on 2 cores
+    python -m benchmarks.text_search --methods default cal --runs 3
+    python -m benchmarks.text_search --summarize
 """
 
 from __future__ import annotations
@@ -55,8 +55,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import text_corpora  # noqa: E402
+from elsa.plan import SearchPlan
+from elsa.simulation import Trial
+from . import text_corpora
+from .harness import write_results as write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUNS = Path(os.environ.get("TEXT_SEARCH_RUNS", RESULTS / "text_search.runs.jsonl"))  # a scratch file for trials
@@ -119,8 +121,7 @@ def run_elsa(corpus: str, target: str, run: int, method: str, budget: int = max(
         examples = describe(DESCRIPTIONS[f"{corpus}/{target}"], vocabulary)
     t0 = time.perf_counter()
     strategy, params = STRATEGY[method]
-    doc = simulate(X, y, 1, strategy=strategy, params=params, seed_ids=seeds, budget=budget, random_state=run,
-                   epochs=None, found_at=tuple(range(1, budget + 1)), progress=False, examples=examples)
+    doc = simulate(X, y, 1, SearchPlan(strategy, params=params, budget=budget, epochs=None, random_state=run), seeds=seeds, trial=Trial(found_at=tuple(range(1, budget + 1)), progress=False), examples=examples)
     hits = np.array([doc["runs"][0]["found_at"][str(b)] for b in range(1, budget + 1)])
     return {**found_and_hits(hits), "seconds": time.perf_counter() - t0}
 
@@ -218,7 +219,7 @@ def arguments(description: str, methods) -> argparse.ArgumentParser:
 
 def write_results(name: str, md: str, doc: dict) -> None:
     (RESULTS / f"{name}.md").write_text(md)
-    (RESULTS / f"{name}.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_json(RESULTS / f"{name}.json", doc)
     print(md)
 
 
@@ -236,7 +237,7 @@ def summarize(rows: list[dict]) -> tuple[str, dict]:
                 totals[(c, t)] = int((names == t).sum()) - N_SEEDS
     methods = [m for m in METHODS if any(m in v for v in table.values())]
     lines = ["# Text search against ASReview (issues 22 and 36)", "",
-             "Written by `benchmarks/text_search.py` from `text_search.runs.jsonl`. Positives found after the 5 seeds "
+             "Written by `python -m benchmarks.text_search` from `text_search.runs.jsonl`. Positives found after the 5 seeds "
              "(median of the paired runs), pages of 10; `described-0` and `random-0` start without seeds and count "
              "every positive they find.", ""]
     out = {"budgets": list(BUDGETS), "cells": {}, "against_asreview": {}}

@@ -16,13 +16,14 @@ pages: 60,699 records, a median of about 300 characters each), as one CSV with
   browser gets it (``GET /api/state``: every card's text and the terms it shares with
   the positives, :mod:`elsa.text.highlight`), counted into the wait.
 
-    python benchmarks/text_speed.py
+    python -m benchmarks.text_speed
 
 Writes ``benchmarks/results/text_speed.{json,md}``.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import os
@@ -34,9 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import text_corpora  # noqa: E402
+from . import text_corpora
+from .harness import ROOT, write_results
 
 RESULTS = ROOT / "benchmarks" / "results"
 TARGET = ("docstrings", "ray._private")
@@ -73,7 +73,6 @@ def simulate_wall(records: Path, seeds: list[int], cache: Path) -> float:
 
 def page_waits(records: Path, seeds: list[int], truth: np.ndarray, folder: Path) -> tuple[list[float], list[float]]:
     """The waits for the next page, and for the page's document (``GET /api/state``) after it."""
-    sys.path.insert(0, str(ROOT))
     from starlette.testclient import TestClient
 
     from elsa.session import Session
@@ -87,7 +86,7 @@ def page_waits(records: Path, seeds: list[int], truth: np.ndarray, folder: Path)
         for row in csv.reader(src):
             w.writerow(row[:3])
     waits, docs = [], []
-    s = Session.create(folder, records=unlabelled, target=TARGET[1], seed_ids=seeds)
+    s = Session.create(folder, unlabelled, target=TARGET[1], seeds=seeds)
     try:
         s.start_background()
         s.next_batch()  # the first page (its round runs as the session opens)
@@ -109,6 +108,7 @@ def page_waits(records: Path, seeds: list[int], truth: np.ndarray, folder: Path)
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         records = tmp / "records.csv"
@@ -122,10 +122,9 @@ def main() -> None:
     doc = {"records": int(truth.size), "positives": int(truth.sum()), "simulate_cold_s": cold, "simulate_warm_s": warm,
            "found_at_500": found, "page_wait_median_s": float(np.median(waits)), "page_wait_max_s": float(np.max(waits)),
            "page_doc_median_s": float(np.median(docs)), "page_doc_max_s": float(np.max(docs)), "pages": PAGES}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "text_speed.json").write_text(json.dumps(doc, indent=1) + "\n")
+    write_results(RESULTS / "text_speed.json", doc)
     md = ["# Text: how long it takes", "",
-          f"`python benchmarks/text_speed.py` on 2 cores: {doc['records']:,} records (Python docstrings and manual "
+          f"`python -m benchmarks.text_speed` on 2 cores: {doc['records']:,} records (Python docstrings and manual "
           f"pages, `text_corpora.py`), target `{TARGET[1]}` ({doc['positives']} records), 5 seeds.", "",
           "| what | seconds |", "|---|---|",
           f"| `elsa simulate --records` (500 labels), empty cache: reading, featurising, the k-NN graph, the run | "

@@ -24,8 +24,8 @@ spaces with ``--spaces``):
 Every method gets the same seeds (paired): seed ``s`` builds the long-tailed pool and
 is each sampler's random state. Cells are medians over seeds, with the worst seed.
 
-    python benchmarks/usl_t.py                       # the committed results (about 15 minutes)
-    python benchmarks/usl_t.py --spaces digits --seeds 5
+    python -m benchmarks.usl_t                       # the committed results (about 15 minutes)
+    python -m benchmarks.usl_t --spaces digits --seeds 5
 
 Writes ``benchmarks/results/usl_t.{json,md}``.
 """
@@ -41,9 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from .harness import ROOT, write_results
+from .pools import build_space, prefill_graph
 
 RESULTS = ROOT / "benchmarks" / "results"
 METHODS = ("usl-t", "usl", "random", "k-means++")
@@ -92,8 +91,6 @@ def make_state(X):
 
 
 def run_pool(space: str, kind: str, seed: int, budgets) -> list[dict]:
-    from feature_spaces import build_space, prefill_graph
-
     X, y = build_space(space)
     if kind == "balanced":
         keep, order = np.arange(X.shape[0]), None
@@ -139,7 +136,7 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 def markdown(summary: list[dict], meta: dict) -> str:
     lines = ["# USL-T against USL, random and k-means++ as a cold start (issue 25)", "",
-             f"`python benchmarks/usl_t.py {meta['argv']}`; {meta['seeds']} paired seeds; no labels used by any "
+             f"`python -m benchmarks.usl_t {meta['argv']}`; {meta['seeds']} paired seeds; no labels used by any "
              "method. Cells: median over seeds (worst seed in brackets).", ""]
     for space in dict.fromkeys(c["space"] for c in summary):
         for pool in ("balanced", "long-tailed"):
@@ -181,7 +178,7 @@ def main(argv=None) -> None:
     summary = summarise(rows)
     meta = dict(argv=" ".join(sys.argv[1:] if argv is None else argv), seeds=args.seeds, budgets=args.budgets,
                 seconds=round(time.time() - t0, 1))
-    Path(args.out + ".json").write_text(json.dumps(dict(meta=meta, summary=summary, runs=rows), indent=1) + "\n")
+    write_results(args.out + ".json", dict(meta=meta, summary=summary, runs=rows), sys.argv[1:] if argv is None else argv)
     Path(args.out + ".md").write_text(markdown(summary, meta))
     print(markdown(summary, meta))
 

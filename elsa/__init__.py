@@ -19,7 +19,7 @@ __getattr__ = lazy_names(__name__, {
     "ConfidenceSampler": "samplers", "FinalSearch": "samplers", "NearestNeighbourSampler": "samplers",
     "RandomSampler": "samplers", "RandS": "samplers", "Sampler": "samplers",
     "STRATEGIES": "search", "ActiveSearch": "search", "SearchResult": "search", "make_strategy": "search",
-    "simulate": "simulation",
+    "simulate": "simulation", "Trial": "simulation", "SearchPlan": "plan",
 }, globals())
 
 __all__ = [
@@ -38,6 +38,8 @@ __all__ = [
     "NoisyOracle",
     "ParameterError",
     "RandS",
+    "SearchPlan",
+    "Trial",
     "RandomSampler",
     "Sampler",
     "SearchResult",

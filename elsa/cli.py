@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ._io import check_writable, load_npy, load_pool_file, save_npy, write_json
-from .cli_parser import STRATEGY_PARAM_NAMES, build_parser, epochs_option, index_options
+from .cli_parser import build_parser, plan_from_args
 from .exceptions import ElsaError, InputError, ParameterError
 from .search.registry import describe_strategies
 from .ssl.config import TrainConfig
@@ -46,6 +46,7 @@ def cmd_simulate(args) -> int:
     if args.seed_ids is not None and args.seeds is not None:
         raise ParameterError("give either --seeds or --seed-ids, not both")
     output = check_writable(args.output, "--output") if args.output else None
+    plan = plan_from_args(args)  # every setting checked before a file is read
     if args.text_columns is not None and args.records is None:
         raise ParameterError("--text-columns applies only to --records")
     if args.describe is not None and args.records is None:
@@ -63,19 +64,13 @@ def cmd_simulate(args) -> int:
     else:
         X = load_pool_file(args.embeddings, "embeddings")
     y = _simulation_labels(args, records)
-    params = {k: getattr(args, k) for k in STRATEGY_PARAM_NAMES if getattr(args, k) is not None}
-    from .simulation import simulate
+    from .simulation import Trial, simulate
 
+    trial = Trial(repeats=args.repeats, noise=args.noise, index_recall=args.index_recall, progress=not args.quiet)
+    seeds = args.seed_ids if args.seed_ids is not None else (5 if args.seeds is None else args.seeds)
     on_round, bar = _progress_callback(not args.quiet, args.repeats)
     try:
-        doc = simulate(
-            X, y, args.target, strategy=args.strategy, n_seeds=5 if args.seeds is None else args.seeds, seed_ids=args.seed_ids,
-            repeats=args.repeats, budget=args.budget, noise=args.noise, second_looks=args.second_looks, epochs=epochs_option(args),
-            random_state=args.random_state, params=params, on_round=on_round, stop=args.stop,
-            audit_positives=args.audit_positives, audit_share=args.audit_share,
-            index=args.index, index_recall=args.index_recall, index_options=index_options(args),
-            progress=not args.quiet, examples=examples,
-        )
+        doc = simulate(X, y, args.target, plan, seeds=seeds, trial=trial, examples=examples, on_round=on_round)
         if bar is not None:
             bar.update(bar.total - bar.n)
     finally:
@@ -323,7 +318,7 @@ COMMANDS = {"simulate": cmd_simulate, "label": cmd_label, "embed": cmd_embed, "t
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)

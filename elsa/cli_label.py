@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .cli_parser import STRATEGY_PARAM_NAMES, epochs_option, index_options
+from .cli_parser import STRATEGY_PARAM_NAMES, plan_from_args
 from .exceptions import ElsaError, InputError, ParameterError
 from .search import DEFAULT_STRATEGY
 from .search.registry import SPECS
@@ -21,7 +21,7 @@ def _describe(est: dict) -> str:
     return RecallEstimate(**est).describe()
 
 
-def _label_session(args, params: dict):
+def _label_session(args):
     """The session ``elsa label`` serves: the demo's, a new one (``--embeddings``) or a reopened one."""
     from .session import Session
 
@@ -32,22 +32,20 @@ def _label_session(args, params: dict):
             return open_demo_session(progress=not args.quiet, user=args.user)
         session = Session.open(args.project, user=args.user)
         _check_image_folder(session, args.images)
-        if args.epochs is not None and args.epochs > session.settings["epochs"]:
+        if args.epochs is not None and session.settings["epochs"] is not None \
+                and args.epochs > session.settings["epochs"]:
             session.extend(args.epochs - session.settings["epochs"])
         if args.budget is not None:
             session.set_budget(args.budget)
         return session
     if args.project is None:
         raise ParameterError("name the session folder: elsa label PROJECT --embeddings E.npy ...")
-    return Session.create(
-        args.project, args.embeddings, records=args.records, text_columns=args.text_columns, manifest=args.manifest,
-        target=args.target, seed_ids=list(args.seed_ids or []),
-        seed_items=[t for t in (args.seed_items or "").split(",") if t],
-        strategy=args.strategy, budget=args.budget, epochs=epochs_option(args), params=params,
-        random_state=args.random_state, user=args.user, labels_from=args.labels_from,
-        stop=None if args.stop is None else str(args.stop), audit_share=args.audit_share,
-        audit_positives=args.audit_positives, index=args.index, index_options=index_options(args),
-    )
+    from .session.setup import PoolFiles
+
+    pool = PoolFiles(args.records or args.embeddings, manifest=args.manifest, text_columns=args.text_columns)
+    seeds = [*(args.seed_ids or []), *(t for t in (args.seed_items or "").split(",") if t)]
+    return Session.create(args.project, pool, plan_from_args(args), target=args.target, seeds=seeds,
+                          labels_from=args.labels_from, user=args.user)
 
 
 def _check_image_folder(session, new_place) -> None:
@@ -127,7 +125,7 @@ def cmd_label(args) -> int:
         raise ParameterError("seeds, target, strategy and its parameters are set when a session starts "
                              "(with --embeddings or --records); a reopened session keeps its own")
     check_port(args.host, args.port)  # before a session is created: a bad address leaves nothing behind
-    session = _label_session(args, params)
+    session = _label_session(args)
     try:
         _print_start(session)
         serve(session, host=args.host, port=args.port, token=args.token, open_browser=args.open)

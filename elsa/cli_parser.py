@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import __version__
 from .embeddings.encoder import BATCH_SIZE
 from .embeddings.torch_encoder import SPACES
 from .index import BACKENDS as INDEX_BACKENDS
 from .search import DEFAULT_STRATEGY, DEFAULTS, STRATEGIES
-from .search.registry import PARAM_HELP, default_text, epochs_help, param_groups
+from .search.registry import PARAM_HELP, SPECS, epochs_help, param_component, strategy_params
 from .session.store import DEMO_FOLDER
 from .ssl.config import METHODS, TrainConfig
 from .exceptions import ParameterError
@@ -75,15 +76,6 @@ def _float_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0.485,0.456,0.406; got {text!r}") from None
 
 
-def _stop_spec(text: str):
-    from .stopping import parse_stop
-
-    try:
-        return parse_stop(text)
-    except ParameterError as exc:
-        raise argparse.ArgumentTypeError(str(exc).replace("--stop ", "rule ")) from None
-
-
 def _id_list(text: str) -> list[int]:
     try:
         ids = [int(t) for t in text.replace(" ", "").split(",") if t]
@@ -94,29 +86,43 @@ def _id_list(text: str) -> list[int]:
     return ids
 
 
-def _rankings(text: str) -> str:
-    from .samplers.portfolio import parse_rankings, part_name
-
-    try:
-        parsed = parse_rankings(text)
-    except ParameterError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix("rankings: ")) from None
-    return ",".join(part_name(kind, c) for kind, c in parsed)
-
-
 _KINDS = {"pos_int": _pos_int, "nonneg_int": _nonneg_int, "float": _float, "probability": _probability,
-          "rankings": _rankings}
+          "text": str}  # "text": read by its sampler alone, when the plan builds the search
 
 
-def _add_strategy_params(p: argparse.ArgumentParser) -> None:
-    """The strategies' hyperparameters, grouped (defaults from the paper where it gives them;
-    ``elsa strategies`` lists each strategy's own)."""
-    for title, users, names in param_groups():
-        g = p.add_argument_group(f"hyperparameters: {title}", f"taken by {users}")
-        for name in names:
-            kind, text = PARAM_HELP[name]
-            options = {"choices": kind} if isinstance(kind, tuple) else {"type": _KINDS[kind]}
-            g.add_argument("--" + name.replace("_", "-"), help=f"{text} (default {default_text(name)})", **options)
+def _add_strategy_params(p: argparse.ArgumentParser, shown: str | None) -> None:
+    """Every strategy's parameters are accepted (a plan names one that its strategy does not
+    take); only strategy ``shown``'s are listed in ``--help``, by component and with its own
+    defaults. Without ``--strategy`` on the command line, the help points there instead."""
+    spec = SPECS.get(shown)
+    g = None
+    if spec is not None:
+        g = p.add_argument_group(f"parameters of {shown}", f"{spec.summary} (elsa strategies lists every "
+                                                           "strategy's parameters)")
+    own = strategy_params(shown) if spec is not None else {}
+    for name in DEFAULTS:
+        kind, text = PARAM_HELP[name]
+        options = {"choices": kind} if isinstance(kind, tuple) else {"type": _KINDS[kind]}
+        flag = "--" + name.replace("_", "-")
+        if spec is not None and name in spec.params:
+            g.add_argument(flag, help=f"{param_component(shown, name)}.{name}: {text} (default {own[name]})", **options)
+        else:
+            p.add_argument(flag, help=argparse.SUPPRESS, **options)
+
+
+def _strategy_in(argv) -> str | None:
+    """The ``--strategy`` an argument list names, if it names one (for the help it shows)."""
+    argv = list(argv or [])
+    for i, arg in enumerate(argv):
+        if arg == "--strategy" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--strategy="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+_PARAMS_EPILOG = ("Each strategy's own parameters: elsa {command} --strategy NAME --help (elsa strategies lists "
+                  "the strategies).")
 
 
 STRATEGY_PARAM_NAMES = tuple(DEFAULTS)
@@ -131,14 +137,23 @@ def index_options(args) -> dict:
     return {"shards": args.shards}
 
 
-def epochs_option(args) -> int | str | None:
-    """``--epochs``, else no limit with a stopping rule, else the strategy's own default ("auto")."""
-    if args.epochs is not None:
-        return args.epochs
-    return None if args.stop is not None else "auto"
+def plan_from_args(args):
+    """The run's :class:`~elsa.plan.SearchPlan` from ``elsa simulate``'s or ``elsa label``'s
+    options, checked once (the stopping rule is read there, not here). ``--epochs`` unset
+    is the plan's ``auto``: no limit with a stopping rule, else the strategy's own."""
+    from .plan import SearchPlan
+
+    params = {k: getattr(args, k) for k in STRATEGY_PARAM_NAMES if getattr(args, k) is not None}
+    return SearchPlan(
+        args.strategy, params=params, budget=args.budget, epochs="auto" if args.epochs is None else args.epochs,
+        stop=args.stop, audit_share=args.audit_share, audit_positives=args.audit_positives, index=args.index,
+        index_options=index_options(args), second_looks=getattr(args, "second_looks", False),
+        random_state=args.random_state)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv=None) -> argparse.ArgumentParser:
+    """The command line's parser; ``argv`` (default ``sys.argv[1:]``) decides whose strategy
+    parameters ``--help`` lists (its ``--strategy``'s)."""
     parser = _Parser(
         prog="elsa",
         description="Find every example of a rare class in a large unlabelled pool, labelling as little as possible.",
@@ -147,11 +162,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"elsa {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    shown = _strategy_in(sys.argv[1:] if argv is None else argv)
+    _simulate_parser(sub, shown)
+    _embed_parser(sub)
+    _train_parser(sub)
+    _label_parser(sub, shown)
+    _strategies_parser(sub)
+    _demo_parser(sub)
+    return parser
 
+
+def _simulate_parser(sub, shown: str | None) -> None:
+    """``elsa simulate``: a search with ground-truth labels as the oracle."""
     p = sub.add_parser("simulate", allow_abbrev=False,
                        help="run a search with a simulated oracle built from ground-truth labels",
                        description="Run ELSA or a baseline with ground-truth labels standing in for the person "
-                                   "labelling, and report discovery rate and labelling efficiency.")
+                                   "labelling, and report discovery rate and labelling efficiency.",
+                       epilog=_PARAMS_EPILOG.format(command="simulate"))
     pool = p.add_mutually_exclusive_group(required=True)
     pool.add_argument("--embeddings", metavar="E.npy", help="float array (n, d), or text features (.npz) from `elsa embed`")
     pool.add_argument("--records", metavar="FILE",
@@ -171,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"epochs (rounds) before the final search ({epochs_help()}; no limit with --stop)")
     p.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
                    help=f"default {DEFAULT_STRATEGY} (not the paper's algorithm: that is elsa)")
-    p.add_argument("--stop", type=_stop_spec, metavar="RULE",
+    p.add_argument("--stop", metavar="RULE",
                    help="budget:N (stop after N labels), recall:R@C (search while it pays, label one random sample "
                         "of the rest, and certify recall R with confidence C once the search has found the sample's "
                         "positives), estimate:R (stop when the search's own model puts recall at R; an estimate, no "
@@ -179,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(Lewis et al.'s certificate from an audit sample drawn first) or knee (no guarantee)")
     p.add_argument("--audit-positives", type=_pos_int, metavar="N",
                    help="qbcb:R@C: positives the audit sample is drawn until (default: the fewest that can certify)")
-    p.add_argument("--audit-share", type=_probability, default=0.0, metavar="F",
+    p.add_argument("--audit-share", type=_probability, metavar="F",
                    help="after every oracle call, also label this share of its size of random audit items for an "
                         "unbiased recall estimate (default 0)")
     p.add_argument("--index", choices=INDEX_BACKENDS, default="auto",
@@ -199,8 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--random-state", type=_nonneg_int, default=0, metavar="S", help="default 0")
     p.add_argument("--output", metavar="results.json", help="write the full results as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_strategy_params(p)
+    _add_strategy_params(p, shown)
 
+
+def _embed_parser(sub) -> None:
+    """``elsa embed``: images or text records to a pool."""
     e = sub.add_parser("embed", allow_abbrev=False, help="embed a folder of images or the built-in dataset, or "
                                                         "featurise text records",
                        description="Embed every image under PATH (recursive) with the built-in encoder, an ONNX model "
@@ -244,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _train_parser(sub) -> None:
+    """``elsa train``: a self-supervised encoder."""
     t = sub.add_parser("train", allow_abbrev=False, help="train a self-supervised encoder on your own images",
                        description="Train VICReg, Barlow Twins or SimSiam on the images under PATH (needs the train "
                                    "extra: pip install 'elsa-search[train]' torch==2.13.0). Writes "
@@ -267,7 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue the run in DIR")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _label_parser(sub, shown: str | None) -> None:
+    """``elsa label``: the labelling page over a session."""
     lb = sub.add_parser("label", allow_abbrev=False, help="label in your browser while ELSA searches",
+                        epilog=_PARAMS_EPILOG.format(command="label"),
                         description="Serve the labelling page for the session in PROJECT (a folder; its answers are "
                                     "in PROJECT/elsa-session.sqlite, saved as you give them). Start a session with "
                                     "--embeddings (from `elsa embed`) or --records (text) and seeds; reopen one with --resume. With no "
@@ -290,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--epochs", type=_nonneg_int, help=f"epochs before the final search ({epochs_help()}; on "
                                                        "--resume, a larger value continues a finished session)")
     lb.add_argument("--budget", type=_pos_int, help="labels allowed (default: no limit); on --resume, changes it")
-    lb.add_argument("--stop", type=_stop_spec, metavar="RULE",
+    lb.add_argument("--stop", metavar="RULE",
                     help="budget:N, recall:R@C (search while it pays, then pages of random checks of one sample "
                          "of the rest; recall R is certified with confidence C once the search has found the "
                          "sample's positives), estimate:R (stop when the search's own model puts recall at R; no "
@@ -318,11 +355,17 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--user", help="your name in the label history (default: your login)")
     lb.add_argument("--open", action="store_true", help="open the page in a browser")
     lb.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_strategy_params(lb)
+    _add_strategy_params(lb, shown)
 
+
+def _strategies_parser(sub) -> None:
+    """``elsa strategies``."""
     sub.add_parser("strategies", allow_abbrev=False, help="list the search strategies and their parameters",
                    description="Every strategy with one line on what it is, how it runs and its parameters.")
 
+
+def _demo_parser(sub) -> None:
+    """``elsa demo``."""
     d = sub.add_parser("demo", allow_abbrev=False,
                        help="the default search, the paper's ELSA and nearest-neighbour search on the built-in data",
                        description="Thin one Fashion-MNIST class to about 1 % of the built-in pool, search for it "
@@ -341,4 +384,3 @@ def build_parser() -> argparse.ArgumentParser:
                         "docstrings as the target, the default search against CAL and NN, 400 labels each")
     d.add_argument("--topic", metavar="PACKAGE", help="with --text: the package to find (default email)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser

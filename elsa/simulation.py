@@ -1,8 +1,10 @@
 """Simulated searches: ground-truth labels stand in for the person labelling.
 
-This is what ``elsa simulate`` and the benchmarks run. Randomness:
-:func:`elsa.search.run_streams` splits ``random_state`` into one set of streams per
-repeat (the seed draw, the search, the oracle's noise, the audit), so every repeat is
+This is what ``elsa simulate`` and the benchmarks run: :func:`simulate` takes the run's
+:class:`~elsa.plan.SearchPlan` (what the search does) and a :class:`Trial` (how the runs
+are drawn: repeats, noise, what is reported). Randomness:
+:func:`elsa.search.run_streams` splits the plan's ``random_state`` into one set of streams
+per repeat (the seed draw, the search, the oracle's noise, the audit), so every repeat is
 reproducible on its own, adding repeats does not change earlier ones, and a labelling
 session with the same random state follows repeat 0's search stream.
 """
@@ -10,19 +12,20 @@ session with the same random state follows repeat 0's search stream.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
 
 from ._validation import as_generator, check_class_labels, check_embeddings, check_float, check_ids, check_int
 from .exceptions import ParameterError
-from .index import make_index
 from .metrics import discovery_rate, labelling_efficiency, quartiles
 from .oracle import NoisyOracle, SimulatedOracle
-from .search import DEFAULT_STRATEGY, make_strategy, run_streams, strategy_params
-from .search.registry import check_pool_kind
-from .search.registry import NO_EPOCH_LIMIT, resolve_epochs
+from .plan import SearchPlan
+from .search import run_streams
 from .search.loop import Round
+from .search.registry import check_pool_kind
 from .state import SearchState
 
 
@@ -51,49 +54,52 @@ def make_rare(labels: np.ndarray, target: int, fraction: float, random_state=Non
     return np.sort(np.concatenate([neg, kept]))
 
 
-def simulate(
-    X,
-    labels,
-    target: int,
-    *,
-    strategy: str = DEFAULT_STRATEGY,
-    n_seeds: int = 5,
-    seed_ids=None,
-    repeats: int = 1,
-    budget: int | None = None,
-    epochs: int | str | None = "auto",
-    noise: float = 0.0,
-    random_state: int = 0,
-    params: dict | None = None,
-    found_at: tuple[int, ...] = (),
-    on_round: Callable[[int, Round, SearchState, dict], None] | None = None,
-    stop=None,
-    audit_positives: int | None = None,
-    audit_share: float = 0.0,
-    level: float = 0.9,
-    trace: bool = False,
-    index: str = "auto",
-    index_recall: bool = False,
-    index_options: dict | None = None,
-    progress: bool = True,
-    second_looks: bool = False,
-    examples=None,
-) -> dict:
-    """Run ``repeats`` simulated searches for class ``target`` and summarise them.
+@dataclass(frozen=True)
+class Trial:
+    """How the simulated runs are drawn and reported, apart from the search itself (the plan).
 
-    ``found_at`` lists smaller budgets at which to also report the positives found: the
-    true positives among the first ``B`` queries, in the order the oracle was asked. A
-    run with budget ``B`` makes the same choices up to its last call, which it cuts to
-    fit, in the same priority order, so the count equals that run's ``found`` (while the
-    loop is still in its epochs: a final search is sized by the remaining budget).
+    ``repeats``: independent runs. ``noise``: each answer flipped with this probability
+    (a second look is answered afresh, an independent flip). ``found_at``: smaller budgets
+    at which to also report the positives found: the true positives among the first ``B``
+    queries, in the order the oracle was asked (a run with budget ``B`` makes the same
+    choices up to its last call, which it cuts to fit, so the count equals that run's
+    ``found`` while the loop is still in its epochs). ``level``: the estimates' interval
+    level; ``trace``: estimates after every oracle call, not only at the end.
+    ``index_recall``: also measure a faiss backend's recall@50 against the exact search on
+    200 pool rows. ``progress``: bars for long one-off work (the pool's k-NN graph).
+    """
 
-    Stopping and estimates (:mod:`elsa.stopping`):
+    repeats: int = 1
+    noise: float = 0.0
+    found_at: tuple[int, ...] = ()
+    level: float = 0.9
+    trace: bool = False
+    index_recall: bool = False
+    progress: bool = True
 
-    * ``stop``: ``"budget:N"``, ``"recall:R@C"``, ``"estimate:R"``, ``"audit:R@C"``,
-      ``"qbcb:R@C"`` or ``"knee"`` (or a parsed :class:`~elsa.stopping.StopSpec`). ``epochs="auto"`` (the default) is the strategy's
-      own (10 for the paper's, no limit for the round-based ones: :func:`~elsa.search.default_epochs`);
-      ``epochs=None`` means no epoch limit, so the
-      rule (or the budget, or running out of candidates) ends the run.
+    def __post_init__(self):
+        put = object.__setattr__
+        put(self, "repeats", check_int(self.repeats, "repeats", minimum=1))
+        put(self, "noise", check_float(self.noise, "noise", minimum=0.0, maximum=1.0))
+        put(self, "level", check_float(self.level, "level", minimum=0.0, maximum=1.0, exclusive_minimum=True,
+                                       exclusive_maximum=True))
+        put(self, "found_at", tuple(check_int(b, "found_at", minimum=0) for b in self.found_at))
+
+
+def simulate(X, labels, target: int, plan: SearchPlan | None = None, *, seeds=5, trial: Trial | None = None,
+             examples=None, on_round: Callable[[int, Round, SearchState, dict], None] | None = None) -> dict:
+    """Run ``trial.repeats`` simulated searches for class ``target`` as ``plan`` says, and summarise them.
+
+    ``seeds``: a number of positives drawn at random for each run (the run's seed stream),
+    or the row ids of the seeds every run starts from. ``plan``: :class:`~elsa.plan.SearchPlan`
+    (default: the default search); ``trial``: :class:`Trial` (one noise-free run).
+    ``examples``: positive rows in ``X``'s feature space that are not pool items, such as
+    a description of the target featurised as a record (:func:`elsa.text.describe.describe`):
+    the heads train on them from the first page (:attr:`elsa.state.SearchState.examples`).
+    ``on_round(run, round, state, status)`` is called after every oracle call.
+
+    Stopping (:mod:`elsa.stopping`, the plan's ``stop``):
+
     * ``audit:R@C`` (:mod:`elsa.stopping.audited`): the search hands over when it no
       longer pays, then the items it left unlabelled are audited in a random order (the
       run's audit stream) until recall R is certified at C; the run reports the
@@ -105,183 +111,153 @@ def simulate(
       labels count in ``sample_labels`` and ``labels_total``.
     * ``estimate:R``: stop when the search's own model puts recall at R (no certificate).
     * ``qbcb:R@C`` (QBCB) draws an audit sample before the search, hidden from it, until it
-      holds ``audit_positives`` positives (default: the fewest that can certify R at C).
-    * ``audit_share``: after every oracle call, also label this share of its size of
+      holds the plan's ``audit_positives`` positives.
+    * the plan's ``audit_share``: after every oracle call, also label this share of its size of
       uniformly random audit items (hidden from the search) for the audit estimate.
     * Every run reports the search's true recall and, at its end, the Quant estimate
       (when the strategy has a head) and the audit estimate (when there is an audit),
-      with intervals at ``level``; ``trace=True`` adds them after every oracle call.
+      with intervals at ``trial.level``; ``trial.trace`` adds them after every oracle call.
 
-    ``progress``: show bars for long one-off work (the pool's k-NN graph).
-
-    ``second_looks`` (off by default; experimental, issue 25): after each page, the answers
-    the held-out k-NN model most disagrees with are asked again
-    (:mod:`elsa.search.second_look`); the oracle answers afresh (with ``noise``, an independent flip). Re-asks are labels: ``queries``
-    counts them, ``rechecks`` says how many there were, and with ``noise`` the run reports
-    ``flips_rechecked`` (the share of wrong first answers asked again) and
+    Second looks (the plan's ``second_looks``; experimental, issue 25): re-asks are labels:
+    ``queries`` counts them, ``rechecks`` says how many there were, and with noise the run
+    reports ``flips_rechecked`` (the share of wrong first answers asked again) and
     ``rechecks_flipped`` (the share of re-asks whose first answer was wrong).
 
-    ``examples``: positive rows in ``X``'s feature space that are not pool items, such as
-    a description of the target featurised as a record (:func:`elsa.text.describe.describe`):
-    the heads train on them from the first page (:attr:`elsa.state.SearchState.examples`).
-
-    ``index``: the search backend (:func:`elsa.index.make_index`: ``auto``, ``exact``,
-    ``ivf``, ``ivfpq``, ``hnsw``, ``ray``), built with ``index_options`` (``shards`` for
-    ``ray``, say). ``index_recall``: also measure a faiss backend's recall@50 against the
-    exact search on 200 pool rows (``params["index_recall"]``).
+    Randomness: :func:`elsa.search.run_streams` splits the plan's random state into one set
+    of streams per repeat (seeds, search, noise, audit), so every repeat is reproducible on
+    its own and a labelling session with the same random state follows repeat 0's search.
 
     Returns the JSON document ``elsa simulate`` writes:
-    ``{"strategy", "params", "runs": [...], "summary": {...}}``.
+    ``{"strategy", "plan", "params", "runs": [...], "summary": {...}}``.
     """
-    from .stopping import AuditSample, SampleWaitStop, StopSpec, make_rule, min_target_positives, parse_stop
-
-    spec = parse_stop(stop) if isinstance(stop, str) else stop
-    if spec is not None and not isinstance(spec, StopSpec):
-        raise ParameterError(f"stop must be a string such as 'recall:0.9@0.95' or a StopSpec, got {stop!r}")
-    audit_share = check_float(audit_share, "audit_share", minimum=0.0, maximum=1.0)
-    level = check_float(level, "level", minimum=0.0, maximum=1.0, exclusive_minimum=True, exclusive_maximum=True)
-    if spec is not None and spec.kind == "budget":
-        budget = spec.budget if budget is None else min(budget, spec.budget)
-    n_targets = None
-    if spec is not None and spec.kind == "qbcb":
-        least = min_target_positives(spec.target, spec.confidence)
-        n_targets = least if audit_positives is None else check_int(audit_positives, "audit_positives", minimum=1)
-        if n_targets < least:
-            raise ParameterError(f"--audit-positives {n_targets} cannot certify recall {spec.target:g} at "
-                                 f"{spec.confidence:g}; it needs at least {least}")
-    elif audit_positives is not None:
-        raise ParameterError("audit_positives only applies to --stop qbcb:R@C")
+    plan = SearchPlan() if plan is None else plan
+    trial = Trial() if trial is None else trial
+    if not isinstance(plan, SearchPlan) or not isinstance(trial, Trial):
+        raise ParameterError(f"plan must be a SearchPlan and trial a Trial, got {type(plan).__name__} and "
+                             f"{type(trial).__name__}")
     X = check_embeddings(X)
-    check_pool_kind(strategy, X)
+    check_pool_kind(plan.strategy, X)
     labels = check_class_labels(labels, X.shape[0])
-    repeats = check_int(repeats, "repeats", minimum=1)
-    random_state = check_int(random_state, "random_state", minimum=0)
-    noise = check_float(noise, "noise", minimum=0.0, maximum=1.0)
     truth = labels == target
-    total = int(truth.sum())
-    if total == 0:
+    if not truth.any():
         present = ", ".join(str(c) for c in np.unique(labels)[:20])
         raise ParameterError(f"target class {target} has no members in the labels (classes present: {present})")
-    if seed_ids is not None:
-        seed_ids = check_ids(seed_ids, X.shape[0], "seed_ids")
-        not_positive = seed_ids[~truth[seed_ids]]
-        if not_positive.size:
-            raise ParameterError(f"seed ids {not_positive[:10].tolist()} are not members of class {target}")
-    else:
-        n_seeds = check_int(n_seeds, "seeds", minimum=0)
+    seed_ids, n_seeds = _check_seeds(seeds, truth, target)
+    plan.needs_runs_end()
+    search = plan.build()
+    backend = plan.make_index(X)
+    measured_recall = None
+    if trial.index_recall and hasattr(backend, "recall_against_exact"):
+        measured_recall = backend.recall_against_exact(random_state=plan.random_state)
+    runs = []
+    for r, streams in enumerate(run_streams(plan.random_state, trial.repeats)):
+        run_seeds = seed_ids if seed_ids is not None else draw_seeds(truth, n_seeds, streams.seeds)
+        runs.append(_one_run(X, truth, run_seeds, plan, trial, search, backend, streams, examples,
+                             None if on_round is None else partial(on_round, r)))
+    summary = {key: quartiles(run[key] for run in runs)
+               for key in ("found", "queries", "discovery_rate", "labelling_efficiency", "seconds")}
+    params = {
+        **plan.params, "epochs": plan.epochs, "budget": plan.budget, "stop": None if plan.stop is None else str(plan.stop),
+        "audit_positives": plan.audit_positives, "audit_share": plan.round_share(False), "target": int(target),
+        "n_seeds": n_seeds, "seed_ids": None if seed_ids is None else [int(i) for i in seed_ids],
+        "examples": 0 if examples is None else int(examples.shape[0]), "repeats": trial.repeats, "noise": trial.noise,
+        "second_looks": search.second_looks.get_params() if search.second_looks is not None else None,
+        "random_state": plan.random_state, "pool_size": int(X.shape[0]), "index": backend.name,
+        "index_recall": measured_recall, "dim": int(X.shape[1]),
+    }
+    return {"strategy": plan.strategy, "plan": plan.to_dict(), "params": params, "runs": runs, "summary": summary}
+
+
+def _check_seeds(seeds, truth: np.ndarray, target) -> tuple[np.ndarray | None, int | None]:
+    """``(seed ids, None)`` for given rows, ``(None, n)`` for ``n`` seeds to draw."""
+    total = int(truth.sum())
+    if np.ndim(seeds) == 0:
+        n_seeds = check_int(seeds, "seeds", minimum=0)
         if n_seeds > total:
             raise ParameterError(f"asked for {n_seeds} seeds but class {target} has only {total} member(s)")
-    params = dict(params or {})
-    epochs = resolve_epochs(strategy, epochs)
-    if epochs is None and budget is None and spec is None:
-        raise ParameterError(f"strategy {strategy} runs until its label budget: give a budget (--budget N), "
-                             "a stopping rule (--stop) or a number of epochs (--epochs)")
-    epochs_limit = NO_EPOCH_LIMIT if epochs is None else epochs
-    search = make_strategy(strategy, epochs=epochs_limit, budget=budget, second_looks=bool(second_looks), **params)
-    if spec is not None and spec.kind == "estimate" and not search.estimates_recall():
-        raise ParameterError(f"--stop {spec} reads the search's own probabilities, which strategy {strategy} does "
-                             "not have; use the default strategy (portfolio) or a certified stop (recall:R@C)")
-    backend = make_index(X, index, random_state=random_state, **(index_options or {}))
-    backend_name = backend.name
-    measured_recall = None
-    if index_recall and hasattr(backend, "recall_against_exact"):
-        measured_recall = backend.recall_against_exact(random_state=random_state)
-    runs = []
-    for r, streams in enumerate(run_streams(random_state, repeats)):
-        seeds = seed_ids if seed_ids is not None else draw_seeds(truth, n_seeds, streams.seeds)
-        oracle = NoisyOracle(truth, noise, streams.noise) if noise > 0 else SimulatedOracle(truth)
-        audit = AuditSample(X.shape[0], streams.audit) if (n_targets or audit_share > 0) else None
-        if spec is not None and spec.kind == "qbcb":
-            audit.extend_until(n_targets, oracle)
-        if spec is not None and spec.kind == "recall":
-            rule = SampleWaitStop(spec.target, spec.confidence, oracle.label, streams.audit)
-        else:
-            rule = make_rule(spec, audit, min(n_targets, audit.positive_ids.size) if n_targets else None,
-                             left=search.positives_left)
-        monitor = _Monitor(truth, audit, audit_share, oracle, level, trace, search, rule)
+        return None, n_seeds
+    seed_ids = check_ids(seeds, truth.size, "seed_ids")
+    not_positive = seed_ids[~truth[seed_ids]]
+    if not_positive.size:
+        raise ParameterError(f"seed ids {not_positive[:10].tolist()} are not members of class {target}")
+    return seed_ids, None
 
-        def callback(rnd, st, r=r, monitor=monitor):
-            monitor(rnd, st)
-            if on_round is not None:
-                on_round(r, rnd, st, monitor.status(st))
 
-        t0 = time.perf_counter()
-        result = search.run(X, seeds, oracle, random_state=streams.search, index=backend, callback=callback, stop=rule,
-                            progress=progress, examples=examples)
-        seconds = time.perf_counter() - t0
-        queried = result.queried_ids
-        final_audit = None
-        if spec is not None and spec.kind == "audit":
-            final_audit = _final_audit(spec, monitor, oracle, streams.audit, progress)
-            result.stop_reason = final_audit["reason"]
-        found = int(truth[queried].sum())
-        run = {
-            "seed_ids": [int(i) for i in seeds],
-            "n_seeds": int(seeds.size),
-            "queries": result.queries,
-            "rechecks": result.rechecks,
-            "found": found,
-            "total_positives": total,
-            "discovery_rate": discovery_rate(found, total, int(seeds.size)),
-            "labelling_efficiency": labelling_efficiency(found, result.queries),
-            "curve": [list(p) for p in result.curve(truth)],
-            "seconds": seconds,
-            "epochs_run": sum(1 for rnd in result.rounds if rnd.kind == "epoch"),
-            "stop_reason": result.stop_reason,
-            "phase_seconds": _totals(result.rounds, "seconds"),
-            "sources": _totals(result.rounds, "sources"),
-        }
-        # True positives in the order labels were spent (a second look finds nothing new).
-        new_hits = np.concatenate([truth[r.ids] & (r.kind != "check") for r in result.rounds] or [np.zeros(0, bool)])
-        first = np.flatnonzero(new_hits)
-        run["first_positive_at"] = int(first[0]) + 1 if first.size else None
-        if found_at:
-            hits = np.cumsum(new_hits)
-            run["found_at"] = {str(b): int(hits[min(b, hits.size) - 1]) if hits.size and b > 0 else 0 for b in found_at}
-        run.update(monitor.report(result))
-        if final_audit is not None:
-            run["certificate"] = final_audit["certificate"]
-            run["audit_labels"] += int(final_audit["ids"].size)
-            run["labels_total"] += int(final_audit["ids"].size)  # the final audit labels only unlabelled items
-            run["found_with_audit"] = found + int(truth[final_audit["ids"]].sum())
-        run.update(monitor.certificate(queried, found))
-        if noise > 0:
-            run["found_reported"] = int(result.answers.sum())
-            run["false_positives"] = int((result.answers & ~truth[queried]).sum())
-            run["false_negatives"] = int((~result.answers & truth[queried]).sum())
-            run.update(_recheck_report(result, truth))
-        runs.append(run)
-    summary = {
-        key: quartiles(run[key] for run in runs)
-        for key in ("found", "queries", "discovery_rate", "labelling_efficiency", "seconds")
+def _one_run(X, truth, seeds, plan, trial, search, backend, streams, examples, on_round) -> dict:
+    """One repeat: its oracle, audit and rule from its own streams, the search, and its report."""
+    from .stopping import AuditSample, SampleWaitStop, make_rule
+
+    n_targets = plan.audit_positives
+    share = plan.round_share(False)
+    oracle = NoisyOracle(truth, trial.noise, streams.noise) if trial.noise > 0 else SimulatedOracle(truth)
+    audit = AuditSample(X.shape[0], streams.audit) if (n_targets or share > 0) else None
+    spec = plan.stop
+    if n_targets:  # qbcb: the target set before the search
+        audit.extend_until(n_targets, oracle)
+    if spec is not None and "sample" in spec.phases:
+        rule = SampleWaitStop(spec.target, spec.confidence, oracle.label, streams.audit)
+    else:
+        rule = make_rule(spec, audit, min(n_targets, audit.positive_ids.size) if n_targets else None,
+                         left=search.positives_left)
+    monitor = _Monitor(truth, audit, share, oracle, trial.level, trial.trace, search, rule)
+
+    def callback(rnd, st):
+        monitor(rnd, st)
+        if on_round is not None:
+            on_round(rnd, st, monitor.status(st))
+
+    t0 = time.perf_counter()
+    result = search.run(X, seeds, oracle, random_state=streams.search, index=backend, callback=callback, stop=rule,
+                        progress=trial.progress, examples=examples)
+    seconds = time.perf_counter() - t0
+    final_audit = None
+    if spec is not None and "audit" in spec.phases:
+        final_audit = _final_audit(spec, monitor, oracle, streams.audit, trial.progress)
+        result.stop_reason = final_audit["reason"]
+    return _run_report(result, truth, seeds, seconds, monitor, final_audit, trial)
+
+
+def _run_report(result, truth, seeds, seconds, monitor, final_audit, trial) -> dict:
+    """What a run reports: its finds, curve, phases, estimates and certificate."""
+    queried = result.queried_ids
+    found, total = int(truth[queried].sum()), int(truth.sum())
+    run = {
+        "seed_ids": [int(i) for i in seeds],
+        "n_seeds": int(seeds.size),
+        "queries": result.queries,
+        "rechecks": result.rechecks,
+        "found": found,
+        "total_positives": total,
+        "discovery_rate": discovery_rate(found, total, int(seeds.size)),
+        "labelling_efficiency": labelling_efficiency(found, result.queries),
+        "curve": [list(p) for p in result.curve(truth)],
+        "seconds": seconds,
+        "epochs_run": sum(1 for rnd in result.rounds if rnd.kind == "epoch"),
+        "stop_reason": result.stop_reason,
+        "phase_seconds": _totals(result.rounds, "seconds"),
+        "sources": _totals(result.rounds, "sources"),
     }
-    return {
-        "strategy": strategy,
-        "params": {
-            **strategy_params(strategy, **params),
-            "epochs": epochs,
-            "budget": budget,
-            "stop": None if spec is None else str(spec),
-            "audit_positives": n_targets,
-            "audit_share": audit_share,
-            "target": int(target),
-            "n_seeds": None if seed_ids is not None else n_seeds,
-            "seed_ids": None if seed_ids is None else [int(i) for i in seed_ids],
-            "examples": 0 if examples is None else int(examples.shape[0]),
-            "repeats": repeats,
-            "noise": noise,
-            "second_looks": search.second_looks.get_params() if search.second_looks is not None else None,
-            "random_state": random_state,
-            "pool_size": int(X.shape[0]),
-            "index": backend_name,
-            "index_recall": measured_recall,
-            "dim": int(X.shape[1]),
-        },
-        "runs": runs,
-        "summary": summary,
-    }
-
-
+    # True positives in the order labels were spent (a second look finds nothing new).
+    new_hits = np.concatenate([truth[r.ids] & (r.kind != "check") for r in result.rounds] or [np.zeros(0, bool)])
+    first = np.flatnonzero(new_hits)
+    run["first_positive_at"] = int(first[0]) + 1 if first.size else None
+    if trial.found_at:
+        hits = np.cumsum(new_hits)
+        run["found_at"] = {str(b): int(hits[min(b, hits.size) - 1]) if hits.size and b > 0 else 0
+                           for b in trial.found_at}
+    run.update(monitor.report(result))
+    if final_audit is not None:
+        run["certificate"] = final_audit["certificate"]
+        run["audit_labels"] += int(final_audit["ids"].size)
+        run["labels_total"] += int(final_audit["ids"].size)  # the final audit labels only unlabelled items
+        run["found_with_audit"] = found + int(truth[final_audit["ids"]].sum())
+    run.update(monitor.certificate(queried, found))
+    if trial.noise > 0:
+        run["found_reported"] = int(result.answers.sum())
+        run["false_positives"] = int((result.answers & ~truth[queried]).sum())
+        run["false_negatives"] = int((~result.answers & truth[queried]).sum())
+        run.update(_recheck_report(result, truth))
+    return run
 
 
 def _final_audit(spec, monitor, oracle, rng, progress) -> dict:

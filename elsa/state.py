@@ -13,12 +13,14 @@ UNLABELLED, POSITIVE, NEGATIVE, UNSURE = 0, 1, -1, 2
 
 @dataclass(frozen=True)
 class Proposal:
-    """One oracle call's items as the search proposed them: the call's epoch, the ids and,
-    for each, the sampler (and the part of it) that proposed it, such as ``"portfolio/knn"``."""
+    """Items as the search proposed them, in priority order: the ids and, for each, the
+    sampler (and the part of it) that proposed it, such as ``"portfolio/knn"``. A sampler
+    returns one from :meth:`~elsa.samplers.base.Sampler.propose`; the loop records each
+    oracle call's with its ``epoch`` in :attr:`SearchState.proposals`."""
 
-    epoch: int
     ids: np.ndarray
     owners: tuple[str, ...]
+    epoch: int = 0
 
 
 @dataclass

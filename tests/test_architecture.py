@@ -20,6 +20,7 @@ LAYERS = [
     {"head"},
     {"samplers"},
     {"search", "stopping", "embeddings"},
+    {"plan"},
     {"simulation", "session", "demo", "demo_text"},
     {"web", "cli_parser", "cli", "cli_label", "__main__", "elsa"},
 ]
@@ -118,3 +119,35 @@ def test_the_circle_check_finds_circles():
 def test_no_file_over_500_lines():
     long = {str(f.relative_to(ROOT.parent)): n for f in ROOT.rglob("*.py") if (n := len(f.read_text().splitlines())) > 500}
     assert not long
+
+
+def _functions():
+    """``(module path, name, lines, parameters)`` of every module-level function and method;
+    a nested function's lines count in its parent's."""
+    for f in ROOT.rglob("*.py"):
+        tree = ast.parse(f.read_text())
+        nodes = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        nodes += [m for c in tree.body if isinstance(c, ast.ClassDef) for m in c.body
+                  if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        for n in nodes:
+            args = n.args
+            names = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs if a.arg not in ("self", "cls")]
+            yield str(f.relative_to(ROOT.parent)), n.name, n.end_lineno - n.lineno + 1, len(names)
+
+
+def test_no_function_over_100_lines():
+    long = {f"{path}:{name}": n for path, name, n, _ in _functions() if n > 100}
+    assert not long
+
+
+def test_the_drivers_take_a_plan_not_a_list_of_settings():
+    params = {(path, name): k for path, name, _, k in _functions()}
+    assert params[("elsa/simulation.py", "simulate")] <= 8
+    assert params[("elsa/session/session.py", "create")] <= 8
+
+
+def test_the_stopping_rule_is_read_from_text_in_one_place():
+    calls = sorted(str(f.relative_to(ROOT.parent)) for f in ROOT.rglob("*.py")
+                   for node in ast.walk(ast.parse(f.read_text()))
+                   if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "parse_stop")
+    assert calls == ["elsa/plan.py"]

@@ -125,7 +125,7 @@ def test_a_port_it_cannot_listen_on_leaves_no_session_behind(pool):
 
 
 def test_a_read_only_lock_file_or_folder_is_named_and_export_still_works(pool):
-    with Session.create(pool / "proj", pool / "E.npy", seed_ids=[200, 201]) as s:
+    with Session.create(pool / "proj", pool / "E.npy", seeds=[200, 201]) as s:
         s.answer(s.next_batch().ids[0], "n")
     with read_only(pool / "proj" / "elsa-session.lock"):
         one_line_error(elsa("label", "proj", "--resume", cwd=pool), 1,

@@ -42,7 +42,7 @@ def test_label_errors_are_one_line(emb, tmp_path, capsys, args, code, message, m
 
 def test_export_works_while_the_session_is_open(emb, tmp_path, capsys):
     path, truth = emb
-    with Session.create(tmp_path / "proj", path, seed_ids=[200, 201]) as s:
+    with Session.create(tmp_path / "proj", path, seeds=[200, 201]) as s:
         s.answer(s.next_batch().ids[0], "n")
         assert main(["label", str(tmp_path / "proj"), "--export", str(tmp_path / "pos.txt")]) == 0
     assert (tmp_path / "pos.txt").read_text().split() == ["p200.jpg", "p201.jpg"]
@@ -98,7 +98,7 @@ def test_a_moved_image_folder_is_named_and_can_be_pointed_to(tmp_path, capsys, m
         Image.new("RGB", (8, 8), (i * 8, 0, 0)).save(folder / name)
     np.save(tmp_path / "E.npy", np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32))
     (tmp_path / "E.manifest.json").write_text(json.dumps({"source": str(folder), "items": names}))
-    Session.create(tmp_path / "proj", tmp_path / "E.npy", seed_ids=[1]).close()
+    Session.create(tmp_path / "proj", tmp_path / "E.npy", seeds=[1]).close()
     folder.rename(tmp_path / "icons-2026")
     # Reopening names the missing folder and the option that fixes it.
     assert main(["label", str(tmp_path / "proj"), "--resume", "--port", "0"]) == 1
@@ -110,7 +110,7 @@ def test_a_moved_image_folder_is_named_and_can_be_pointed_to(tmp_path, capsys, m
     assert "does not hold this session's images" in capsys.readouterr().err
     args = build_parser().parse_args(["label", str(tmp_path / "proj"), "--resume", "--images",
                                       str(tmp_path / "icons-2026")])
-    with _label_session(args, {}) as s:
+    with _label_session(args) as s:
         assert s.images.encoded(3)[0]
     with Session.open(tmp_path / "proj") as s:
         assert s.settings["images"]["root"] == str((tmp_path / "icons-2026").resolve())

@@ -7,6 +7,8 @@ import pickle
 import numpy as np
 import pytest
 
+from elsa.plan import SearchPlan
+from elsa.simulation import Trial
 from elsa import _validation
 from elsa._validation import Pool, check_embeddings, float_rows
 from elsa.cli import main
@@ -119,8 +121,8 @@ def test_the_command_line_and_a_session_take_a_float16_file(pools, tmp_path):
                      "--strategy", "elsa", "--epochs", "3", "--random-state", "1", "--quiet", "--output", str(tmp_path / f"{name}.json")]) == 0
         out[name] = json.loads((tmp_path / f"{name}.json").read_text())["runs"][0]["curve"]
     assert out["f16"] == out["f32"]
-    with Session.create(tmp_path / "s16", path, seed_ids=[int(np.flatnonzero(labels)[0])], epochs=2) as s16, \
-            Session.create(tmp_path / "s32", tmp_path / "f32.npy", seed_ids=[int(np.flatnonzero(labels)[0])], epochs=2) as s32:
+    with Session.create(tmp_path / "s16", path, SearchPlan(epochs=2), seeds=[int(np.flatnonzero(labels)[0])]) as s16, \
+            Session.create(tmp_path / "s32", tmp_path / "f32.npy", SearchPlan(epochs=2), seeds=[int(np.flatnonzero(labels)[0])]) as s32:
         assert s16.X.dtype == np.float16
         assert s16.advance().ids.tolist() == s32.advance().ids.tolist()
         assert s16.similar(5).tolist() == s32.similar(5).tolist()
@@ -147,7 +149,7 @@ def test_a_simulation_scans_the_pool_for_nan_once(pools, monkeypatch, strategy):
     scans = []
     check = _validation._check_finite
     monkeypatch.setattr(_validation, "_check_finite", lambda X, name: scans.append(X.shape) or check(X, name))
-    simulate(X32, y, 1, strategy=strategy, n_seeds=2, budget=30, repeats=2, progress=False)
+    simulate(X32, y, 1, SearchPlan(strategy, budget=30), seeds=2, trial=Trial(repeats=2, progress=False))
     assert scans == [X32.shape]
 
 

@@ -4,6 +4,8 @@
 import numpy as np
 import pytest
 
+from elsa.plan import SearchPlan
+from elsa.simulation import Trial
 from elsa.exceptions import MissingDependencyError
 from elsa.index import ExactIndex, choose_backend, make_index
 from elsa.simulation import simulate
@@ -62,8 +64,8 @@ def test_fewer_eligible_rows_than_k_pad_like_the_exact_index(clustered):
 def test_an_elsa_run_on_an_exhaustive_ivf_index_equals_the_exact_run(blobs):
     X, truth = blobs
     labels = truth.astype(int)
-    a = simulate(X, labels, 1, strategy="elsa", index="exact", random_state=2, epochs=4)
-    b = simulate(X, labels, 1, strategy="elsa", index="ivf", random_state=2, epochs=4, index_recall=True)  # 220 rows: 5 cells, all probed
+    a = simulate(X, labels, 1, SearchPlan("elsa", epochs=4, index="exact", random_state=2))
+    b = simulate(X, labels, 1, SearchPlan("elsa", epochs=4, index="ivf", random_state=2), trial=Trial(index_recall=True))  # 220 rows: 5 cells, all probed
     assert a["runs"][0]["curve"] == b["runs"][0]["curve"]
     assert b["params"]["index"] == "ivf" and b["params"]["index_recall"] == 1.0
 
@@ -89,7 +91,7 @@ def test_sessions_and_the_cli_take_a_backend(blobs, tmp_path, capsys):
     X, truth = blobs
     np.save(tmp_path / "E.npy", X)
     np.save(tmp_path / "L.npy", truth.astype(int))
-    with Session.create(tmp_path / "s", tmp_path / "E.npy", seed_ids=[200], index="ivf") as s:
+    with Session.create(tmp_path / "s", tmp_path / "E.npy", SearchPlan(index="ivf"), seeds=[200]) as s:
         assert s.index.kind == "ivf" and len(s.next_batch())
     with Session.open(tmp_path / "s") as s:
         assert s.index.kind == "ivf"  # the choice is part of the session

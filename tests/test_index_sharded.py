@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from elsa.plan import SearchPlan
 from elsa.cli import main
 from elsa.exceptions import ElsaError, MissingDependencyError
 from elsa.head.mlp import MLPHead
@@ -188,8 +189,8 @@ def clustered():
 
 def test_elsa_on_a_ray_cluster_equals_elsa_in_one_process(ray_cluster, clustered, tmp_path):
     X, labels = clustered
-    a = simulate(X, labels, 1, strategy="elsa", index="exact", random_state=4, epochs=4)
-    b = simulate(X, labels, 1, strategy="elsa", index="ray", random_state=4, epochs=4, index_options={"shards": 2})
+    a = simulate(X, labels, 1, SearchPlan("elsa", epochs=4, index="exact", random_state=4))
+    b = simulate(X, labels, 1, SearchPlan("elsa", epochs=4, index="ray", index_options={"shards": 2}, random_state=4))
     assert b["params"]["index"] == "ray"
     assert a["runs"][0]["curve"] == b["runs"][0]["curve"]
     assert a["runs"][0]["found"] > 20
@@ -209,8 +210,7 @@ def test_a_labelling_session_on_a_ray_cluster_proposes_the_same_rounds(ray_clust
     seeds = np.flatnonzero(labels)[:5].tolist()
     batches = []
     for name, index, options in [("one", "exact", None), ("ray", "ray", {"shards": 2})]:
-        s = Session.create(tmp_path / name, tmp_path / "X.npy", target="class 1", seed_ids=seeds, epochs=3,
-                           index=index, index_options=options)
+        s = Session.create(tmp_path / name, tmp_path / "X.npy", SearchPlan(epochs=3, index=index, index_options=options), target="class 1", seeds=seeds)
         rounds = []
         for _ in range(3):
             batch = s.next_batch()
@@ -243,8 +243,7 @@ def test_a_session_checks_its_backend_options_before_writing(tmp_path):
                                     ("ray", {"shard": 2}, "unknown ray index options"),
                                     ("ray", {"shards": 0}, "shards")]:
         with pytest.raises(ParameterError, match=message):
-            Session.create(tmp_path / "s", tmp_path / "X.npy", target="t", seed_ids=[1], index=index,
-                           index_options=options)
+            Session.create(tmp_path / "s", tmp_path / "X.npy", SearchPlan(index=index, index_options=options), target="t", seeds=[1])
         assert not (tmp_path / "s").exists()
 
 

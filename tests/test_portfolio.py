@@ -15,9 +15,9 @@ def test_before_any_positive_the_page_is_random_and_owned_by_no_ranking(blobs):
     X, _ = blobs
     state = make_state(X, negatives=[0, 1])
     s = PortfolioSampler(k=10, n_random=20)
-    page = s.select(state, np.random.default_rng(0))
-    assert page.size == 10 and not np.isin(page, [0, 1]).any()
-    assert s.owners(page) == ["portfolio/random"] * 10
+    page = s.propose(state, np.random.default_rng(0))
+    assert page.ids.size == 10 and not np.isin(page.ids, [0, 1]).any()
+    assert page.owners == ("portfolio/random",) * 10
 
 
 def test_the_record_counts_each_rankings_own_answers_discounted_by_age():
@@ -25,8 +25,8 @@ def test_the_record_counts_each_rankings_own_answers_discounted_by_age():
     state.answers[5] = UNSURE
     state.epoch = 3
     state.proposals = [
-        Proposal(1, np.array([0, 1, 2]), ("portfolio/knn", "portfolio/knn", "portfolio/blend:1")),
-        Proposal(2, np.array([3, 4, 5, 6]), ("portfolio/blend:0.01", "nn", "portfolio/knn", "portfolio/knn")),
+        Proposal(np.array([0, 1, 2]), ("portfolio/knn", "portfolio/knn", "portfolio/blend:1"), epoch=1),
+        Proposal(np.array([3, 4, 5, 6]), ("portfolio/blend:0.01", "nn", "portfolio/knn", "portfolio/knn"), epoch=2),
     ]
     s = PortfolioSampler(discount=0.5)
     assert s.parts == ("knn", "blend:0.01", "blend:1", "head:1")
@@ -43,14 +43,14 @@ def test_a_ranking_that_keeps_missing_gets_no_slot(blobs):
     positives, negatives = list(range(200, 210)), list(range(10))
     state = make_state(X, positives=positives, negatives=negatives)
     state.epoch = 2
-    state.proposals = [Proposal(1, np.array(positives + negatives), ("portfolio/knn",) * 10 + (
-        "portfolio/blend:0.01",) * 4 + ("portfolio/blend:1",) * 3 + ("portfolio/head:1",) * 3)]
+    state.proposals = [Proposal(np.array(positives + negatives), ("portfolio/knn",) * 10 + (
+        "portfolio/blend:0.01",) * 4 + ("portfolio/blend:1",) * 3 + ("portfolio/head:1",) * 3, epoch=1)]
     s = PortfolioSampler(k=10, n_random=20, discount=1.0)
-    page = s.select(state, np.random.default_rng(0))
+    page = s.propose(state, np.random.default_rng(0))
     # posteriors Beta(11, 2) against Beta(2, 5), Beta(1, 5) and Beta(1, 5)
-    assert s.owners(page) == ["portfolio/knn"] * 10
+    assert page.owners == ("portfolio/knn",) * 10
     knn = KNNSearchSampler(k=10, batch_size=10).select(state, np.random.default_rng(0))
-    assert page.tolist() == knn.tolist()
+    assert page.ids.tolist() == knn.tolist()
 
 
 def test_without_a_record_the_lead_ranking_gets_most_slots(blobs):
@@ -60,7 +60,7 @@ def test_without_a_record_the_lead_ranking_gets_most_slots(blobs):
     hits, misses = s.prior
     assert s.lead == "blend:0.01" and hits.tolist() == [1, 2, 1, 1] and misses.tolist() == [2, 1, 2, 2]
     rng = np.random.default_rng(0)
-    owners = [o for _ in range(30) for o in s.owners(s.select(state, rng))]
+    owners = [o for _ in range(30) for o in s.propose(state, rng).owners]
     # P(a Beta(2, 1) draw beats three Beta(1, 2) draws) is about 0.65, though a ranking whose next item is
     # already on the page passes the slot on
     assert owners.count("portfolio/blend:0.01") > 0.4 * len(owners)

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from elsa.plan import SearchPlan
+from elsa.simulation import Trial
 from elsa.oracle import SimulatedOracle
 from elsa.search import make_strategy
 from elsa.search.second_look import OWNER, SecondLooks, record_check
@@ -15,7 +17,7 @@ def line_state():
     positives = [0, 1, 2, 4, 5, 9]
     state = make_state(np.arange(12, dtype=np.float32), positives=positives,
                        negatives=[i for i in range(12) if i not in positives])
-    state.proposals.append(Proposal(1, np.arange(12), ("page",) * 12))
+    state.proposals.append(Proposal(np.arange(12), ("page",) * 12, epoch=1))
     state.queries, state.epoch = 12, 1
     return state
 
@@ -38,10 +40,10 @@ def test_the_strongest_disagreements_first_within_the_share():
 def test_each_answer_is_looked_at_once_and_never_twice_in_a_row():
     state = line_state()
     looks = SecondLooks(share=0.2, k=2)
-    state.proposals.append(Proposal(1, np.array([9, 3]), (OWNER, OWNER)))
+    state.proposals.append(Proposal(np.array([9, 3]), (OWNER, OWNER), epoch=1))
     state.queries = 14
     assert looks.select(state).size == 0  # the last call was a second look: a page first
-    state.proposals.append(Proposal(2, np.array([], np.int64), ()))
+    state.proposals.append(Proposal(np.array([], np.int64), (), epoch=2))
     state.queries = 24
     assert looks.select(state).tolist() == [2, 4]  # 9 and 3 were asked again; ties by id
     assert SecondLooks(share=0.0, early_share=0.0, k=2).select(line_state()).size == 0
@@ -49,7 +51,7 @@ def test_each_answer_is_looked_at_once_and_never_twice_in_a_row():
 
 def test_seeds_and_unsure_answers_are_never_asked_again():
     state = line_state()
-    state.proposals = [Proposal(1, np.array([0, 1, 2, 4, 5, 6, 7, 8, 10, 11]), ("page",) * 10)]
+    state.proposals = [Proposal(np.array([0, 1, 2, 4, 5, 6, 7, 8, 10, 11]), ("page",) * 10, epoch=1)]
     state.answers[3] = 2  # unsure; 9 is a seed (never proposed)
     assert not np.isin(SecondLooks(share=1.0, k=2).select(state), [3, 9]).any()
 
@@ -110,15 +112,13 @@ def test_simulate_reports_how_well_second_looks_aimed():
     # found_at counts labels in the order spent, and the shares are of the run's own answers.
     X = np.r_[np.arange(60), np.arange(200, 600)].astype(np.float32)[:, None]
     y = np.r_[np.ones(60, int), np.zeros(400, int)]
-    doc = simulate(X, y, 1, strategy="knn-search", n_seeds=3, budget=200, noise=0.3, second_looks=True,
-                   params={"k": 4, "batch_size": 5}, found_at=(200,), random_state=0, progress=False)
+    doc = simulate(X, y, 1, SearchPlan("knn-search", params={"k": 4, "batch_size": 5}, budget=200, second_looks=True, random_state=0), seeds=3, trial=Trial(noise=0.3, found_at=(200,), progress=False))
     run = doc["runs"][0]
     assert run["queries"] == 200 and run["rechecks"] >= 1
     assert run["found_at"]["200"] == run["found"]
     assert run["wrong_first_answers"] >= 1 and 0 <= run["flips_rechecked"] <= 1 and 0 < run["rechecks_flipped"] <= 1
     assert doc["params"]["second_looks"]["share"] == 0.01 and doc["params"]["second_looks"]["max_share"] == 0.1
-    off = simulate(X, y, 1, strategy="knn-search", n_seeds=3, budget=200, noise=0.3, params={"k": 4, "batch_size": 5},
-                   random_state=0, progress=False)["runs"][0]
+    off = simulate(X, y, 1, SearchPlan("knn-search", params={"k": 4, "batch_size": 5}, budget=200, random_state=0), seeds=3, trial=Trial(noise=0.3, progress=False))["runs"][0]
     assert off["rechecks"] == 0 and off["flips_rechecked"] == 0.0 and off["rechecks_flipped"] is None
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from elsa.plan import SearchPlan
+from elsa.simulation import Trial
 from elsa.exceptions import ConflictError, InputError, ParameterError, StorageError
 from elsa.oracle import SimulatedOracle
 from elsa.search import STRATEGIES, make_strategy
@@ -62,7 +64,7 @@ def test_nn_session_proposes_what_the_loop_asks(pool, tmp_path):
     path, X, truth = pool
     seeds = [270, 271]
     loop = make_strategy("nn", epochs=4, a=10).run(X, seeds, SimulatedOracle(truth), random_state=0)
-    with Session.create(tmp_path / "s", path, seed_ids=seeds, strategy="nn", epochs=4, params={"a": 10}) as s:
+    with Session.create(tmp_path / "s", path, SearchPlan("nn", params={"a": 10}, epochs=4), seeds=seeds) as s:
         answer_all(s, truth)
         assert [list(r.ids) for r in loop.rounds] == rounds_of(s)
         p = s.progress()
@@ -79,10 +81,8 @@ def test_a_session_proposes_the_rounds_simulate_asks_about(pool, tmp_path, strat
     # state; killed mid-round and reopened, it continues the same stream.
     path, X, truth = pool
     asked = []
-    doc = simulate(X, truth.astype(int), 1, strategy=strategy, seed_ids=[270, 280], budget=60, random_state=5,
-                   on_round=lambda r, rnd, st, status: asked.append([int(i) for i in rnd.ids]), progress=False)
-    kw = dict(seed_ids=[270, 280], strategy=strategy, budget=60, random_state=5)
-    with Session.create(tmp_path / "s", path, **kw) as s:
+    doc = simulate(X, truth.astype(int), 1, SearchPlan(strategy, budget=60, random_state=5), seeds=[270, 280], trial=Trial(progress=False), on_round=lambda r, rnd, st, status: asked.append([int(i) for i in rnd.ids]))
+    with Session.create(tmp_path / "s", path, SearchPlan(strategy, budget=60, random_state=5), seeds=[270, 280]) as s:
         answer_all(s, truth, limit=37)
     with Session.open(tmp_path / "s") as s:
         answer_all(s, truth)
@@ -92,10 +92,9 @@ def test_a_session_proposes_the_rounds_simulate_asks_about(pool, tmp_path, strat
 
 def test_an_extended_session_retrains_the_head_before_its_next_epoch(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "s", path, seed_ids=[270, 280], strategy="elsa", epochs=2,
-                        params={"a": 10, "b": 10, "l": 10}) as s:
+    with Session.create(tmp_path / "s", path, SearchPlan("elsa", params={"a": 10, "b": 10, "l": 10}, epochs=2), seeds=[270, 280]) as s:
         answer_all(s, truth)
-        assert s.finished() and s.store.last_round()["kind"] == "final"
+        assert s.finished() and s.store.rounds.last_round()["kind"] == "final"
         s.extend(1)
         s.next_batch()
         last = s.store.query("SELECT kind, seconds FROM rounds ORDER BY round DESC LIMIT 1")[0]
@@ -104,7 +103,7 @@ def test_an_extended_session_retrains_the_head_before_its_next_epoch(pool, tmp_p
 
 def test_elsa_session_finds_positives_and_names_items(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "s", path, seed_ids=[270, 280], epochs=3, target="blob") as s:
+    with Session.create(tmp_path / "s", path, SearchPlan(epochs=3), target="blob", seeds=[270, 280]) as s:
         batch = s.next_batch()
         assert batch.names[0] == f"img/{batch.ids[0]:03d}.png" and batch.kind == "epoch"
         answer_all(s, truth)
@@ -119,11 +118,11 @@ def test_elsa_session_finds_positives_and_names_items(pool, tmp_path):
     ("portfolio", "auto", 75, {"rankings": "knn,blend:0.01,blend:1,mlp"})])
 def test_kill_and_reopen_proposes_the_same_rounds(pool, tmp_path, strategy, epochs, stop_at, params):
     path, X, truth = pool
-    kw = dict(seed_ids=[270], strategy=strategy, epochs=epochs, budget=150, params=params)
-    with Session.create(tmp_path / "a", path, **kw) as a:
+    plan = SearchPlan(strategy, params=params, budget=150, epochs=epochs)
+    with Session.create(tmp_path / "a", path, plan, seeds=[270]) as a:
         answer_all(a, truth)
         expected = rounds_of(a)
-    b = Session.create(tmp_path / "b", path, **kw)
+    b = Session.create(tmp_path / "b", path, plan, seeds=[270])
     answer_all(b, truth, limit=stop_at)  # stops in the middle of a round
     b.close()
     with Session.open(tmp_path / "b") as b:
@@ -135,7 +134,7 @@ def test_kill_and_reopen_proposes_the_same_rounds(pool, tmp_path, strategy, epoc
 
 def test_first_answer_wins_and_unsure_can_be_revisited(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "s", path, seed_ids=[270]) as s:
+    with Session.create(tmp_path / "s", path, seeds=[270]) as s:
         item = int(s.next_batch().ids[0])
         s.answer(item, "u", user="ann")
         with pytest.raises(ConflictError, match="answered 'unsure' by ann") as err:
@@ -150,7 +149,7 @@ def test_first_answer_wins_and_unsure_can_be_revisited(pool, tmp_path):
 
 def test_undo_walks_back_through_an_items_answers(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "s", path, seed_ids=[270]) as s:
+    with Session.create(tmp_path / "s", path, seeds=[270]) as s:
         batch = s.next_batch()
         item = int(batch.ids[0])
         e1 = s.answer(item, "unsure")
@@ -168,11 +167,11 @@ def test_undo_walks_back_through_an_items_answers(pool, tmp_path):
 
 def test_unsure_items_are_not_trained_on_nor_proposed_again(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "s", path, seed_ids=[270], epochs=3) as s:
+    with Session.create(tmp_path / "s", path, SearchPlan(epochs=3), seeds=[270]) as s:
         first = s.next_batch()
         for i in first.ids:
             s.answer(i, "unsure" if i % 2 else bool(truth[i]))
-        state = s._state()
+        state = s.driver.state()
         odd = first.ids[first.ids % 2 == 1]
         assert (state.answers[odd] == UNSURE).all() and not state.decided[odd].any()
         second = s.next_batch()
@@ -183,14 +182,14 @@ def test_unsure_items_are_not_trained_on_nor_proposed_again(pool, tmp_path):
 
 def test_seeds_added_later_join_the_frontier_and_are_not_charged(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "s", path, seed_ids=[270], epochs=5) as s:
+    with Session.create(tmp_path / "s", path, SearchPlan(epochs=5), seeds=[270]) as s:
         batch = s.next_batch()
         for i in batch.ids:
             s.answer(i, bool(truth[i]))
         # the person says two items of another blob are positives too (truth aside)
         new = [int(i) for i in np.flatnonzero(s.labels() == 0)[:2]]
         assert s.add_seeds(new + [270]) == new  # 270 is already a seed
-        state = s._state()
+        state = s.driver.state()
         last_round_positives = batch.ids[truth[batch.ids]]
         assert set(state.frontier) == set(last_round_positives) | set(new)
         assert state.queries == batch.ids.size  # seeds are not oracle queries
@@ -204,7 +203,7 @@ def test_seeds_added_later_join_the_frontier_and_are_not_charged(pool, tmp_path)
 
 def test_export_then_import_into_a_new_session(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "a", path, seed_ids=[270], epochs=1) as a:
+    with Session.create(tmp_path / "a", path, SearchPlan(epochs=1), seeds=[270]) as a:
         answer_all(a, truth, limit=40)
         a.answer(5, "unsure")
         n = a.export(tmp_path / "labels.csv")
@@ -225,7 +224,7 @@ def test_export_then_import_into_a_new_session(pool, tmp_path):
 def test_imported_negatives_train_the_head_before_the_first_round(pool, tmp_path):
     path, X, truth = pool
     (tmp_path / "old.csv").write_text("id,label\n270,positive\n" + "".join(f"{i},negative\n" for i in range(10)))
-    with Session.create(tmp_path / "s", path, strategy="elsa", labels_from=tmp_path / "old.csv") as s:
+    with Session.create(tmp_path / "s", path, SearchPlan("elsa"), labels_from=tmp_path / "old.csv") as s:
         s.next_batch()
         first = json.loads(s.store.query("SELECT seconds FROM rounds ORDER BY round LIMIT 1")[0][0])
         assert "head" in first
@@ -233,8 +232,7 @@ def test_imported_negatives_train_the_head_before_the_first_round(pool, tmp_path
 
 def test_a_budget_stop_is_raised_by_set_budget(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "s", path, seed_ids=[270], strategy="random", stop="budget:20",
-                        params={"batch_size": 10}) as s:
+    with Session.create(tmp_path / "s", path, SearchPlan("random", params={"batch_size": 10}, stop="budget:20"), seeds=[270]) as s:
         answer_all(s, truth)
         assert s.settings["stop_reason"] == "budget" and s.progress().queries == 20
         s.set_budget(40)
@@ -258,7 +256,7 @@ def test_import_errors_name_the_line(pool, tmp_path):
 
 def test_a_full_disk_fails_one_answer_and_keeps_the_others(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "s", path, seed_ids=[270]) as s:
+    with Session.create(tmp_path / "s", path, seeds=[270]) as s:
         todo = np.flatnonzero(s.labels() == 0)
         pages = s.store.query("PRAGMA page_count")[0][0]
         s.store.query(f"PRAGMA max_page_count = {pages}")  # the file may not grow: a full disk
@@ -277,7 +275,7 @@ def test_a_full_disk_fails_one_answer_and_keeps_the_others(pool, tmp_path):
 
 def test_a_crash_in_the_search_keeps_answers_and_can_be_retried(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "s", path, seed_ids=[270], epochs=3) as s:
+    with Session.create(tmp_path / "s", path, SearchPlan(epochs=3), seeds=[270]) as s:
         s.start_background()
         first = s.next_batch(timeout=30)
         real = s.search.select_epoch
@@ -298,7 +296,7 @@ def test_a_crash_in_the_search_keeps_answers_and_can_be_retried(pool, tmp_path):
 
 def test_one_process_per_project_and_pool_must_not_change(pool, tmp_path):
     path, X, truth = pool
-    s = Session.create(tmp_path / "s", path, seed_ids=[270])
+    s = Session.create(tmp_path / "s", path, seeds=[270])
     with pytest.raises(InputError, match="already open"):
         Session.open(tmp_path / "s")
     with pytest.raises(InputError, match="already holds a session"):
@@ -314,13 +312,13 @@ def test_one_process_per_project_and_pool_must_not_change(pool, tmp_path):
 def test_bad_arguments_are_named(pool, tmp_path):
     path, X, truth = pool
     with pytest.raises(ParameterError, match=r"seed ids \[300\] are outside"):
-        Session.create(tmp_path / "s", path, seed_ids=[300])
+        Session.create(tmp_path / "s", path, seeds=[300])
     with pytest.raises(ParameterError, match="seed items \\['nope.png'\\]"):
-        Session.create(tmp_path / "s", path, seed_items=["nope.png"])
+        Session.create(tmp_path / "s", path, seeds=["nope.png"])
     with pytest.raises(ParameterError, match="strategy"):
-        Session.create(tmp_path / "s", path, strategy="best")
+        Session.create(tmp_path / "s", path, SearchPlan("best"))
     assert not (tmp_path / "s" / DB_NAME).exists()
-    with Session.create(tmp_path / "s", path, seed_items=["img/270.png"]) as s:
+    with Session.create(tmp_path / "s", path, seeds=["img/270.png"]) as s:
         assert list(s.positive_items()) == [270]
         with pytest.raises(ParameterError, match="unknown label 'maybe'"):
             s.answer(0, "maybe")
@@ -330,9 +328,10 @@ def test_bad_arguments_are_named(pool, tmp_path):
 
 CRASH_SCRIPT = textwrap.dedent("""
     import sys, numpy as np
+    from elsa.plan import SearchPlan
     from elsa.session import Session
     folder, emb, truth = sys.argv[1], sys.argv[2], np.load(sys.argv[3])
-    s = Session.create(folder, emb, seed_ids=[270], strategy="elsa", epochs=4, budget=150)
+    s = Session.create(folder, emb, SearchPlan("elsa", epochs=4, budget=150), seeds=[270])
     while True:
         ids = s.next_batch().ids
         if not ids.size:
@@ -366,7 +365,7 @@ def test_sigkill_mid_batch_loses_no_committed_answer(pool, tmp_path):
             assert saved[item]["label"] == ("positive" if truth[item] else "negative")
         answer_all(s, truth)
         resumed = rounds_of(s)
-    with Session.create(tmp_path / "ref", path, seed_ids=[270], strategy="elsa", epochs=4, budget=150) as ref:
+    with Session.create(tmp_path / "ref", path, SearchPlan("elsa", budget=150, epochs=4), seeds=[270]) as ref:
         answer_all(ref, truth)
         assert resumed == rounds_of(ref)
 
@@ -396,7 +395,7 @@ def test_recall_stop_audits_the_unlabelled_items_after_the_search(pool, tmp_path
     design, and the session ends certified with the simulation's certificate."""
     path, X, truth = pool
     folder = tmp_path / "s"
-    with Session.create(folder, path, seed_ids=[270], stop="audit:0.8@0.9") as s:
+    with Session.create(folder, path, SearchPlan(stop="audit:0.8@0.9"), seeds=[270]) as s:
         c = s.certificate()
         assert c["phase"] == "search" and c["labels_to_certificate"] > 0
         batch = s.next_batch()
@@ -426,14 +425,13 @@ def test_recall_stop_audits_the_unlabelled_items_after_the_search(pool, tmp_path
         assert doc["stop"] == "audit:0.8@0.9" and doc["certificate"]["certified"]
         assert doc["labels"] == int((s.labels() != 0).sum()) and doc["certificate"]["bound"] == p.certificate["bound"]
     with pytest.raises(ParameterError, match="random checks during it"):
-        Session.create(tmp_path / "t", path, seed_ids=[270], stop="audit:0.8@0.9", audit_share=0.1)
+        Session.create(tmp_path / "t", path, SearchPlan(stop="audit:0.8@0.9", audit_share=0.1), seeds=[270])
 
 
 def test_audit_items_are_hidden_from_the_search_and_certify_recall(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "s", path, seed_ids=[270], stop="qbcb:0.8@0.9", audit_share=1.0, epochs=None,
-                        strategy="elsa", params={"a": 10, "b": 10, "l": 10}) as s:
-        assert s.settings["audit_positives"] == 11 and s.settings["epochs"] > 1000
+    with Session.create(tmp_path / "s", path, SearchPlan("elsa", params={"a": 10, "b": 10, "l": 10}, epochs=None, stop="qbcb:0.8@0.9", audit_share=1.0), seeds=[270]) as s:
+        assert s.settings["audit_positives"] == 11 and s.settings["epochs"] is None  # no limit
         batch = s.next_batch()
         order = s.audit.order()
         rounds, shown = s.shown_rounds()
@@ -464,7 +462,7 @@ def test_audit_items_are_hidden_from_the_search_and_certify_recall(pool, tmp_pat
 
 def test_sessions_in_the_first_format_are_updated_on_opening(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "s", path, seed_ids=[270]) as s:
+    with Session.create(tmp_path / "s", path, seeds=[270]) as s:
         s.answer(s.next_batch().ids[0], "n")
         s.store.query("DROP TABLE audit")
         s.store.query("ALTER TABLE rounds DROP COLUMN rng")
@@ -473,9 +471,9 @@ def test_sessions_in_the_first_format_are_updated_on_opening(pool, tmp_path):
         assert s.store.meta()["schema"] == 4 and (s.labels() == NEGATIVE).sum() == 1
         assert s.progress().audit == 0 and s.certificate() is None
         # The first round saved no generator state; the session continues from a stream of its own.
-        assert s.store.last_round()["rng"] is None
+        assert s.store.rounds.last_round()["rng"] is None
         answer_all(s, truth, limit=25)
-        assert s.progress().labels == 26 and s.store.last_round()["rng"] is not None
+        assert s.progress().labels == 26 and s.store.rounds.last_round()["rng"] is not None
 
 
 def test_a_start_that_fails_leaves_nothing_behind(pool, tmp_path, monkeypatch):
@@ -487,14 +485,14 @@ def test_a_start_that_fails_leaves_nothing_behind(pool, tmp_path, monkeypatch):
 
     monkeypatch.setattr(Session, "__init__", fail)  # after the session file was written
     with pytest.raises(RuntimeError):
-        Session.create(tmp_path / "new" / "proj", path, seed_ids=[270])
+        Session.create(tmp_path / "new" / "proj", path, seeds=[270])
     assert not (tmp_path / "new").exists()
     (tmp_path / "mine").mkdir()
     with pytest.raises(RuntimeError):
-        Session.create(tmp_path / "mine", path, seed_ids=[270])
+        Session.create(tmp_path / "mine", path, seeds=[270])
     assert list((tmp_path / "mine").iterdir()) == []  # a folder the user made stays, empty
     monkeypatch.undo()
-    with Session.create(tmp_path / "mine", path, seed_ids=[270]) as s:  # and the same start works next time
+    with Session.create(tmp_path / "mine", path, seeds=[270]) as s:  # and the same start works next time
         assert s.positive_items().tolist() == [270]
 
 
@@ -505,7 +503,7 @@ def test_recall_stop_samples_the_rest_then_races_the_search(pool, tmp_path):
     session shows the same certificate."""
     path, X, truth = pool
     folder = tmp_path / "s"
-    with Session.create(folder, path, seed_ids=[270], stop="recall:0.8@0.9") as s:
+    with Session.create(folder, path, SearchPlan(stop="recall:0.8@0.9"), seeds=[270]) as s:
         c = s.certificate()
         assert c["method"] == "sample-wait" and c["phase"] == "search" and c["labels_to_certificate"] > 0
         batch = s.next_batch()
@@ -528,7 +526,7 @@ def test_recall_stop_samples_the_rest_then_races_the_search(pool, tmp_path):
             batch = s.next_batch()
         c = s.certificate()
         assert c["phase"] == "race" and c["unfound_by_search"] >= 1 and not c["certified"]
-        assert "the search has not found" in c["describe"] and s.audit.waiting(s._state())
+        assert "the search has not found" in c["describe"] and s.audit.waiting(s.driver.state())
         assert len(batch) and all(src != "audit" for _, src in s.shown_rounds()[1][-len(batch):])
     with Session.open(folder) as s:
         assert s.certificate() == c
@@ -543,7 +541,7 @@ def test_recall_stop_samples_the_rest_then_races_the_search(pool, tmp_path):
 
 def test_sessions_before_format_4_keep_qbcb_under_its_new_name(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "s", path, seed_ids=[270], stop="qbcb:0.8@0.9") as s:
+    with Session.create(tmp_path / "s", path, SearchPlan(stop="qbcb:0.8@0.9"), seeds=[270]) as s:
         s.store.query("""UPDATE meta SET value = '"recall:0.8@0.9"' WHERE key = 'stop'""")
         s.store.query("UPDATE meta SET value = '3' WHERE key = 'schema'")
     with Session.open(tmp_path / "s") as s:

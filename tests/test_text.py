@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from elsa.plan import SearchPlan
+from elsa.simulation import Trial
 from elsa.exceptions import InputError, ParameterError
 from elsa.index import ExactIndex
 from elsa.index.graph import neighbour_graph
@@ -222,7 +224,7 @@ def test_the_default_search_finds_a_rare_topic_in_text_and_is_reproducible():
 
     texts, y = topic_corpus()
     X, _ = tfidf(texts)
-    runs = [simulate(X, y, 1, seed_ids=[0, 1], budget=30, random_state=4, progress=False)["runs"][0] for _ in range(2)]
+    runs = [simulate(X, y, 1, SearchPlan(budget=30, random_state=4), seeds=[0, 1], trial=Trial(progress=False))["runs"][0] for _ in range(2)]
     assert runs[0]["found"] == 10  # all 10 positives but the seeds, within 30 labels
     assert runs[0]["curve"] == runs[1]["curve"]
 
@@ -236,8 +238,7 @@ def test_a_description_chooses_the_first_page_without_seeds_and_is_one_more_posi
     X, vocab = text_features_and_vocabulary(texts, use_cache=False, progress=False)
     q = describe("a comet in orbit, its tail and nucleus", vocab)
     assert q.shape == (1, X.shape[1]) and q.nnz == 4
-    runs = {ex is not None: simulate(X, y, 1, n_seeds=0, budget=30, random_state=4, progress=False, examples=ex,
-                                     found_at=(10,))["runs"][0] for ex in (None, q)}
+    runs = {ex is not None: simulate(X, y, 1, SearchPlan(budget=30, random_state=4), seeds=0, trial=Trial(found_at=(10,), progress=False), examples=ex)["runs"][0] for ex in (None, q)}
     # Without seeds or a description the first pages are random (the first comet at label 11);
     # with the description the first page is ten comets.
     assert runs[False]["found_at"]["10"] == 0 and runs[False]["first_positive_at"] == 11
@@ -275,7 +276,7 @@ def test_a_strategy_that_needs_dense_vectors_refuses_text_by_name():
     texts, y = topic_corpus()
     X, _ = tfidf(texts)
     with pytest.raises(ParameterError, match="strategy grids needs dense vectors"):
-        simulate(X, y, 1, strategy="grids", seed_ids=[0], budget=10, progress=False)
+        simulate(X, y, 1, SearchPlan("grids", budget=10), seeds=[0], trial=Trial(progress=False))
 
 
 def test_elsa_simulate_and_embed_take_records(tmp_path, capsys):
@@ -304,7 +305,7 @@ def test_elsa_simulate_and_embed_take_records(tmp_path, capsys):
     # A session over the features file shows the records its manifest names.
     from elsa.session import Session
 
-    with Session.create(tmp_path / "p", tmp_path / "feats.npz", seed_ids=[0]) as s:
+    with Session.create(tmp_path / "p", tmp_path / "feats.npz", seeds=[0]) as s:
         assert s.texts.available and s.names[:2] == ["r0", "r1"] and s.X.shape[0] == 300
         assert s.positive_items().tolist() == list(range(12))  # the file's label_included start the labels
 
@@ -329,7 +330,7 @@ def test_a_text_session_shows_cards_names_items_by_record_id_and_reopens(text_re
     from elsa.web.app import create_app
 
     f, y = text_records
-    s = Session.create(tmp_path / "p", records=f, target="comets", seed_ids=[0, 1], budget=40)
+    s = Session.create(tmp_path / "p", f, SearchPlan(budget=40), target="comets", seeds=[0, 1])
     try:
         s.start_background()
         c = TestClient(create_app(s), base_url="http://127.0.0.1:8765")
@@ -369,7 +370,7 @@ def test_a_text_session_without_seeds_starts_from_the_targets_words(text_records
     from elsa.session import Session
 
     f, y = text_records
-    s = Session.create(tmp_path / "p", records=f, target="a comet: its orbit and tail", budget=40)
+    s = Session.create(tmp_path / "p", f, SearchPlan(budget=40), target="a comet: its orbit and tail")
     try:
         assert s.described is not None and s.described.nnz == 3  # comet, orbit, tail
         s.start_background()
@@ -416,7 +417,7 @@ def test_browser_labels_a_page_of_text_records_with_the_keyboard(text_records, t
     from elsa.session import Session
 
     f, y = text_records
-    s = Session.create(tmp_path / "p", records=f, target="records about comets", seed_ids=[0, 1], budget=40)
+    s = Session.create(tmp_path / "p", f, SearchPlan(budget=40), target="records about comets", seeds=[0, 1])
     s.start_background()
     try:
         with LiveServer(s) as srv, sync_api.sync_playwright() as p:
@@ -456,7 +457,7 @@ def test_a_text_session_exports_and_imports_asreviews_columns(text_records, tmp_
     from elsa.text.records import read_records
 
     f, y = text_records
-    s = Session.create(tmp_path / "p", records=f, target="comets", seed_ids=[0, 1], budget=40)
+    s = Session.create(tmp_path / "p", f, SearchPlan(budget=40), target="comets", seeds=[0, 1])
     try:
         s.start_background()
         import time
@@ -480,7 +481,7 @@ def test_a_text_session_exports_and_imports_asreviews_columns(text_records, tmp_
     ris = read_records(tmp_path / "out.ris")
     assert ris.ids == back.ids and ris.labels.tolist() == want.tolist()
     # The export starts a new session with its labels.
-    s = Session.create(tmp_path / "q", records=tmp_path / "out.ris", target="comets")
+    s = Session.create(tmp_path / "q", tmp_path / "out.ris", target="comets")
     try:
         assert s.positive_items().tolist() == [0, 1]
         assert s.item_labels([ids[0]])[ids[0]]["label"] == "negative"
@@ -497,8 +498,7 @@ def test_every_strategy_that_takes_text_runs_on_sparse_features(name, params, le
 
     texts, y = topic_corpus()
     X, _ = tfidf(texts)
-    run = simulate(X, y, 1, strategy=name, params=params, seed_ids=[0, 1], budget=120, random_state=1,
-                   progress=False)["runs"][0]
+    run = simulate(X, y, 1, SearchPlan(name, params=params, budget=120, random_state=1), seeds=[0, 1], trial=Trial(progress=False))["runs"][0]
     assert run["queries"] <= 120 and run["found"] >= least  # a topic this distinct is found by any search
 
 
@@ -557,7 +557,7 @@ def test_a_text_export_refuses_a_changed_records_file_and_jsonl_needs_none(text_
     from elsa.session import Session
 
     f, y = text_records
-    Session.create(tmp_path / "p", records=f, target="comets", seed_ids=[0, 1]).close()
+    Session.create(tmp_path / "p", f, target="comets", seeds=[0, 1]).close()
     f.write_text(f.read_text().replace("doc-3,", "doc-3-edited,"))
     assert main(["label", str(tmp_path / "p"), "--export", str(tmp_path / "out.csv")]) == 1
     assert "changed since the session began" in capsys.readouterr().err

@@ -3,8 +3,6 @@
 import json
 import os
 import shutil
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,9 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from elsa.plan import SearchPlan
 from elsa.session import Session
 from elsa.web.app import create_app
-from elsa.web.server import is_loopback
+from elsa.web.server import LiveServer, is_loopback
 
 httpx = pytest.importorskip("httpx")
 from starlette.testclient import TestClient  # noqa: E402
@@ -46,8 +45,7 @@ def folder_pool(tmp_path):
 @pytest.fixture
 def session(folder_pool):
     root, truth = folder_pool
-    s = Session.create(root / "project", root / "emb.npy", target="bright squares", seed_ids=[40, 41], epochs=3,
-                       strategy="elsa", params={"a": 5, "b": 5, "l": 5})
+    s = Session.create(root / "project", root / "emb.npy", SearchPlan("elsa", params={"a": 5, "b": 5, "l": 5}, epochs=3), target="bright squares", seeds=[40, 41])
     yield s, truth
     s.close()
 
@@ -159,31 +157,6 @@ def test_token_is_checked_on_every_request(session):
     assert c.get("/api/state", headers={"X-Elsa-Token": token[:-1] + "x"}).status_code == 401
 
 
-class LiveServer:
-    """uvicorn serving a session on a free loopback port, in a thread."""
-
-    def __init__(self, session, **kw):
-        import uvicorn
-
-        self.config = uvicorn.Config(create_app(session, **kw), host="127.0.0.1", port=0, log_level="warning")
-        self.server = uvicorn.Server(self.config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        for _ in range(200):
-            if self.server.started:
-                break
-            time.sleep(0.05)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 def test_two_tabs_answering_the_same_items_first_wins(session):
     s, truth = session
     batch = s.advance()
@@ -211,7 +184,7 @@ def test_load_from_concurrent_clients_loses_and_duplicates_nothing(folder_pool, 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 4)).astype(np.float32)
     np.save(tmp_path / "big.npy", X)
-    with Session.create(tmp_path / "load", tmp_path / "big.npy", strategy="random", params={"batch_size": 2500}) as s:
+    with Session.create(tmp_path / "load", tmp_path / "big.npy", SearchPlan("random", params={"batch_size": 2500})) as s:
         ids = [int(i) for i in s.advance().ids]
         # 8 clients post 60 answers each, on items drawn from the round so that they collide on
         # purpose: every item's first answer wins, so exactly the distinct items are accepted.
@@ -295,7 +268,7 @@ def test_browser_shows_the_audit_and_its_bound_after_the_hand_over(folder_pool):
     from playwright import sync_api
 
     root, truth = folder_pool
-    with Session.create(root / "p3", root / "emb.npy", seed_ids=[40], stop="audit:0.8@0.9") as s:
+    with Session.create(root / "p3", root / "emb.npy", SearchPlan(stop="audit:0.8@0.9"), seeds=[40]) as s:
         doc = client(s).get("/api/state").json()
         assert doc["progress"]["certificate"]["phase"] == "search"
         batch = s.advance()
@@ -340,8 +313,7 @@ def test_more_like_this_seeds_lists_and_continuing(session):
 
 def test_state_carries_random_checks_the_estimate_and_the_certificate(folder_pool):
     root, truth = folder_pool
-    with Session.create(root / "p2", root / "emb.npy", seed_ids=[40], stop="qbcb:0.8@0.9", audit_share=0.5,
-                        strategy="elsa", params={"a": 5, "b": 5, "l": 5}) as s:
+    with Session.create(root / "p2", root / "emb.npy", SearchPlan("elsa", params={"a": 5, "b": 5, "l": 5}, stop="qbcb:0.8@0.9", audit_share=0.5), seeds=[40]) as s:
         c = client(s)
         s.advance()
         doc = c.get("/api/state").json()
@@ -356,7 +328,7 @@ def test_state_carries_random_checks_the_estimate_and_the_certificate(folder_poo
 
 def test_the_default_search_serves_pages_of_ten_until_its_budget(folder_pool):
     root, truth = folder_pool
-    with Session.create(root / "p3", root / "emb.npy", seed_ids=[40, 41], budget=30) as s:
+    with Session.create(root / "p3", root / "emb.npy", SearchPlan(budget=30), seeds=[40, 41]) as s:
         c = client(s)
         pages = []
         while True:
@@ -442,7 +414,7 @@ def test_browser_shows_file_names_examples_of_the_target_and_keeps_the_header_in
     from playwright import sync_api
 
     root, truth = deep_pool
-    with Session.create(root / "project", root / "emb.npy", target="bright squares", seed_ids=[40, 41]) as s, \
+    with Session.create(root / "project", root / "emb.npy", target="bright squares", seeds=[40, 41]) as s, \
             LiveServer(s) as srv, sync_api.sync_playwright() as p:
         s.start_background()
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])

@@ -4,7 +4,7 @@ Used by the k-NN graph's builders (:mod:`elsa.index.graph_build`) for every bloc
 they compare. A block's squared distances are one product, ``||b||^2 - 2 q.b`` (BLAS);
 picking each query's ``k`` smallest is then the expensive part: faiss's k-NN keeps a heap
 per query and spent 13.4 ns a candidate on it beyond the product's 2.7 ns, on one core
-and a list-sized block (222 x 1,800 x 128; ``benchmarks/search_latency.py --kernel``), so
+and a list-sized block (222 x 1,800 x 128; ``python -m benchmarks.search_latency --kernel``), so
 it ran at 16 GFLOP/s where the product alone ran at 94. Here the selection costs 3.8 ns
 a candidate (39 GFLOP/s in all).
 

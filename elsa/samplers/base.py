@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from ..state import SearchState
+from ..state import Proposal, SearchState
 
 
 def growing_batch(b: int, b_growth: float, n_found: int) -> int:
@@ -70,11 +70,13 @@ class Sampler(ABC):
         (:mod:`elsa.stopping.estimates`)."""
         return {}
 
-    def owners(self, ids: np.ndarray) -> list[str]:
-        """Who proposed each of ``ids`` (items the last :meth:`select` returned): this sampler's
-        name, or ``name/part`` for a sampler made of parts. The loop keeps them in
-        :attr:`elsa.state.SearchState.proposals` and counts them in each round's sources."""
-        return [self.name] * len(ids)
+    def propose(self, state: SearchState, rng: np.random.Generator) -> Proposal:
+        """:meth:`select`'s items with who proposed each: this sampler's name, or ``name/part``
+        for a sampler made of parts (which overrides this). The loop calls this; it keeps
+        the owners in :attr:`elsa.state.SearchState.proposals` and counts them in each
+        round's sources."""
+        ids = self.select(state, rng)
+        return Proposal(ids, (self.name,) * len(ids))
 
     def get_params(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}

@@ -139,7 +139,7 @@ from ..head.knn import KNNModel
 from ..head.logistic import LogisticHead, StackedLogits
 from ..head.mlp import MLPHead
 from ..scores import local_top
-from ..state import NEGATIVE, POSITIVE, SearchState
+from ..state import NEGATIVE, POSITIVE, Proposal, SearchState
 from ._ranks import ranks_with_common_value, top_by_rank_sum
 from .base import Sampler, uniform_unlabelled
 from .cal import fit_with_random_negatives
@@ -225,7 +225,6 @@ class PortfolioSampler(Sampler):
         self._model: KNNModel | None = None
         self._heads: list[LogisticHead] = []
         self._mlp: MLPHead | None = None
-        self._owner: dict[int, str] = {}
         self._left: dict[str, float] = {}
 
     @property
@@ -288,39 +287,41 @@ class PortfolioSampler(Sampler):
         return hits, misses
 
     def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:
+        return self.propose(state, rng).ids
+
+    def propose(self, state: SearchState, rng: np.random.Generator) -> Proposal:
+        """A page, each item owned by the ranking that put it there (``portfolio/knn``, ...;
+        ``portfolio/random`` before there is anything to go on)."""
+        owner = self._choose(state, rng)
+        return Proposal(np.fromiter(owner, np.int64, len(owner)), tuple(f"{self.name}/{p}" for p in owner.values()))
+
+    def _choose(self, state: SearchState, rng: np.random.Generator) -> dict[int, str]:
+        """The page's items, in order, with the ranking each came from."""
         if self._model is None:
             self.prepare(state, rng)
         if not (state.answers == POSITIVE).any() and (state.examples is None or not self.head_cs):  # nothing to go on yet
-            ids = uniform_unlabelled(state, rng, self.batch_size)
-            self._owner = {int(i): "random" for i in ids}
-            return ids
+            return {int(i): "random" for i in uniform_unlabelled(state, rng, self.batch_size)}
         lists = self.top_lists(state, rng)
         hits, misses = self.record(state)
         hits, misses = hits + self.prior[0], misses + self.prior[1]
-        chosen: list[int] = []
-        self._owner = {}
+        chosen: dict[int, str] = {}
         nxt = {part: 0 for part in self.parts}
         size = min(self.batch_size, int((~state.labelled).sum()))
         while len(chosen) < size:
             draw = rng.beta(hits, misses)
             for i in np.argsort(-draw, kind="stable"):
                 part, ranked = self.parts[i], lists[self.parts[i]]
-                while nxt[part] < ranked.size and int(ranked[nxt[part]]) in self._owner:
+                while nxt[part] < ranked.size and int(ranked[nxt[part]]) in chosen:
                     nxt[part] += 1
                 if nxt[part] < ranked.size:
-                    item = int(ranked[nxt[part]])
-                    self._owner[item] = part
-                    chosen.append(item)
+                    chosen[int(ranked[nxt[part]])] = part
                     break
             else:  # every ranking is used up (fewer unlabelled items than a page)
                 break
-        return np.asarray(chosen, np.int64)
+        return chosen
 
     def positives_left(self) -> dict[str, float]:
         """The k-NN model's (``knn``) and each logistic head's (``head:C``) probabilities
         summed over the items unlabelled at the last :meth:`select` (the heads' once both
         classes are known)."""
         return dict(self._left)
-
-    def owners(self, ids: np.ndarray) -> list[str]:
-        return [f"{self.name}/{self._owner.get(int(i), 'random')}" for i in ids]

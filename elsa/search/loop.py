@@ -118,11 +118,11 @@ class Selection(NamedTuple):
     owners: tuple[str, ...]  # the owner of each item
 
 
-def _merge(parts: list[tuple[Sampler, np.ndarray]], limit: int | None) -> tuple[np.ndarray, dict[str, int], tuple]:
+def _merge(parts: list[tuple[Sampler, Proposal]], limit: int | None) -> tuple[np.ndarray, dict[str, int], tuple]:
     """Union of the samplers' proposals in priority order, without repeats, cut to ``limit``;
-    with the items per owner and each item's owner (:meth:`Sampler.owners`)."""
-    ids = np.concatenate([p for _, p in parts]) if parts else np.zeros(0, np.int64)
-    names = [o for sampler, p in parts for o in sampler.owners(p)]
+    with the items per owner and each item's owner (:attr:`Proposal.owners`)."""
+    ids = np.concatenate([p.ids for _, p in parts]) if parts else np.zeros(0, np.int64)
+    names = [o for _, p in parts for o in p.owners]
     _, first = np.unique(ids, return_index=True)
     first = np.sort(first)[:limit] if limit is not None else np.sort(first)
     owners = tuple(names[i] for i in first)
@@ -328,11 +328,30 @@ class ActiveSearch:
             state.frontier = batch[said]
             state.n_found += int(said.sum())
             retrain = step.kind == "epoch"
-        state.proposals.append(Proposal(state.epoch, batch, step.selection.owners))
+        state.proposals.append(Proposal(batch, step.selection.owners, epoch=state.epoch))
         state.queries += batch.size
         if state.budget_left is not None:
             state.budget_left -= batch.size
         return self.update_scores(state, rng) if retrain else {}
+
+    def resume(self, X, index, answers: np.ndarray, proposals: list[Proposal], frontier: np.ndarray,
+               epochs_done: int, *, final_done: bool, stalled: bool, examples=None) -> SearchState:
+        """The state a run is in after the oracle calls ``proposals`` (oldest first), answered
+        as ``answers`` says: what a labelling session rebuilds from its file before each
+        round. Its phase follows :meth:`next_step`'s rules: the final search once the epochs
+        are used up or a call found no candidates (``stalled``), done once that is past
+        (``final_done``); its budget and counts follow :meth:`observe`'s."""
+        proposed = np.concatenate([p.ids for p in proposals]) if proposals else np.zeros(0, np.int64)
+        phase = "final" if stalled else "epochs"
+        if final_done and (stalled or (self.epochs is not None and epochs_done >= self.epochs)):
+            phase = "done"
+        return SearchState(
+            X=X, index=index, answers=answers, frontier=frontier, proposals=proposals,
+            n_found=int((answers[proposed] == POSITIVE).sum()) if proposed.size else 0,
+            queries=int(proposed.size), epoch=int(epochs_done),
+            budget_left=None if self.budget is None else max(0, self.budget - int(proposed.size)),
+            phase=phase, ended="no candidates" if stalled else "epochs", examples=examples,
+        )
 
     def prepare(self, state: SearchState, rng) -> None:
         """Let the scorer and every sampler precompute what depends only on the pool."""
@@ -356,7 +375,7 @@ class ActiveSearch:
             sampler = getattr(self, role)
             if sampler is not None:
                 t0 = time.perf_counter()
-                parts.append((sampler, sampler.select(state, rng)))
+                parts.append((sampler, sampler.propose(state, rng)))
                 timings[sampler.name] = time.perf_counter() - t0
         batch, sources, owners = _merge(parts, state.budget_left)
         return Selection(batch, sources, timings, owners)
@@ -376,7 +395,7 @@ class ActiveSearch:
         if self.final is None:
             return Selection(np.zeros(0, np.int64), {}, {}, ())
         t0 = time.perf_counter()
-        batch, sources, owners = _merge([(self.final, self.final.select(state, rng))], state.budget_left)
+        batch, sources, owners = _merge([(self.final, self.final.propose(state, rng))], state.budget_left)
         return Selection(batch, sources, {self.final.name: time.perf_counter() - t0}, owners)
 
     def update_scores(self, state: SearchState, rng) -> dict[str, float]:

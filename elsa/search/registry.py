@@ -49,7 +49,8 @@ DEFAULTS = {
 HEADS = ("mlp", "logistic")
 
 # How each parameter is given on the command line: its kind and what it does (the CLI adds
-# the default). Kinds: "pos_int", "nonneg_int", "float", "probability", or a tuple of choices.
+# the default). Kinds: "pos_int", "nonneg_int", "float", "probability", "text" (a value its
+# sampler reads, such as portfolio's rankings), or a tuple of choices.
 PARAM_HELP = {
     "a": ("pos_int", "NN search radius: items per NN search"),
     "l": ("pos_int", "RandS: random candidates drawn per epoch"),
@@ -82,10 +83,30 @@ PARAM_HELP = {
     "horizon": ("pos_int", "ens: labels assumed left when there is no --budget"),
     "n_random": ("nonneg_int", "cal, blend, portfolio: random unlabelled items taken as negatives in each fit"),
     "discount": ("probability", "portfolio: weight of a ranking's answers one round older in its hit rate"),
-    "rankings": ("rankings", "portfolio: the rankings that share each page, comma-separated: knn (the k-NN model), "
+    "rankings": ("text", "portfolio: the rankings that share each page, comma-separated: knn (the k-NN model), "
                  "blend:C (its rank average with a logistic head of inverse penalty C), head:C (the head alone), mlp "
                  "(an MLP head's ranking)"),
 }
+# The component each parameter belongs to: its name in a plan is ``component.param``
+# (``knn.k``, ``seals.k``), so one flat command-line name never means two things in a
+# plan or a results file. ``COMPONENT_OF`` overrides it for one strategy.
+COMPONENTS = {
+    "a": "nn", "l": "rands", "b": "explore", "b_growth": "explore", "alpha1": "explore",
+    "alpha2": "final", "final": "final", "final_size": "final",
+    "head": "head", "hidden": "head", "head_alpha": "head", "head_max_iter": "head", "head_c": "head",
+    "score_neighbours": "head", "n_random": "head",
+    "batch_size": "pages", "low": "greedys", "high": "greedys", "weight": "fars", "cells": "grids",
+    "distribution": "latent", "k": "knn", "gamma": "knn", "criterion": "seals", "horizon": "ens",
+    "discount": "portfolio", "rankings": "portfolio",
+}
+COMPONENT_OF = {("seals", "k"): "seals"}  # SEALS's k: neighbours per labelled item, not a k-NN model's
+
+
+def param_component(strategy: str, param: str) -> str:
+    """The component ``param`` of ``strategy`` belongs to (``knn``, ``seals``, ``head``, ...)."""
+    return COMPONENT_OF.get((strategy, param), COMPONENTS[param])
+
+
 _HEAD = ("head", "hidden", "head_alpha", "head_max_iter", "head_c", "score_neighbours")
 _ELSA_FRAME = ("a", "alpha2", "final", "final_size") + _HEAD
 
@@ -167,23 +188,6 @@ STRATEGIES = tuple(SPECS)
 DEFAULT_STRATEGY = "portfolio"  # not the paper's algorithm (that is "elsa"): see elsa/samplers/portfolio.py
 
 
-# The command line's groups of hyperparameters (``elsa simulate --help``).
-PARAM_GROUPS = {
-    "NN search and the paper's exploration samplers": (
-        "a", "l", "b", "b_growth", "alpha1", "alpha2", "final", "final_size", "low", "high", "weight", "cells",
-        "distribution"),
-    "heads": ("head", "hidden", "head_alpha", "head_max_iter", "head_c", "score_neighbours"),
-    "pages and the k-NN model": ("batch_size", "k", "criterion", "gamma", "horizon", "n_random", "discount",
-                                 "rankings"),
-}
-
-
-def param_groups() -> list[tuple[str, str, tuple[str, ...]]]:
-    """``(title, the strategies that take any of its parameters, parameters)`` per group."""
-    return [(title, ", ".join(n for n, spec in SPECS.items() if set(spec.params) & set(names)), names)
-            for title, names in PARAM_GROUPS.items()]
-
-
 def check_pool_kind(name: str, X) -> None:
     """Raise :class:`ParameterError` when strategy ``name`` cannot search pool ``X``: a
     ``dense_only`` strategy on text features (a sparse pool)."""
@@ -222,16 +226,6 @@ def describe_strategies() -> str:
     return "\n".join(lines)
 
 
-def default_text(param: str) -> str:
-    """A parameter's default as help text: ``100; knn-search, ens, blend 50``."""
-    others: dict = {}
-    for name, spec in SPECS.items():
-        if param in spec.defaults and param in spec.params:
-            others.setdefault(spec.defaults[param], []).append(name)
-    text = "none" if DEFAULTS[param] is None else str(DEFAULTS[param])
-    return text + "".join(f"; {', '.join(names)} {value}" for value, names in others.items())
-
-
 def default_epochs(name: str) -> int | None:
     """Epochs a strategy runs when none are given: the paper's 10, or no limit for those that
     run in rounds until their budget (or a stopping rule) ends them."""
@@ -255,7 +249,7 @@ def strategy_params(name: str, **params) -> dict:
     return merged
 
 
-NO_EPOCH_LIMIT = 10**9  # epochs=None, where a count is stored: a rule, the budget or the candidates end the run
+EPOCHS_STORED_AS_NO_LIMIT = 10**9  # how session files before the search plan stored "no epoch limit"
 
 
 def resolve_epochs(name: str, epochs: int | str | None) -> int | None:

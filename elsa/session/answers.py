@@ -1,25 +1,33 @@
 """What the person says: answers, bulk answers, undo, seeds and imported labels.
 
-Part of :class:`~elsa.session.Session` (a base class kept in its own module). Every
-change is one store transaction: the first answer wins (:class:`ConflictError` for a
-stale one, and nothing is written), and the count of items waiting is kept in step.
+:attr:`Session.answers <elsa.session.Session>`; the session forwards its methods. Every
+change is one :meth:`Ledger.write <elsa.session.ledger.Ledger.write>`: the first answer
+wins (:class:`ConflictError` for a stale one, and nothing is written), and the count of
+items waiting is kept in step.
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
-from .._validation import check_int, is_integer, short_repr
+from .._validation import is_integer, short_repr
 from ..exceptions import ConflictError, InputError
-from ..state import UNLABELLED
 from .labels import normalise_label
+from .ledger import Ledger
 
 
 class Answers:
-    """The answering half of a session; the session supplies ``store``, ``names``, ``X``,
-    ``index``, ``user``, ``n_pending``, ``_write``, ``labels``, ``_refresh_status`` and ``_notify``."""
+    """What the person says about the items ``names`` of the session in ``ledger``;
+    ``user`` answers unless a call names another. ``changed(wake)`` is called after every
+    change: the session refreshes its status and, with ``wake``, lets its background
+    search compute the next round."""
 
-    def _check_item(self, item) -> int:
+    def __init__(self, ledger: Ledger, names: list[str], user: str, changed: Callable[[bool], None]):
+        self.ledger, self.store, self.names, self.user, self.changed = ledger, ledger.store, names, user, changed
+
+    def check_item(self, item) -> int:
         """``item`` as an int: Python and numpy integers only (not bool, str or float: 1.5 or "5" is no id)."""
         if not is_integer(item):
             raise InputError(f"item ids are whole numbers, got {short_repr(item)}")
@@ -36,14 +44,14 @@ class Answers:
         answered first), :class:`~elsa.exceptions.ConflictError` is raised and nothing
         is written.
         """
-        item = self._check_item(item)
+        item = self.check_item(item)
         label = normalise_label(label)
         expect = None if expect is None else normalise_label(expect)
-        with self._write("save the answer") as db:
-            origin = self.store.origin(db, item)
+        with self.ledger.write("save the answer") as db:
+            origin = self.store.rounds.origin(db, item)
             event = self.store.add_label(db, item, label, origin=origin, user=user or self.user, expect=expect)
-            self.n_pending -= origin in ("round", "audit") and expect is None
-        self._after_answer()
+            self.ledger.pending -= origin in ("round", "audit") and expect is None
+        self.changed(True)
         return event
 
     def answer_many(self, items, label, *, expect: str | None = None, user: str | None = None) -> dict:
@@ -54,19 +62,19 @@ class Answers:
         """
         label = normalise_label(label)
         expect = None if expect is None else normalise_label(expect)
-        items = [self._check_item(i) for i in items]
+        items = [self.check_item(i) for i in items]
         events, conflicts = {}, {}
-        with self._write("save the answers") as db:
+        with self.ledger.write("save the answers") as db:
             for item in dict.fromkeys(items):
-                origin = self.store.origin(db, item)
+                origin = self.store.rounds.origin(db, item)
                 try:
                     events[item] = self.store.add_label(db, item, label, origin=origin, user=user or self.user,
                                                         expect=expect)
                 except ConflictError as exc:
                     conflicts[item] = exc.current
                 else:
-                    self.n_pending -= origin in ("round", "audit") and expect is None
-        self._after_answer()
+                    self.ledger.pending -= origin in ("round", "audit") and expect is None
+        self.changed(True)
         return {"events": events, "conflicts": conflicts}
 
     def undo(self, event: int | None = None, *, user: str | None = None) -> tuple[int, str | None]:
@@ -79,50 +87,38 @@ class Answers:
                 raise InputError(f"event ids are whole numbers, got {short_repr(event)}")
             if not 0 < event < 2**63:  # event ids are positive SQLite integers (int64)
                 raise InputError(f"no answer with event id {short_repr(event)} to undo")
-        with self._write("save the undo") as db:
+        with self.ledger.write("save the undo") as db:
             if event is None:
                 event = self.store.latest_answer(db)
                 if event is None:
                     raise InputError("nothing to undo")
             result = self.store.undo(db, int(event), user=user or self.user)
-            self.n_pending = self.store.count_pending()
-        self._refresh_status()
+            self.ledger.recount()
+        self.changed(False)
         return result
 
     def add_seeds(self, items, *, user: str | None = None) -> list[int]:
         """Mark ``items`` as known positives (seeds). Items already positive are left as they are;
         an item answered negative or unsure must be undone first. Returns the items added."""
-        items = [self._check_item(i) for i in np.asarray(items, dtype=object).ravel()]
+        items = [self.check_item(i) for i in np.asarray(items, dtype=object).ravel()]
         added = []
-        with self._write("save the seeds") as db:
+        with self.ledger.write("save the seeds") as db:
             for item in dict.fromkeys(items):
                 now = self.store.current(db, item)
                 if now is not None and now[0] == "positive":
                     continue
                 self.store.add_label(db, item, "positive", origin="seed", user=user or self.user, expect=None)
-                self.n_pending -= self.store.origin(db, item) in ("round", "audit") and now is None
+                self.ledger.pending -= self.store.rounds.origin(db, item) in ("round", "audit") and now is None
                 added.append(item)
-        self._after_answer()
+        self.changed(True)
         return added
-
-    def similar(self, item, k: int = 24) -> np.ndarray:
-        """The ``k`` unlabelled items nearest to ``item`` ("more like this"), closest first."""
-        item = self._check_item(item)
-        k = check_int(k, "k", minimum=1, maximum=1000)
-        labelled = self.labels() != UNLABELLED
-        _, ids = self.index.search(self.X[item : item + 1], k, exclude=labelled, query_ids=[item])
-        return ids[0][ids[0] >= 0]
-
-    def _after_answer(self) -> None:
-        self._refresh_status()
-        self._notify()
 
     def import_labels(self, path) -> int:
         from .transfer import read_labels
 
         rows = read_labels(path, self.names)
         n = 0
-        with self._write("import the labels") as db:
+        with self.ledger.write("import the labels") as db:
             for item, label in rows:
                 now = self.store.current(db, item)
                 if now is not None:
@@ -132,6 +128,6 @@ class Answers:
                     continue
                 self.store.add_label(db, item, label, origin="import", user=self.user, expect=None)
                 n += 1
-            self.n_pending = self.store.count_pending()
-        self._after_answer()
+            self.ledger.recount()
+        self.changed(True)
         return n

@@ -26,7 +26,8 @@ import math
 import numpy as np
 
 from ..state import POSITIVE, UNSURE
-from ..stopping import AuditAnswers, AuditSample, CertifiedStop, audit_estimate, make_rule, model_estimate, parse_stop
+from ..stopping import AuditAnswers, AuditSample, CertifiedStop, StopSpec, audit_estimate, model_estimate
+from ..stopping.rules import BudgetSpec, QBCBSpec
 from ..stopping.audited import Audit
 from ..stopping.base import certified_reason
 from .sample import SessionSample
@@ -40,14 +41,14 @@ class SessionAudit:
     ROUND = 50  # recall:R@C: random checks per round once the search has nothing left to propose
     PAGE = 10  # audit:R@C: random checks per page after the hand-over (elsa simulate reads its certificate as often)
 
-    def __init__(self, store, settings: dict, n: int):
+    def __init__(self, store, settings: dict, n: int, spec: StopSpec | None):
         self.store, self.settings, self.n = store, settings, n
         self._order = None
         self._final_order = None
         self._last = None  # (sizes, Audit): see _audit
-        self.spec = parse_stop(settings["stop"]) if settings.get("stop") else None
-        self.samples = self.spec is not None and self.spec.kind == "recall"
-        self.audits_after_search = self.spec is not None and self.spec.kind in ("audit", "recall")
+        self.spec = spec  # the plan's stopping rule
+        self.samples = spec is not None and "sample" in spec.phases
+        self.audits_after_search = spec is not None and len(spec.phases) > 1
         self.sample = SessionSample(self) if self.samples else None
 
     def waiting(self, state) -> bool:
@@ -96,7 +97,7 @@ class SessionAudit:
 
     def final_answers(self) -> tuple[int, int, int]:
         """The audit's answered prefix: (labels, positives, unsure)."""
-        labels = self.store.audit_labels_in_order()
+        labels = self.store.rounds.audit_labels_in_order()
         m = next((i for i, lab in enumerate(labels) if lab is None), len(labels))
         done = labels[:m]
         return m, sum(lab == "positive" for lab in done), sum(lab == "unsure" for lab in done)
@@ -116,28 +117,28 @@ class SessionAudit:
         if share <= 0 and size is None:
             return 0
         if self.audits_after_search:  # a page of the audit after the hand-over, as elsa simulate reads it
-            drawn = self.store.audit_size()
-            return self.store.add_audit(db, self.final_order()[drawn : drawn + self.PAGE], round_id, drawn)
-        drawn, positives = self.store.audit_status(db)
+            drawn = self.store.rounds.audit_size()
+            return self.store.rounds.add_audit(db, self.final_order()[drawn : drawn + self.PAGE], round_id, drawn)
+        drawn, positives = self.store.rounds.audit_status(db)
         n_targets = self.settings.get("audit_positives")
         if n_targets and positives >= n_targets:
             return 0
         k = size if size is not None else int(math.ceil(share * round_size))
-        return self.store.add_audit(db, self.order()[drawn : drawn + k], round_id, drawn)
+        return self.store.rounds.add_audit(db, self.order()[drawn : drawn + k], round_id, drawn)
 
     def rule(self, left=None, audit=None):
-        """The session's stopping rule (:func:`elsa.stopping.make_rule`), on the audit answers
+        """The session's stopping rule (:meth:`~elsa.stopping.rules.StopSpec.search_rule`), on the audit answers
         so far; ``estimate:R`` reads the search's ``left`` (its
         :meth:`~elsa.search.ActiveSearch.positives_left`)."""
         spec = self.spec
-        if spec is not None and spec.kind == "budget":  # the session's budget holds it (set_budget may raise it)
+        if spec is None or isinstance(spec, BudgetSpec):  # the session's budget holds it (set_budget may raise it)
             return None
         if self.samples:
             return self.sample.rule()
-        if spec is None or spec.kind != "qbcb":  # knee, audit:R@C's hand-over, estimate:R, or none
-            return make_rule(spec, left=left or (lambda: self.settings.get("positives_left") or {}))
-        ids, labels = self.store.audit_answers() if audit is None else audit
-        return make_rule(spec, AuditAnswers(ids, labels), self.settings["audit_positives"])
+        if not isinstance(spec, QBCBSpec):  # knee, audit:R@C's hand-over or estimate:R
+            return spec.search_rule(left=left or (lambda: self.settings.get("positives_left") or {}))
+        ids, labels = self.store.rounds.audit_answers() if audit is None else audit
+        return spec.search_rule(AuditAnswers(ids, labels), self.settings["audit_positives"])
 
     def certificate(self, answers, audit=None) -> dict | None:
         """For ``recall:R@C``: the target set so far and how many of it the search found. For
@@ -166,8 +167,7 @@ class SessionAudit:
             return None
         codes = self.store.label_codes(self.n)
         certificate = self.certificate(self.store.label_codes(self.n, search_view=True))
-        method = {"recall": "sample-wait", "audit": "audit", "qbcb": "qbcb"}[self.spec.kind]
-        return {"stop": str(self.spec), "method": method,
+        return {"stop": str(self.spec), "method": self.spec.method,
                 "target": self.spec.target, "confidence": self.spec.confidence,
                 "labels": int((codes != 0).sum()), "positives": int((codes == POSITIVE).sum()),
                 "stop_reason": self.settings.get("stop_reason"), "certificate": certificate}
@@ -179,7 +179,7 @@ class SessionAudit:
         :class:`RecallEstimate` dicts."""
         found = int((answers == POSITIVE).sum())
         out = {}
-        ids, labels = self.store.audit_answers() if audit is None else audit
+        ids, labels = self.store.rounds.audit_answers() if audit is None else audit
         if ids.size:
             out["audit"] = audit_estimate(ids, labels, answers != 0, found).as_dict()
         if self.settings.get("quant"):
@@ -201,13 +201,13 @@ class SessionAudit:
             m, k, u = self.final_answers()
             if audit_.certified(m, k, u):
                 return certified_reason(audit_.target, audit_.confidence)
-            if self.store.audit_size() >= h["unlabelled"]:  # drawn to the end, and nothing waits
+            if self.store.rounds.audit_size() >= h["unlabelled"]:  # drawn to the end, and nothing waits
                 return f"{h['reason']}; every item labelled, recall {audit_.target:g} not certified"
             return None
         c = self.certificate(state.answers)
         if c is None:
             return reason
-        if c["in_sample"] < c["n"] and self.store.audit_size() < self.n:
+        if c["in_sample"] < c["n"] and self.store.rounds.audit_size() < self.n:
             return None
         if c["certified"]:
             return self.rule().check(state, ())

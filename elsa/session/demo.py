@@ -46,4 +46,4 @@ def open_demo_session(folder=DEMO_FOLDER, *, progress: bool = True, user: str | 
     name = CLASS_NAMES[DEMO_TARGET]
     log(f"demo session in {folder}: {keep.size} images, '{name}' thinned to {int(truth.sum())} of them, "
         f"5 seeds; answer y for a {name}, n for anything else")
-    return Session.create(folder, pool, target=name, seed_ids=seeds, user=user)
+    return Session.create(folder, pool, target=name, seeds=seeds, user=user)

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import check_int
-from ..search.registry import NO_EPOCH_LIMIT
 
 STOP_MESSAGES = {
     "knee": "the knee rule says the search has stopped finding positives",
@@ -68,27 +67,31 @@ def answer_curve(labels: list[str], points: int = 400) -> list[tuple[int, int]]:
 
 
 class Reports:
-    """What a session reports (part of :class:`~elsa.session.Session`, kept in this module);
-    the session supplies ``store``, ``settings``, ``status``, ``message``, ``n_pending``,
-    ``labels``, ``estimate`` and ``certificate``."""
+    """What a session reports, read from its ``store``, its ``settings`` and its ``audit``
+    (:attr:`Session.reports <elsa.session.Session>`; the session forwards its methods)."""
 
-    def progress(self) -> Progress:
-        labels = self.store.answered_proposals()
+    def __init__(self, store, settings: dict, audit):
+        self.store, self.settings, self.audit = store, settings, audit
+
+    def progress(self, answers: np.ndarray, status: str, message: str, pending: int) -> Progress:
+        """Where the session stands, with the search's view of the labels ``answers``, its
+        ``status`` and ``message``, and the items ``pending``."""
+        labels = self.store.rounds.answered_proposals()
         counts = self.store.positives_by_origin()
-        answers, audit = self.labels(search_view=True), self.store.audit_answers()
-        estimates = self.estimate(answers, audit)
+        audit = self.store.rounds.audit_answers()
+        estimates = self.audit.estimate(answers, audit)
         epochs = self.settings["epochs"]
         return Progress(
-            target=self.settings["target"], strategy=self.settings["strategy"], epoch=self.store.count_rounds("epoch"),
-            epochs=None if epochs >= NO_EPOCH_LIMIT else epochs, budget=self.settings["budget"],
-            queries=int(self.store.proposed_items().size), labels=len(labels),
+            target=self.settings["target"], strategy=self.settings["strategy"], epoch=self.store.rounds.count_rounds("epoch"),
+            epochs=epochs, budget=self.settings["budget"],
+            queries=int(self.store.rounds.proposed_items().size), labels=len(labels),
             found=sum(lab == "positive" for lab in labels),
             seeds=int(counts.get("seed", 0) + counts.get("import", 0) + counts.get("extra", 0)),
-            unsure=int(self.unsure_items().size), pending=self.n_pending, status=self.status, message=self.message,
+            unsure=int(self.unsure_items().size), pending=pending, status=status, message=message,
             curve=answer_curve(labels), stop=self.settings.get("stop"), audit=len(audit[0]),
             # the unbiased one when there is an audit, else the search's own model, else Quant
             estimate=estimates.get("audit") or estimates.get("model") or estimates.get("quant"),
-            certificate=self.certificate(answers, audit),
+            certificate=self.audit.certificate(answers, audit),
         )
 
     def unsure_items(self) -> np.ndarray:
@@ -114,8 +117,8 @@ class Reports:
     def shown_rounds(self) -> tuple[list[int], list[tuple[int, str]]]:
         """What a labelling page shows: the rounds with items waiting (else the last round), and
         their items in order as ``(item, source)``, the search's first, then the audit's."""
-        return self.store.shown_rounds()
+        return self.store.rounds.shown_rounds()
 
     def search_curve(self) -> list[tuple[int, int]]:
         """(queries, positives found) after each round the person has finished answering."""
-        return self.store.search_curve()
+        return self.store.rounds.search_curve()

@@ -1,9 +1,9 @@
 """The session file's record of the search: its rounds, their items and the audit sample.
 
-:class:`RoundRecords` is part of :class:`~elsa.session.store.Store` (a base class kept in
-its own module): every SQL statement on the ``rounds``, ``round_items`` and ``audit``
-tables lives here, behind a named method. Reads go through ``self.query``; writes take
-the ``db`` of an open :meth:`Store.transaction`.
+:class:`RoundRecords` is :attr:`Store.rounds <elsa.session.store.Store>`: every SQL
+statement on the ``rounds``, ``round_items`` and ``audit`` tables lives here, behind a
+named method. Reads go through the store's ``query``; writes take the ``db`` of an open
+:meth:`Store.transaction`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ _QUEUE = ("SELECT item, round, k, pos FROM (SELECT item, round, 0 AS k, pos FROM
 
 
 class RoundRecords:
-    """The rounds, round items and audit tables of a session file."""
+    """The rounds, round items and audit tables of a session file; ``query(sql, params)``
+    reads it (:meth:`Store.query`, under the store's lock)."""
+
+    def __init__(self, query):
+        self.query = query
 
     # --- the search's rounds ------------------------------------------------------------
 
@@ -33,7 +37,7 @@ class RoundRecords:
         source (what proposed it), oldest round first: the search's record of its proposals."""
         rows = self.query("SELECT ri.round, r.epoch, ri.item, ri.source FROM round_items ri "
                           "JOIN rounds r ON r.round = ri.round ORDER BY ri.round, ri.pos")
-        return [Proposal(group[0][1], np.array([r[2] for r in group], np.int64), tuple(r[3] for r in group))
+        return [Proposal(np.array([r[2] for r in group], np.int64), tuple(r[3] for r in group), epoch=group[0][1])
                 for group in (list(g) for _, g in itertools.groupby(rows, key=lambda r: r[0]))]
 
     def proposed_items(self) -> np.ndarray:

@@ -46,7 +46,7 @@ class SessionSample:
     def wait(self, queries: int | None = None) -> SampleWait:
         """The sample's answered prefix; with ``queries`` (the search's labels now), the
         race's clock read (and restarted if the sample met a new positive)."""
-        labels = self.audit.store.audit_labels_in_order()
+        labels = self.audit.store.rounds.audit_labels_in_order()
         m = next((i for i, lab in enumerate(labels) if lab is None), len(labels))
         codes = np.array([_CODES[lab] for lab in labels[:m]], np.int8)
         wait = SampleWait(self.cert(), self.audit.final_order()[:m], codes)

@@ -19,18 +19,13 @@ from typing import Callable
 import numpy as np
 
 from .._io import load_npy
+from .._validation import check_embeddings
 from ..digests import file_digest
-from .._validation import check_choice, check_embeddings, check_float, check_int
 from ..exceptions import InputError, ParameterError
-from ..index import BACKENDS
-from ..search import STRATEGIES, make_strategy, strategy_params
-from ..search.registry import NO_EPOCH_LIMIT, check_pool_kind, resolve_epochs
-from ..stopping import min_target_positives, parse_stop
+from ..plan import SearchPlan
+from ..search.registry import check_pool_kind
 from .images import image_source
 from .store import DB_NAME, LOCK_NAME, SessionLock, Store
-
-RAY_OPTIONS = ("shards", "shard_backend", "cpus_per_shard")
-
 
 @dataclass
 class NewSession:
@@ -42,100 +37,51 @@ class NewSession:
     imported: list[tuple[int, str]]
 
 
-def check_new_session(
-    embeddings, *, manifest, target: str, seed_ids, seed_items, strategy: str, epochs, budget, params,
-    random_state: int, labels_from, stop, audit_share, audit_positives, index: str, index_options,
-    records=None, text_columns=None,
-) -> NewSession:
-    """Every argument of :meth:`Session.create` checked, and its files read; nothing written.
+@dataclass(frozen=True)
+class PoolFiles:
+    """A session's pool as files: ``path`` is embeddings (a ``.npy`` from ``elsa embed``, or a
+    ``.npz`` of text features whose manifest names its records) or text records (``.csv``,
+    ``.tsv``, ``.jsonl``, ``.ris``, ``.txt``, :mod:`elsa.text`, shown as text cards named by
+    record id). ``manifest``: the JSON ``elsa embed`` wrote (default:
+    ``<emb>.manifest.json`` beside the array, if present; its item paths name the images
+    shown). ``text_columns``: the records' columns searched and shown (as ``--text-columns``)."""
 
-    The pool: ``embeddings`` (a .npy; or a .npz of text features, whose manifest names the
-    records it came from), or text ``records`` (a ``.csv``, ``.tsv``, ``.jsonl``, ``.ris`` or
-    ``.txt`` file, :mod:`elsa.text`; ``text_columns`` as ``--text-columns``; its
-    ``label_included`` values start the labels), shown as text cards named by record id.
-    ``manifest`` is the JSON written by ``elsa embed`` (default: ``<emb>.manifest.json``
-    beside the array, if present); its item paths name the images shown. Seeds are row ids
-    (``seed_ids``) or item names (``seed_items``). ``labels_from`` is a CSV or JSONL file of
-    labels to start from.
+    path: str | Path
+    manifest: str | Path | None = None
+    text_columns: list[str] | None = None
 
-    ``strategy`` defaults to this project's default search (``portfolio``; ``elsa`` is the
-    paper's). ``epochs``: ``"auto"`` (10 for the paper's strategies, no limit for the
-    round-based ones), a number, or None (no limit). ``stop``: ``budget:N``, ``recall:R@C``
-    (the search, then one random sample of the rest, :mod:`elsa.stopping.sample_wait`),
-    ``estimate:R``, ``audit:R@C`` (the audit after the search, :mod:`elsa.session.audit`),
-    ``qbcb:R@C`` or ``knee`` (:mod:`elsa.stopping`); with a rule, ``epochs=None`` (no
-    limit) lets the rule end the session. ``audit_share``: random audit items added to
-    each round, as a share of its size (default 0.1 with ``qbcb:R@C``, which needs them,
-    else 0; not with ``recall:R@C`` or ``audit:R@C``); they are hidden from the search
-    and give the unbiased recall estimate. ``audit_positives``: the QBCB certificate's
-    target set (default: the fewest that can certify). ``index`` and
-    ``index_options``: the search backend (:func:`elsa.index.make_index`; ``ray`` with
-    ``{"shards": N}`` runs on a cluster), kept in the session and used again on reopening.
+    @classmethod
+    def of(cls, pool) -> "PoolFiles":
+        if isinstance(pool, PoolFiles):
+            return pool
+        if pool is None:
+            raise ParameterError("a session needs a pool: embeddings (.npy, .npz) or text records")
+        return cls(pool)
+
+    @property
+    def is_records(self) -> bool:
+        from ..text.records import FORMATS
+
+        return Path(self.path).suffix.lower() in FORMATS
+
+
+def check_new_session(pool, plan: SearchPlan, *, target: str = "", seeds=(), labels_from=None) -> NewSession:
+    """Everything :meth:`Session.create` is given checked, and its files read; nothing written.
+
+    ``pool``: a path or :class:`PoolFiles`. ``plan``: the search (:class:`~elsa.plan.SearchPlan`;
+    its ``index`` is kept in the session and used again on reopening; a ``qbcb:R@C`` stop
+    adds random audit items to each round, 0.1 of its size unless the plan's
+    ``audit_share`` says otherwise). ``seeds``: row numbers (ints) or item names (strings:
+    image paths as in the manifest, or record ids). ``labels_from``: a CSV or JSONL file of
+    labels to start from; a records file's ``label_included`` values start the labels too.
     """
-    strategy = check_choice(strategy, "strategy", STRATEGIES)
-    index = check_choice(index, "index backend", BACKENDS)
-    index_options = check_index_options(index, index_options)
-    epochs = resolve_epochs(strategy, epochs)
-    epochs = NO_EPOCH_LIMIT if epochs is None else check_int(epochs, "epochs", minimum=0)
-    budget = None if budget is None else check_int(budget, "budget", minimum=1)
-    spec = None if stop is None else parse_stop(stop)
-    if spec is not None and spec.kind == "budget":
-        budget = spec.budget if budget is None else min(budget, spec.budget)
-    if audit_share is None:
-        audit_share = 0.1 if spec is not None and spec.kind == "qbcb" else 0.0
-    audit_share = check_float(audit_share, "audit_share", minimum=0.0, maximum=1.0)
-    if spec is not None and spec.kind in ("audit", "recall") and audit_share > 0:
-        raise ParameterError(f"{spec} labels its random checks after the search; random checks during it "
-                             "(--audit-share) go with qbcb:R@C or no stopping rule")
-    if spec is not None and spec.kind == "qbcb":
-        least = min_target_positives(spec.target, spec.confidence)
-        audit_positives = least if audit_positives is None else check_int(audit_positives, "audit_positives",
-                                                                            minimum=least)
-        if audit_share == 0:
-            raise ParameterError("qbcb:R@C needs audit items: give an audit share above 0")
-    elif audit_positives is not None:
-        raise ParameterError("audit_positives only applies to a qbcb:R@C stop")
-    random_state = check_int(random_state, "random_state", minimum=0)
-    params = strategy_params(strategy, **(params or {}))
-    if spec is not None and spec.kind == "estimate" and not make_strategy(strategy, **params).estimates_recall():
-        raise ParameterError(f"--stop {spec} reads the search's own probabilities, which strategy {strategy} does "
-                             "not have; use the default strategy (portfolio) or a certified stop (recall:R@C)")
-    if records is None and embeddings is not None and Path(embeddings).suffix.lower() == ".npz":
-        records, text_columns = text_manifest(Path(embeddings).resolve(), manifest)
-    if records is not None:  # a text session: the pool is the records' features
-        from ..text.pool import records_pool
-
-        rec_path = Path(records).resolve()
-        X, recs, _ = records_pool(rec_path, text_columns)  # its label_included values start the labels
-        names = unique_names(recs.ids)
-        source = {"embeddings": None, "digest": file_digest(rec_path), "manifest": None, "images": {"kind": "none"},
-                  "records": {"path": str(rec_path), "text_columns": list(recs.text_columns),
-                              "problems": recs.problems, "describe": True}}  # the target's words are an example
-    else:
-        emb_path = Path(embeddings).resolve()
-        X = check_embeddings(load_npy(emb_path, "embeddings"))
-        man_path, man = read_manifest(emb_path, manifest)
-        names = list(man["items"]) if man and "items" in man else [f"row {i}" for i in range(X.shape[0])]
-        if len(names) != X.shape[0]:
-            raise InputError(f"the manifest {man_path} lists {len(names)} items but {emb_path} has {X.shape[0]} rows")
-        source = {"embeddings": str(emb_path), "digest": file_digest(emb_path),
-                  "manifest": str(man_path) if man_path else None, "images": image_source(man)}
-    check_pool_kind(strategy, X)
-    ids = np.asarray(seed_ids).ravel()
-    if ids.size and not np.issubdtype(ids.dtype, np.integer):
-        raise ParameterError(f"seed ids must be whole row numbers, got {list(ids[:5])}")
-    seed_ids = [int(i) for i in ids]
-    if seed_items:
-        by_name = {name: i for i, name in enumerate(names)}
-        missing = [t for t in seed_items if t not in by_name]
-        if missing:
-            raise ParameterError(f"seed items {missing[:3]} are not items of the pool (see the manifest's items)")
-        seed_ids += [by_name[t] for t in seed_items]
-    bad = [i for i in seed_ids if not 0 <= i < X.shape[0]]
-    if bad:
-        raise ParameterError(f"seed ids {bad[:5]} are outside the pool's rows 0..{X.shape[0] - 1}")
+    if not isinstance(plan, SearchPlan):
+        raise ParameterError(f"plan must be a SearchPlan, got {type(plan).__name__}")
+    X, names, source, recs = _read_pool(PoolFiles.of(pool))
+    check_pool_kind(plan.strategy, X)
+    seed_ids = _seed_rows(seeds, names)
     imported = []
-    if records is not None and labels_from is None and recs.labels is not None:  # e.g. an ASReview export
+    if recs is not None and labels_from is None and recs.labels is not None:  # e.g. an ASReview export
         imported = [(i, "positive" if v == 1 else "negative") for i, v in enumerate(recs.labels.tolist()) if v >= 0]
     if labels_from is not None:
         from .transfer import read_labels
@@ -144,15 +90,59 @@ def check_new_session(
         clash = [names[i] for i, label in imported if label != "positive" and i in set(seed_ids)]
         if clash:
             raise InputError(f"{labels_from}: seeds {clash[:3]} are labelled negative or unsure there")
-    meta = {
-        **source, "shape": list(X.shape),
-        "target": target, "strategy": strategy, "params": params, "epochs": epochs, "budget": budget,
-        "random_state": random_state, "stop_reason": None,
-        "stop": None if spec is None else str(spec), "audit_share": audit_share,
-        "audit_positives": audit_positives, "index": index, "index_options": index_options,
-    }
-    return NewSession(meta, names, list(dict.fromkeys(seed_ids)), [(i, lab) for i, lab in imported
-                                                                   if i not in seed_ids])
+    meta = {**source, "shape": list(X.shape), "target": target, **plan.to_dict(),
+            "audit_share": plan.round_share(True), "stop_reason": None}
+    return NewSession(meta, names, seed_ids, [(i, lab) for i, lab in imported if i not in seed_ids])
+
+
+def _read_pool(pool: PoolFiles):
+    """``(X, item names, the session's source settings, records or None)``."""
+    records, text_columns = (pool.path, pool.text_columns) if pool.is_records else (None, pool.text_columns)
+    if records is None and Path(pool.path).suffix.lower() == ".npz":
+        records, text_columns = text_manifest(Path(pool.path).resolve(), pool.manifest)
+    if records is not None:  # a text session: the pool is the records' features
+        from ..text.pool import records_pool
+
+        rec_path = Path(records).resolve()
+        X, recs, _ = records_pool(rec_path, text_columns)  # its label_included values start the labels
+        source = {"embeddings": None, "digest": file_digest(rec_path), "manifest": None, "images": {"kind": "none"},
+                  "records": {"path": str(rec_path), "text_columns": list(recs.text_columns),
+                              "problems": recs.problems, "describe": True}}  # the target's words are an example
+        return X, unique_names(recs.ids), source, recs
+    if pool.text_columns is not None:
+        raise ParameterError("text columns apply only to text records")
+    emb_path = Path(pool.path).resolve()
+    X = check_embeddings(load_npy(emb_path, "embeddings"))
+    man_path, man = read_manifest(emb_path, pool.manifest)
+    names = list(man["items"]) if man and "items" in man else [f"row {i}" for i in range(X.shape[0])]
+    if len(names) != X.shape[0]:
+        raise InputError(f"the manifest {man_path} lists {len(names)} items but {emb_path} has {X.shape[0]} rows")
+    source = {"embeddings": str(emb_path), "digest": file_digest(emb_path),
+              "manifest": str(man_path) if man_path else None, "images": image_source(man)}
+    return X, names, source, None
+
+
+def _seed_rows(seeds, names: list[str]) -> list[int]:
+    """Seeds as row numbers, each once: ints are rows, strings item names."""
+    seeds = [seeds] if isinstance(seeds, (str, int, np.integer)) else list(np.asarray(seeds, dtype=object).ravel())
+    by_name = None
+    rows = []
+    for seed in seeds:
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            rows.append(int(seed))
+        elif isinstance(seed, str):
+            by_name = by_name or {name: i for i, name in enumerate(names)}
+            if seed not in by_name:
+                missing = [t for t in seeds if isinstance(t, str) and t not in by_name]
+                raise ParameterError(f"seed items {missing[:3]} are not items of the pool (see the manifest's "
+                                     "items, or the records' ids)")
+            rows.append(by_name[seed])
+        else:
+            raise ParameterError(f"seeds are row numbers or item names, got {seed!r}")
+    bad = [i for i in rows if not 0 <= i < len(names)]
+    if bad:
+        raise ParameterError(f"seed ids {bad[:5]} are outside the pool's rows 0..{len(names) - 1}")
+    return list(dict.fromkeys(rows))
 
 
 def start_session(folder: Path, new: NewSession, user: str, build: Callable):
@@ -203,25 +193,6 @@ def _remove(folder: Path, made: list[Path], *, files: bool = True) -> None:
             path.rmdir()
         except OSError:
             break
-
-
-def check_index_options(index: str, options: dict | None) -> dict:
-    """The backend options a session keeps, checked before anything is written."""
-    options = dict(options or {})
-    if not options:
-        return options
-    if index != "ray":
-        raise ParameterError(f"index_options apply to the ray backend only, not {index!r}")
-    unknown = sorted(set(options) - set(RAY_OPTIONS))
-    if unknown:
-        raise ParameterError(f"unknown ray index options {unknown}; choose from {', '.join(RAY_OPTIONS)}")
-    if "shards" in options:
-        options["shards"] = check_int(options["shards"], "shards", minimum=1)
-    if "shard_backend" in options:
-        options["shard_backend"] = check_choice(options["shard_backend"], "shard backend", ("exact", "ivf", "ivfpq", "hnsw"))
-    if "cpus_per_shard" in options:
-        options["cpus_per_shard"] = check_float(options["cpus_per_shard"], "cpus_per_shard", minimum=0.01)
-    return options
 
 
 def default_user() -> str:

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import ConflictError, InputError, StorageError
+from ..search.registry import EPOCHS_STORED_AS_NO_LIMIT
 from .labels import CODES
 from .rounds import RoundRecords
 
@@ -165,12 +166,15 @@ class SessionLock:
             self._fd = None
 
 
-class Store(RoundRecords):
-    """Thread-safe access to one session file (one connection, one lock around it)."""
+class Store:
+    """Thread-safe access to one session file (one connection, one lock around it): its
+    settings, items and labels here, its rounds and audit in :attr:`rounds`
+    (:class:`~elsa.session.rounds.RoundRecords`, which reads through :meth:`query`)."""
 
     def __init__(self, path: Path, *, create: bool = False, read_only: bool = False):
         self.path = Path(path)
         self.lock = threading.RLock()
+        self.rounds = RoundRecords(self.query)
         if not create and not self.path.exists():
             raise no_session(self.path.parent)
         if read_only:
@@ -251,6 +255,8 @@ class Store(RoundRecords):
         meta = {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta").fetchall()}
         if meta.get("schema", SCHEMA_VERSION) < 4 and str(meta.get("stop") or "").startswith("recall:"):
             meta["stop"] = "qbcb:" + meta["stop"][len("recall:"):]  # read-only, unmigrated: QBCB, as it was
+        if isinstance(meta.get("epochs"), int) and meta["epochs"] >= EPOCHS_STORED_AS_NO_LIMIT:
+            meta["epochs"] = None  # how "no limit" was stored before the search plan
         return meta
 
     def set_meta(self, db, values: dict) -> None:

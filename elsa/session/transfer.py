@@ -98,13 +98,15 @@ def render_labels(store, names: list[str], fmt: str, records=None) -> tuple[str,
 
 def export_labels(store, names: list[str], path, fmt: str | None = None, records=None) -> int:
     """Write a session's labels to ``path`` (atomically); returns the number of rows. A
-    session with a certified stop (``recall:R@C``, ``recall:R@C``) also gets
+    session with a certified stop (``recall:R@C``, ``audit:R@C``, ``qbcb:R@C``) also gets
     ``certificate_path(path)``: where its certificate stands, as JSON."""
+    from ..plan import SearchPlan
     from .audit import SessionAudit
 
     path = check_writable(path, "export file")
     text, n = render_labels(store, names, _fmt(path, fmt), records)
-    certificate = SessionAudit(store, store.meta(), len(names)).export_record()
+    meta = store.meta()
+    certificate = SessionAudit(store, meta, len(names), SearchPlan.from_dict(meta).stop).export_record()
     atomic_write(path, lambda f: f.write(text.encode()))
     if certificate is not None:
         write_json(certificate_path(path), certificate)

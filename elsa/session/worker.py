@@ -13,41 +13,10 @@ from ..exceptions import ElsaError
 log = logging.getLogger("elsa.session")
 
 
-class Waiting:
-    """What a :class:`~elsa.session.Session` offers around its background search: starting it,
-    waiting for the next batch (the page's long poll), retrying a failed round."""
-
-    def start_background(self) -> None:
-        """Compute each next round in a thread as soon as the last pending item is answered."""
-        self._background.start()
-
-    def wait_for_batch(self, timeout: float):
-        """The pending items; while the background search computes the next round, waits for
-        it (up to ``timeout`` seconds: the page's long poll). Never computes a round itself."""
-        if not self._background.running:
-            return self.pending()
-        return self._background.wait_for_batch(timeout)
-
-    def next_batch(self, timeout: float | None = None):
-        """The items to label now; computes the next round first when none is pending.
-
-        With a background search running, waits (up to ``timeout`` seconds) for it instead.
-        """
-        if not self._background.running:
-            return self.advance()
-        return self._background.wait_for_batch(timeout)
-
-    def retry(self) -> None:
-        """After a failed round, try again."""
-        self.status, self.message = "labelling", ""
-        self._notify()
-
-    def _notify(self) -> None:
-        self._background.notify()
-
-
 class Background:
-    """Runs ``session.advance()`` whenever nothing is pending, until closed.
+    """Runs ``session.advance()`` whenever nothing is pending, until closed. It reads the
+    session's ``pending()``, ``finished()``, ``status`` and ``n_pending``, and sets
+    ``status`` and ``message`` when a round fails.
 
     A failed round sets the session's status to ``error`` with a message (the answers are
     saved; :meth:`retry` tries again); it never takes the labeller down.
@@ -80,6 +49,16 @@ class Background:
             self.thread.join(timeout=60)
 
     def wait_for_batch(self, timeout: float | None):
+        """The pending items; while this search computes the next round, waits for it (up to
+        ``timeout`` seconds: the page's long poll). Never computes a round itself."""
+        return self._wait(timeout) if self.running else self.session.pending()
+
+    def next_batch(self, timeout: float | None = None):
+        """The items to label now; computes the next round first when none is pending (or,
+        while this search runs, waits up to ``timeout`` seconds for it instead)."""
+        return self._wait(timeout) if self.running else self.session.advance()
+
+    def _wait(self, timeout: float | None):
         """The pending items, waiting (up to ``timeout`` seconds) for the round being computed."""
         s = self.session
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -157,6 +157,41 @@ def _trim_log(log: Path, step: int) -> None:
     atomic_write(log, lambda fh: fh.write("".join(k + "\n" for k in kept).encode()))
 
 
+def _restore(ckpt_path: Path, log_path: Path, config: TrainConfig, fingerprint, data, model, optimiser):
+    """``(step, seconds, loss, mean, std)``: from the checkpoint when there is one (after
+    checking it was trained with these options on these images), else a fresh start."""
+    if not ckpt_path.exists():
+        if log_path.exists():
+            log_path.unlink()
+        mean, std = channel_stats(data)
+        return 0, 0.0, float("nan"), mean, std
+    ckpt = load_checkpoint(ckpt_path)
+    if ckpt["config"] != config.to_dict():
+        diff = sorted(k for k in config.to_dict() if ckpt["config"].get(k) != config.to_dict()[k])
+        raise ParameterError(f"cannot resume {ckpt_path}: it was trained with different options ({', '.join(diff)})")
+    if ckpt["data"] != fingerprint:
+        raise ParameterError(f"cannot resume {ckpt_path}: it was trained on different images")
+    model.load_state_dict(ckpt["model"])
+    optimiser.load_state_dict(ckpt["optimizer"])
+    _trim_log(log_path, ckpt["step"])
+    return ckpt["step"], ckpt["seconds"], ckpt.get("loss", float("nan")), ckpt["mean"], ckpt["std"]
+
+
+def _step(model, optimiser, compute_loss, views, lr: float, step: int) -> tuple[float, dict]:
+    """One optimiser step on two views of a batch: ``(loss, its terms)``."""
+    for group in optimiser.param_groups:
+        group["lr"] = lr
+    z1, p1 = model(views[0])
+    z2, p2 = model(views[1])
+    loss, parts = compute_loss(z1, z2, p1, p2)
+    if not torch.isfinite(loss):
+        raise InputError(f"training diverged at step {step} (loss {loss.item()}); try a smaller --lr")
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    return loss.item(), parts
+
+
 def train(images, config: TrainConfig, out_dir, *, resume: bool = False, device: str = "auto",
           progress: bool = True, log_every: int = 50, checkpoint_seconds: float = 300.0,
           max_steps: int | None = None) -> TrainResult:
@@ -183,23 +218,7 @@ def train(images, config: TrainConfig, out_dir, *, resume: bool = False, device:
     torch.manual_seed(config.seed)
     model = SSLModel(config).to(dev)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    step, seconds, last_loss = 0, 0.0, float("nan")
-    if ckpt_path.exists():
-        ckpt = load_checkpoint(ckpt_path)
-        if ckpt["config"] != config.to_dict():
-            diff = sorted(k for k in config.to_dict() if ckpt["config"].get(k) != config.to_dict()[k])
-            raise ParameterError(f"cannot resume {ckpt_path}: it was trained with different options ({', '.join(diff)})")
-        if ckpt["data"] != fingerprint:
-            raise ParameterError(f"cannot resume {ckpt_path}: it was trained on different images")
-        model.load_state_dict(ckpt["model"])
-        optimiser.load_state_dict(ckpt["optimizer"])
-        step, seconds, last_loss = ckpt["step"], ckpt["seconds"], ckpt.get("loss", float("nan"))
-        mean, std = ckpt["mean"], ckpt["std"]
-        _trim_log(log_path, step)
-    else:
-        mean, std = channel_stats(data)
-        if log_path.exists():
-            log_path.unlink()
+    step, seconds, last_loss, mean, std = _restore(ckpt_path, log_path, config, fingerprint, data, model, optimiser)
     stop_at = total if max_steps is None else min(total, step + max_steps)
 
     mean_t = torch.tensor(mean, device=dev).view(1, 3, 1, 1)
@@ -227,22 +246,11 @@ def train(images, config: TrainConfig, out_dir, *, resume: bool = False, device:
                 t0 = time.perf_counter()
                 x = torch.from_numpy(data[idx]).to(dev).float().div_(255.0)
                 g = torch.Generator(device=dev).manual_seed(config.seed * 1_000_003 + step)
-                v1 = (augment(x, specs[0], config.image_size, config.min_scale, g) - mean_t) / std_t
-                v2 = (augment(x, specs[1], config.image_size, config.min_scale, g) - mean_t) / std_t
-                for group in optimiser.param_groups:
-                    group["lr"] = learning_rate(config, step, total)
-                z1, p1 = model(v1)
-                z2, p2 = model(v2)
-                loss, parts = compute_loss(z1, z2, p1, p2)
-                if not torch.isfinite(loss):
-                    raise InputError(f"training diverged at step {step} (loss {loss.item()}); try a smaller --lr")
-                optimiser.zero_grad(set_to_none=True)
-                loss.backward()
-                optimiser.step()
+                views = [(augment(x, spec, config.image_size, config.min_scale, g) - mean_t) / std_t for spec in specs[:2]]
+                last_loss, parts = _step(model, optimiser, compute_loss, views, learning_rate(config, step, total), step)
                 dt = time.perf_counter() - t0
                 seconds += dt
                 step += 1
-                last_loss = loss.item()
                 for key, value in {"loss": last_loss, **parts}.items():
                     sums[key] = sums.get(key, 0.0) + value
                 epoch_steps += 1

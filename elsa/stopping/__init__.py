@@ -10,6 +10,7 @@ from .rules import (
     KneeStop,
     StopRule,
     StopSpec,
+    BudgetSpec, KneeSpec, EstimateSpec, SampleSpec, AuditSpec, QBCBSpec,
     knee_reached,
     make_rule,
     min_target_positives,
@@ -21,7 +22,7 @@ from .sequence import HiddenPositives
 
 __all__ = [
     "Audit", "AuditAnswers", "AuditSample", "BudgetStop", "CertifiedStop", "EstimateStop", "HandOver", "HiddenPositives", "KneeStop",
-    "RecallEstimate", "SampleCertificate", "SampleWaitStop", "StopRule", "StopSpec",
+    "RecallEstimate", "SampleCertificate", "SampleWaitStop", "StopRule", "StopSpec", "BudgetSpec", "KneeSpec", "EstimateSpec", "SampleSpec", "AuditSpec", "QBCBSpec",
     "audit_estimate", "clopper_pearson", "knee_reached", "make_rule", "min_target_positives", "parse_stop", "qbcb_threshold",
     "model_estimate", "quant_estimate", "quant_from_state", "zero_miss_size",
 ]

@@ -173,53 +173,191 @@ class EstimateStop(StopRule):
 
 
 def make_rule(spec: "StopSpec | None", audit=None, n: int | None = None, left=None) -> StopRule | None:
-    """The rule a parsed ``--stop`` asks for (None for none); ``qbcb`` needs the ``audit``
-    and its target-set size ``n``, ``estimate`` the search's ``left`` (see
-    :class:`EstimateStop`). For ``recall`` and ``audit`` this is the search phase's
-    hand-over; the driver runs the sample or the audit after it."""
-    if spec is None:
-        return None
-    if spec.kind == "knee":
-        return KneeStop()
-    if spec.kind == "budget":
-        return BudgetStop(spec.budget)
-    if spec.kind == "audit":
-        return HandOver(spec.target, spec.confidence)
-    if spec.kind == "recall":
-        return SampleHandOver(spec.target, spec.confidence)
-    if spec.kind == "estimate":
-        if left is None:
-            raise ParameterError("estimate:R needs the search's own probabilities")
-        return EstimateStop(spec.target, left)
-    return CertifiedStop(spec.target, spec.confidence, audit, n)
+    """The search phase's rule for a parsed ``--stop`` (None for none): :meth:`StopSpec.search_rule`."""
+    return None if spec is None else spec.search_rule(audit, n, left)
 
 
-@dataclass(frozen=True)
 class StopSpec:
-    """A parsed ``--stop``: kind ``budget`` (``budget``), ``recall``, ``qbcb`` or ``audit``
-    (``target``, ``confidence``), ``estimate`` (``target``) or ``knee``."""
+    """A parsed ``--stop``: one subclass per kind, each knowing what the run around it needs.
 
-    kind: str
-    budget: int | None = None
+    ``kind``: the rule's name on the command line. ``phases``: what a run with it goes
+    through (``search``, then ``sample`` for ``recall:R@C`` or ``audit`` for ``audit:R@C``;
+    ``qbcb:R@C``'s audit runs beside the search). ``certified``: whether it gives a
+    certificate. :meth:`cap` is the budget it allows, :meth:`check_audit` the random
+    checks it needs (a share of each round and, for QBCB, the target set's size),
+    :meth:`search_rule` the :class:`~elsa.stopping.base.StopRule` the search asks after
+    every oracle call. Made by :func:`parse_stop` (the only place a rule is read from text).
+    """
+
+    kind = ""
+    method = ""  # a certified rule's name in an export: sample-wait, audit or qbcb
+    phases: tuple[str, ...] = ("search",)
+    certified = False
+    needs_estimate = False  # reads the search's own probabilities (ActiveSearch.estimates_recall)
     target: float | None = None
     confidence: float | None = None
 
+    def cap(self, budget: int | None) -> int | None:
+        """The label budget with this rule: ``budget`` unless the rule sets a smaller one."""
+        return budget
+
+    def check_audit(self, share: float | None, positives: int | None) -> tuple[float | None, int | None]:
+        """``(audit share, target-set positives)`` checked for this rule (a share of None
+        stays None: :meth:`round_share` reads it); raises :class:`ParameterError` for a
+        pair it cannot use."""
+        share = None if share is None else check_float(share, "audit_share", minimum=0.0, maximum=1.0)
+        if positives is not None:
+            raise ParameterError("audit_positives only applies to a qbcb:R@C stop")
+        return share, None
+
+    def round_share(self, share: float | None, session: bool) -> float:
+        """The random checks added to each oracle call, as a share of its size: ``share``,
+        or the rule's default when None (0)."""
+        return 0.0 if share is None else share
+
+    def search_rule(self, audit=None, n: int | None = None, left=None) -> StopRule:
+        raise NotImplementedError
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and str(other) == str(self)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class BudgetSpec(StopSpec):
+    """``budget:N``: stop after ``N`` labels."""
+
+    kind = "budget"
+
+    def __init__(self, budget: int):
+        self.budget = check_int(budget, "budget", minimum=1)
+
     def __str__(self) -> str:
-        if self.kind == "budget":
-            return f"budget:{self.budget}"
-        if self.kind in CERTIFIED:
-            return f"{self.kind}:{self.target:g}@{self.confidence:g}"
-        if self.kind == "estimate":
-            return f"estimate:{self.target:g}"
+        return f"budget:{self.budget}"
+
+    def cap(self, budget):
+        return self.budget if budget is None else min(budget, self.budget)
+
+    def search_rule(self, audit=None, n=None, left=None):
+        return BudgetStop(self.budget)
+
+
+class KneeSpec(StopSpec):
+    """``knee``: the knee of the gain curve (:class:`KneeStop`)."""
+
+    kind = "knee"
+
+    def __str__(self) -> str:
         return "knee"
 
-    @property
-    def certified(self) -> bool:
-        """Whether the rule gives a certificate (``recall``, ``qbcb``, ``audit``)."""
-        return self.kind in CERTIFIED
+    def search_rule(self, audit=None, n=None, left=None):
+        return KneeStop()
 
 
-CERTIFIED = ("recall", "qbcb", "audit")
+class EstimateSpec(StopSpec):
+    """``estimate:R``: the search's own recall estimate (:class:`EstimateStop`)."""
+
+    kind = "estimate"
+    needs_estimate = True
+
+    def __init__(self, target: float):
+        self.target = target
+
+    def __str__(self) -> str:
+        return f"estimate:{self.target:g}"
+
+    def search_rule(self, audit=None, n=None, left=None):
+        if left is None:
+            raise ParameterError("estimate:R needs the search's own probabilities")
+        return EstimateStop(self.target, left)
+
+
+class _CertifiedSpec(StopSpec):
+    certified = True
+
+    def __init__(self, target: float, confidence: float):
+        self.target, self.confidence = target, confidence
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.target:g}@{self.confidence:g}"
+
+
+class _AfterSearch(_CertifiedSpec):
+    """Random checks after the search, never during it."""
+
+    def check_audit(self, share, positives):
+        share, positives = super().check_audit(share, positives)
+        if share:
+            raise ParameterError(f"{self} labels its random checks after the search; random checks during it "
+                                 "(--audit-share) go with qbcb:R@C or no stopping rule")
+        return share, positives
+
+
+class SampleSpec(_AfterSearch):
+    """``recall:R@C``: the search, then one random sample of the rest and the race
+    (:mod:`elsa.stopping.sample_wait`); the search phase ends at :class:`SampleHandOver`."""
+
+    kind = "recall"
+    method = "sample-wait"
+    phases = ("search", "sample")
+
+    def search_rule(self, audit=None, n=None, left=None):
+        return SampleHandOver(self.target, self.confidence)
+
+
+class AuditSpec(_AfterSearch):
+    """``audit:R@C``: the search, then a random audit of the rest (:mod:`elsa.stopping.audited`);
+    the search phase ends at :class:`~elsa.stopping.audited.HandOver`."""
+
+    kind = "audit"
+    method = "audit"
+    phases = ("search", "audit")
+
+    def search_rule(self, audit=None, n=None, left=None):
+        return HandOver(self.target, self.confidence)
+
+
+class QBCBSpec(_CertifiedSpec):
+    """``qbcb:R@C``: Lewis et al.'s one-phase certificate (:class:`CertifiedStop`) on an audit
+    hidden from the search. A session grows the audit by ``share`` of each round (default
+    0.1, and it must be above 0); ``elsa simulate`` draws it before the search until it
+    holds the target set."""
+
+    kind = "qbcb"
+    method = "qbcb"
+    SESSION_SHARE = 0.1
+
+    def least_positives(self) -> int:
+        return min_target_positives(self.target, self.confidence)
+
+    def check_audit(self, share, positives):
+        share = None if share is None else check_float(share, "audit_share", minimum=0.0, maximum=1.0)
+        least = self.least_positives()
+        if positives is None:
+            return share, least
+        positives = check_int(positives, "audit_positives", minimum=1)
+        if positives < least:
+            raise ParameterError(f"--audit-positives {positives} cannot certify recall {self.target:g} at "
+                                 f"{self.confidence:g}; it needs at least {least}")
+        return share, positives
+
+    def round_share(self, share, session):
+        if not session:  # elsa simulate draws the target set before the search
+            return 0.0 if share is None else share
+        share = self.SESSION_SHARE if share is None else share
+        if share == 0:
+            raise ParameterError("qbcb:R@C needs audit items: give an audit share above 0")
+        return share
+
+    def search_rule(self, audit=None, n=None, left=None):
+        return CertifiedStop(self.target, self.confidence, audit, n)
+
+
+_CERTIFIED_SPECS = {"recall": SampleSpec, "audit": AuditSpec, "qbcb": QBCBSpec}
 _RECALL = re.compile(r"^(recall|qbcb|audit):([0-9.]+)@([0-9.]+)$")
 _ESTIMATE = re.compile(r"^estimate:([0-9.]+)$")
 USAGE = "budget:N, recall:R@C (e.g. recall:0.9@0.95), estimate:R, audit:R@C, qbcb:R@C or knee"
@@ -230,12 +368,12 @@ def parse_stop(text: str) -> StopSpec:
     ``estimate:R`` or ``knee``."""
     text = str(text).strip().lower()
     if text == "knee":
-        return StopSpec("knee")
+        return KneeSpec()
     if text.startswith("budget:"):
         value = text.split(":", 1)[1]
         if not value.isdigit() or int(value) < 1:
             raise ParameterError(f"--stop budget:N needs a whole number of labels >= 1, got {value!r}")
-        return StopSpec("budget", budget=int(value))
+        return BudgetSpec(int(value))
     m = _RECALL.match(text)
     if m:
         try:
@@ -244,7 +382,7 @@ def parse_stop(text: str) -> StopSpec:
             target = confidence = -1.0
         if not (0 < target < 1 and 0 < confidence < 1):
             raise ParameterError(f"--stop {m.group(1)}:R@C needs R and C between 0 and 1 (exclusive), got {text!r}")
-        return StopSpec(m.group(1), target=target, confidence=confidence)
+        return _CERTIFIED_SPECS[m.group(1)](target, confidence)
     m = _ESTIMATE.match(text)
     if m:
         try:
@@ -253,5 +391,5 @@ def parse_stop(text: str) -> StopSpec:
             target = -1.0
         if not 0 < target < 1:
             raise ParameterError(f"--stop estimate:R needs R between 0 and 1 (exclusive), got {text!r}")
-        return StopSpec("estimate", target=target)
+        return EstimateSpec(target)
     raise ParameterError(f"unknown --stop {text!r}; use {USAGE}")

@@ -169,74 +169,71 @@ class Guard:
         return None
 
 
-def create_app(session, *, token: str | None = None, loopback_only: bool = True) -> Starlette:
-    """The app for ``session``. ``token``: required on every request when set."""
+def user_of(request: Request) -> str | None:
+    name = "".join(c for c in request.headers.get("x-elsa-user") or "" if c.isprintable()).strip()
+    return name[:64] or None
 
-    def user_of(request: Request) -> str | None:
-        name = "".join(c for c in request.headers.get("x-elsa-user") or "" if c.isprintable()).strip()
-        return name[:64] or None
 
-    def item_list(doc: dict) -> list[int]:
-        items = doc.get("items")
-        if not isinstance(items, list) or not items:
-            raise InputError(f"'items' must be a non-empty list of item ids, got {short_repr(items)}")
-        return [_whole(item, f"items[{n}]") for n, item in enumerate(items)]
+def item_list(doc: dict) -> list[int]:
+    items = doc.get("items")
+    if not isinstance(items, list) or not items:
+        raise InputError(f"'items' must be a non-empty list of item ids, got {short_repr(items)}")
+    return [_whole(item, f"items[{n}]") for n, item in enumerate(items)]
 
-    def label_of(doc: dict, field: str) -> str | None:
-        value = doc.get(field)
-        if value is None and field == "expect":
-            return None
-        if isinstance(value, str):
-            try:
-                return normalise_label(value)
-            except ParameterError:
-                pass
-        extra = " (or null: unlabelled)" if field == "expect" else ""
-        raise InputError(f"{field!r} must be positive, negative or unsure (or y/n/u){extra}, got {short_repr(value)}")
 
-    def path_item(request: Request) -> int:
+def label_of(doc: dict, field: str) -> str | None:
+    value = doc.get(field)
+    if value is None and field == "expect":
+        return None
+    if isinstance(value, str):
+        try:
+            return normalise_label(value)
+        except ParameterError:
+            pass
+    extra = " (or null: unlabelled)" if field == "expect" else ""
+    raise InputError(f"{field!r} must be positive, negative or unsure (or y/n/u){extra}, got {short_repr(value)}")
+
+
+class LabelApi:
+    """The endpoints over one session: each parses its request, calls one Session method
+    (in a worker thread) and returns JSON; an :class:`~elsa.exceptions.ElsaError` becomes
+    a 4xx (:func:`_error`)."""
+
+    def __init__(self, session):
+        self.session = session
+        self.waiters = anyio.CapacityLimiter(WAITERS)
+
+    def path_item(self, request: Request) -> int:
         """The ``{item}`` of the path: 404 unless it is a registered item's id."""
         text = request.path_params["item"]
-        if not _PATH_ID.fullmatch(text) or int(text) >= len(session.names):
-            raise HTTPException(404, f"no item {short_repr(text)}: ids run from 0 to {len(session.names) - 1}")
+        if not _PATH_ID.fullmatch(text) or int(text) >= len(self.session.names):
+            raise HTTPException(404, f"no item {short_repr(text)}: ids run from 0 to {len(self.session.names) - 1}")
         return int(text)
 
-    waiters = anyio.CapacityLimiter(WAITERS)
-
-    def item_view(items) -> list[dict]:
-        labels = session.item_labels(items)
-        view = [{"id": int(i), "name": session.names[int(i)], **labels.get(int(i), {"label": None})} for i in items]
-        if session.texts.available:  # a text session: each card's title, body and the terms it shares with the positives
-            centroid = session.texts.centroid(session.positive_items())
+    def item_view(self, items) -> list[dict]:
+        labels = self.session.item_labels(items)
+        view = [{"id": int(i), "name": self.session.names[int(i)], **labels.get(int(i), {"label": None})} for i in items]
+        if self.session.texts.available:  # a text session: each card's title, body and the terms it shares with the positives
+            centroid = self.session.texts.centroid(self.session.positive_items())
             for entry in view:
-                entry["text"] = session.texts.card(entry["id"], centroid)
+                entry["text"] = self.session.texts.card(entry["id"], centroid)
         return view
 
-    def state_doc() -> dict:
-        rounds, items = session.shown_rounds()
-        view = item_view([i for i, _ in items])
+    def state_doc(self) -> dict:
+        rounds, items = self.session.shown_rounds()
+        view = self.item_view([i for i, _ in items])
         for entry, (_, source) in zip(view, items):
             entry["source"] = source
-        examples = [{"id": i, "name": session.names[i], "origin": origin} for i, origin in session.examples()]
-        if session.texts.available:
+        examples = [{"id": i, "name": self.session.names[i], "origin": origin} for i, origin in self.session.examples()]
+        if self.session.texts.available:
             for ex in examples:
-                ex["title"] = session.texts.card(ex["id"])["title"]
+                ex["title"] = self.session.texts.card(ex["id"])["title"]
         # JSON has no NaN: an estimate not made yet (no random positive) is null
-        return {"progress": jsonable(session.progress().as_dict()), "batch": view, "rounds": rounds,
-                "images": session.images.available, "texts": session.texts.available, "examples": examples,
-                "described": session.described is not None}
+        return {"progress": jsonable(self.session.progress().as_dict()), "batch": view, "rounds": rounds,
+                "images": self.session.images.available, "texts": self.session.texts.available, "examples": examples,
+                "described": self.session.described is not None}
 
-    def api(handler):
-        async def endpoint(request: Request):
-            try:
-                return await handler(request)
-            except ElsaError as exc:
-                return _error(exc)
-
-        return endpoint
-
-    @api
-    async def state(request):
+    async def state(self, request):
         # ?wait=S: a long poll. While the next batch is being computed, answer as soon as it is
         # ready (the background search wakes this wait), or after S seconds (at most 30); the
         # page asks this way instead of polling on a timer, so a new page shows at once.
@@ -250,81 +247,73 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
                 raise ParameterError(f"wait must be a number of seconds from 0 to 30, got {short_repr(wait)}")
             # On threads of their own (at most WAITERS at once; more queue here without a thread),
             # so waiting pages never hold the threads that answers, undo and images run on.
-            await anyio.to_thread.run_sync(session.wait_for_batch, seconds, limiter=waiters)
-        return JSONResponse(await run_in_threadpool(state_doc))
+            await anyio.to_thread.run_sync(self.session.wait_for_batch, seconds, limiter=self.waiters)
+        return JSONResponse(await run_in_threadpool(self.state_doc))
 
-    @api
-    async def answer(request):
+    async def answer(self, request):
         doc = await _body(request)
         item, label, expect = _whole(doc.get("item"), "item"), label_of(doc, "label"), label_of(doc, "expect")
-        event = await run_in_threadpool(session.answer, item, label, expect=expect, user=user_of(request))
+        event = await run_in_threadpool(self.session.answer, item, label, expect=expect, user=user_of(request))
         return JSONResponse({"event": event, "item": item})
 
-    @api
-    async def answer_many(request):
+    async def answer_many(self, request):
         doc = await _body(request)
         items, label, expect = item_list(doc), label_of(doc, "label"), label_of(doc, "expect")
-        out = await run_in_threadpool(session.answer_many, items, label, expect=expect, user=user_of(request))
+        out = await run_in_threadpool(self.session.answer_many, items, label, expect=expect, user=user_of(request))
         return JSONResponse({"events": {str(k): v for k, v in out["events"].items()},
                              "conflicts": {str(k): v for k, v in out["conflicts"].items()}})
 
-    @api
-    async def undo(request):
+    async def undo(self, request):
         doc = await _body(request)
         event = doc.get("event")
         event = None if event is None else _whole(event, "event", "an event id")
-        item, label = await run_in_threadpool(session.undo, event, user=user_of(request))
+        item, label = await run_in_threadpool(self.session.undo, event, user=user_of(request))
         return JSONResponse({"item": item, "label": label})
 
-    @api
-    async def seeds(request):
+    async def seeds(self, request):
         doc = await _body(request)
         items = item_list(doc)
-        added = await run_in_threadpool(session.add_seeds, items, user=user_of(request))
+        added = await run_in_threadpool(self.session.add_seeds, items, user=user_of(request))
         return JSONResponse({"added": added})
 
-    @api
-    async def similar(request):
-        item = path_item(request)
+    async def similar(self, request):
+        item = self.path_item(request)
         k = request.query_params.get("k", "24")
         if not re.fullmatch(r"[0-9]{1,4}", k):
             raise InputError(f"'k' must be a whole number from 1 to 1000, got {short_repr(k)}")
-        ids = await run_in_threadpool(session.similar, item, int(k))
-        return JSONResponse({"item": item, "items": item_view(ids)})
+        ids = await run_in_threadpool(self.session.similar, item, int(k))
+        return JSONResponse({"item": item, "items": self.item_view(ids)})
 
-    @api
-    async def listing(request):
+    async def listing(self, request):
         which = request.path_params["which"]
         if which == "unsure":
-            ids = session.unsure_items()
+            ids = self.session.unsure_items()
         elif which == "positives":
-            ids = session.positive_items()
+            ids = self.session.positive_items()
         else:
             return JSONResponse({"error": f"no list {short_repr(which)}; lists are unsure and positives"}, 404)
-        return JSONResponse({"items": item_view(ids)})
+        return JSONResponse({"items": self.item_view(ids)})
 
-    @api
-    async def image(request):
-        item = path_item(request)
+    async def image(self, request):
+        item = self.path_item(request)
         size = request.query_params.get("size", "thumb")
         if size not in ("thumb", "full"):
             raise InputError(f"'size' is thumb or full, got {short_repr(size)}")
         try:
-            data, media = await run_in_threadpool(session.images.encoded, item, size)
+            data, media = await run_in_threadpool(self.session.images.encoded, item, size)
         except InputError as exc:
             return JSONResponse({"error": str(exc)}, 404)
         except OSError as exc:
             return JSONResponse({"error": f"item {item}: the image cannot be read ({exc})"}, 404)
         return Response(data, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
 
-    @api
-    async def export(request):
+    async def export(self, request):
         fmt = request.path_params["fmt"]
         if fmt not in FORMATS:
             return JSONResponse({"error": f"no export format {short_repr(fmt)}; choose one of {', '.join(FORMATS)}"},
                                 404)
         try:
-            text, _ = await run_in_threadpool(render_labels, session.store, session.names, fmt, session.texts.records)
+            text, _ = await run_in_threadpool(render_labels, self.session.store, self.session.names, fmt, self.session.texts.records)
         except ParameterError as exc:  # RIS of a session of vectors
             return JSONResponse({"error": str(exc)}, 404)
         media = {"csv": "text/csv", "jsonl": "application/x-ndjson", "txt": "text/plain",
@@ -332,41 +321,54 @@ def create_app(session, *, token: str | None = None, loopback_only: bool = True)
         name = "positives.txt" if fmt == "txt" else f"labels.{fmt}"
         return Response(text, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
-    @api
-    async def retry(request):
+    async def retry(self, request):
         await _body(request)
-        await run_in_threadpool(session.retry)
-        return JSONResponse({"status": session.status})
+        await run_in_threadpool(self.session.retry)
+        return JSONResponse({"status": self.session.status})
 
-    @api
-    async def extend(request):
+    async def extend(self, request):
         doc = await _body(request)
         epochs = _whole(doc.get("epochs", 5), "epochs", f"a number of epochs from 1 to {MAX_EPOCHS}")
         if not 1 <= epochs <= MAX_EPOCHS:
             raise InputError(f"'epochs' must be from 1 to {MAX_EPOCHS}, got {short_repr(epochs)}")
-        await run_in_threadpool(session.extend, epochs)
-        return JSONResponse({"epochs": session.settings["epochs"]})
+        await run_in_threadpool(self.session.extend, epochs)
+        return JSONResponse({"epochs": self.session.settings["epochs"]})
 
-    async def page(request):
+    async def page(self, request):
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
 
-    routes = [
-        Route("/", page),
-        Route("/api/state", state),
-        Route("/api/answer", answer, methods=["POST"]),
-        Route("/api/answer_many", answer_many, methods=["POST"]),
-        Route("/api/undo", undo, methods=["POST"]),
-        Route("/api/seeds", seeds, methods=["POST"]),
-        Route("/api/retry", retry, methods=["POST"]),
-        Route("/api/extend", extend, methods=["POST"]),
-        Route("/api/similar/{item}", similar),
-        Route("/api/list/{which}", listing),
-        Route("/api/image/{item}", image),
-        Route("/api/export/{fmt}", export),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
-    ]
+    def routes(self) -> list:
+        return [
+            Route("/", self.page),
+            Route("/api/state", _api(self.state)),
+            Route("/api/answer", _api(self.answer), methods=["POST"]),
+            Route("/api/answer_many", _api(self.answer_many), methods=["POST"]),
+            Route("/api/undo", _api(self.undo), methods=["POST"]),
+            Route("/api/seeds", _api(self.seeds), methods=["POST"]),
+            Route("/api/retry", _api(self.retry), methods=["POST"]),
+            Route("/api/extend", _api(self.extend), methods=["POST"]),
+            Route("/api/similar/{item}", _api(self.similar)),
+            Route("/api/list/{which}", _api(self.listing)),
+            Route("/api/image/{item}", _api(self.image)),
+            Route("/api/export/{fmt}", _api(self.export)),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ]
+
+
+def _api(handler):
+    async def endpoint(request: Request):
+        try:
+            return await handler(request)
+        except ElsaError as exc:
+            return _error(exc)
+
+    return endpoint
+
+
+def create_app(session, *, token: str | None = None, loopback_only: bool = True) -> Starlette:
+    """The app for ``session``. ``token``: required on every request when set."""
     return Starlette(
-        routes=routes,
+        routes=LabelApi(session).routes(),
         middleware=[Middleware(Guard, token=token, loopback_only=loopback_only)],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import socket
+import threading
+import time
 import webbrowser
 from typing import Callable
 
@@ -68,3 +70,33 @@ def serve(session, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, token: 
         uvicorn.Server(config).run()
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it shut down on: that is the normal way to stop
         pass
+
+
+class LiveServer:
+    """The labelling app for ``session`` served on a free loopback port in a thread, for a
+    notebook, a browser test or a benchmark: ``with LiveServer(session) as srv:`` then
+    ``srv.url``. ``kw`` go to :func:`~elsa.web.app.create_app` (``token=``)."""
+
+    def __init__(self, session, **kw):
+        import uvicorn
+
+        from .app import create_app
+
+        self.config = uvicorn.Config(create_app(session, **kw), host="127.0.0.1", port=0, log_level="warning")
+        self.server = uvicorn.Server(self.config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = None
+
+    def __enter__(self):
+        self.thread.start()
+        for _ in range(200):
+            if self.server.started:
+                break
+            time.sleep(0.05)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
