@@ -119,7 +119,8 @@ def run(args, out: Path) -> None:
         started = time.perf_counter()
         for c in args.classes:
             keep = make_rare(labels, c, 0.01, random_state=c)
-            res = simulate(X[keep], labels[keep], c, SearchPlan("elsa", budget=max(BUDGETS), epochs=1000, random_state=1000 + c), seeds=args.seeds, trial=Trial(repeats=args.runs, found_at=BUDGETS))
+            res = simulate(X[keep], labels[keep], c, SearchPlan("elsa", budget=max(BUDGETS), epochs=1000, random_state=1000 + c),
+                           seeds=args.seeds, trial=Trial(repeats=args.runs, found_at=BUDGETS))
             doc["rows"] += [{"space": name, "cls": c, "run": i, "total": r["total_positives"], "found_at": r["found_at"],
                              "queries": r["queries"], "seconds": r["seconds"]} for i, r in enumerate(res["runs"])]
             print(f"  {name} class {c}: found at 2000 {[r['found_at']['2000'] for r in res['runs']]}, "

@@ -96,7 +96,8 @@ def found(X, y, cls, forward, strategy: str, runs: int) -> list[int]:
 
     entry = (X, K, graph_module.NeighbourGraph(np.asarray(forward)))
     graph_module._RECENT[:] = [entry]  # as if read from the cache
-    doc = simulate(X, y, cls, SearchPlan(strategy, budget=BUDGET, random_state=1000 + cls), seeds=5, trial=Trial(repeats=runs, found_at=(BUDGET,), progress=False))
+    doc = simulate(X, y, cls, SearchPlan(strategy, budget=BUDGET, random_state=1000 + cls), seeds=5,
+                   trial=Trial(repeats=runs, found_at=(BUDGET,), progress=False))
     if graph_module._RECENT[0] is not entry:
         raise SystemExit("the search computed a graph of its own instead of the one given")
     return [int(r["found_at"][str(BUDGET)]) for r in doc["runs"]]

@@ -48,7 +48,8 @@ def run_cell(space: str, cls: int, noise: float, second_looks: bool, args) -> li
     from elsa.simulation import simulate
 
     Xc, yc, _ = space_pool(space, cls, 0.01)
-    doc = simulate(Xc, yc, cls, SearchPlan(args.strategy, budget=args.budget, second_looks=second_looks, random_state=1000 + cls), seeds=5, trial=Trial(repeats=args.runs, noise=noise, progress=False))
+    doc = simulate(Xc, yc, cls, SearchPlan(args.strategy, budget=args.budget, second_looks=second_looks, random_state=1000 + cls),
+                   seeds=5, trial=Trial(repeats=args.runs, noise=noise, progress=False))
     keys = ("found", "queries", "rechecks", "wrong_first_answers", "flips_rechecked", "rechecks_flipped",
             "false_positives", "false_negatives", "seconds")
     return [dict(space=space, cls=cls, noise=noise, second_looks=second_looks, run=i,

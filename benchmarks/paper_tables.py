@@ -96,7 +96,8 @@ def run_all(args, out_json: Path) -> list[dict]:
                 rows += runs_of(doc, section="paper", cls=c, strategy=strategy)
                 if strategy == "nn" and n_seeds == 5:
                     for r, nn_run in enumerate(doc["runs"]):
-                        elsa = simulate(Xc, yc, c, SearchPlan("elsa", budget=nn_run["queries"], random_state=state), seeds=nn_run["seed_ids"], trial=Trial(repeats=1))
+                        elsa = simulate(Xc, yc, c, SearchPlan("elsa", budget=nn_run["queries"], random_state=state),
+                                        seeds=nn_run["seed_ids"], trial=Trial(repeats=1))
                         rows += [dict(x, repeat=r) for x in runs_of(elsa, section="nn-spend", cls=c, strategy="elsa")]
         for budget in args.budgets if "budget" in args.sections else ():
             for strategy in BUDGET_STRATEGIES:

@@ -76,7 +76,8 @@ def run(args, out: Path) -> None:
             started = time.perf_counter()
             for n_seeds in args.seeds:
                 for strategy in args.strategies:
-                    doc = simulate(Xc, yc, c, SearchPlan(strategy, budget=max(BUDGETS), epochs=1000, random_state=1000 + c), seeds=n_seeds, trial=Trial(repeats=args.runs, found_at=BUDGETS))
+                    doc = simulate(Xc, yc, c, SearchPlan(strategy, budget=max(BUDGETS), epochs=1000, random_state=1000 + c),
+                                   seeds=n_seeds, trial=Trial(repeats=args.runs, found_at=BUDGETS))
                     for i, r in enumerate(doc["runs"]):
                         rows.append({"section": "budget", "cls": c, "rarity": rarity, "n_seeds": n_seeds,
                                      "strategy": strategy, "run": i, "total": r["total_positives"],
@@ -84,7 +85,8 @@ def run(args, out: Path) -> None:
                                      "rounds": len(r["curve"]) - 1, "curve": r["curve"]})
             if rarity == args.rarities[0]:
                 for strategy in (s for s in COLD if s in STRATEGIES):
-                    doc = simulate(Xc, yc, c, SearchPlan(strategy, budget=1000, epochs=1000, random_state=2000 + c), seeds=0, trial=Trial(repeats=args.cold_runs))
+                    doc = simulate(Xc, yc, c, SearchPlan(strategy, budget=1000, epochs=1000, random_state=2000 + c),
+                                   seeds=0, trial=Trial(repeats=args.cold_runs))
                     rows += [{"section": "cold", "cls": c, "rarity": rarity, "strategy": strategy, "run": i,
                               "first_positive_at": r["first_positive_at"]} for i, r in enumerate(doc["runs"])]
             write_results(out, {"meta": meta, "rows": rows}, indent=None)

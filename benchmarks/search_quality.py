@@ -145,7 +145,8 @@ def run_cell(cell: dict) -> list[dict]:
     budget = cell["budget"]
     found_at = tuple(range(STEP, budget + 1, STEP))
     started = time.perf_counter()
-    doc = simulate(Xc, yc, c, SearchPlan(strategy, params=params, budget=budget, epochs=10 if strategy in ("elsa", "fars") else None, random_state=1000 + c), seeds=cell["n_seeds"], trial=Trial(repeats=cell["runs"], found_at=found_at))
+    doc = simulate(Xc, yc, c, SearchPlan(strategy, params=params, budget=budget, epochs=10 if strategy in ("elsa", "fars") else None, random_state=1000 + c),
+                   seeds=cell["n_seeds"], trial=Trial(repeats=cell["runs"], found_at=found_at))
     rows = []
     for i, r in enumerate(doc["runs"]):
         rows.append({**{k: cell[k] for k in ("space", "cls", "rarity", "n_seeds", "strategy", "budget")}, "run": i,

@@ -121,7 +121,8 @@ def run_elsa(corpus: str, target: str, run: int, method: str, budget: int = max(
         examples = describe(DESCRIPTIONS[f"{corpus}/{target}"], vocabulary)
     t0 = time.perf_counter()
     strategy, params = STRATEGY[method]
-    doc = simulate(X, y, 1, SearchPlan(strategy, params=params, budget=budget, epochs=None, random_state=run), seeds=seeds, trial=Trial(found_at=tuple(range(1, budget + 1)), progress=False), examples=examples)
+    doc = simulate(X, y, 1, SearchPlan(strategy, params=params, budget=budget, epochs=None, random_state=run),
+                   seeds=seeds, trial=Trial(found_at=tuple(range(1, budget + 1)), progress=False), examples=examples)
     hits = np.array([doc["runs"][0]["found_at"][str(b)] for b in range(1, budget + 1)])
     return {**found_and_hits(hits), "seconds": time.perf_counter() - t0}
 

@@ -122,7 +122,8 @@ def test_the_command_line_and_a_session_take_a_float16_file(pools, tmp_path):
         out[name] = json.loads((tmp_path / f"{name}.json").read_text())["runs"][0]["curve"]
     assert out["f16"] == out["f32"]
     with Session.create(tmp_path / "s16", path, SearchPlan(epochs=2), seeds=[int(np.flatnonzero(labels)[0])]) as s16, \
-            Session.create(tmp_path / "s32", tmp_path / "f32.npy", SearchPlan(epochs=2), seeds=[int(np.flatnonzero(labels)[0])]) as s32:
+            Session.create(tmp_path / "s32", tmp_path / "f32.npy", SearchPlan(epochs=2),
+                           seeds=[int(np.flatnonzero(labels)[0])]) as s32:
         assert s16.X.dtype == np.float16
         assert s16.advance().ids.tolist() == s32.advance().ids.tolist()
         assert s16.similar(5).tolist() == s32.similar(5).tolist()

@@ -65,7 +65,8 @@ def test_an_elsa_run_on_an_exhaustive_ivf_index_equals_the_exact_run(blobs):
     X, truth = blobs
     labels = truth.astype(int)
     a = simulate(X, labels, 1, SearchPlan("elsa", epochs=4, index="exact", random_state=2))
-    b = simulate(X, labels, 1, SearchPlan("elsa", epochs=4, index="ivf", random_state=2), trial=Trial(index_recall=True))  # 220 rows: 5 cells, all probed
+    b = simulate(X, labels, 1, SearchPlan("elsa", epochs=4, index="ivf", random_state=2),
+                 trial=Trial(index_recall=True))  # 220 rows: 5 cells, all probed
     assert a["runs"][0]["curve"] == b["runs"][0]["curve"]
     assert b["params"]["index"] == "ivf" and b["params"]["index_recall"] == 1.0
 

@@ -210,7 +210,8 @@ def test_a_labelling_session_on_a_ray_cluster_proposes_the_same_rounds(ray_clust
     seeds = np.flatnonzero(labels)[:5].tolist()
     batches = []
     for name, index, options in [("one", "exact", None), ("ray", "ray", {"shards": 2})]:
-        s = Session.create(tmp_path / name, tmp_path / "X.npy", SearchPlan(epochs=3, index=index, index_options=options), target="class 1", seeds=seeds)
+        s = Session.create(tmp_path / name, tmp_path / "X.npy", SearchPlan(epochs=3, index=index, index_options=options),
+                           target="class 1", seeds=seeds)
         rounds = []
         for _ in range(3):
             batch = s.next_batch()
@@ -243,7 +244,8 @@ def test_a_session_checks_its_backend_options_before_writing(tmp_path):
                                     ("ray", {"shard": 2}, "unknown ray index options"),
                                     ("ray", {"shards": 0}, "shards")]:
         with pytest.raises(ParameterError, match=message):
-            Session.create(tmp_path / "s", tmp_path / "X.npy", SearchPlan(index=index, index_options=options), target="t", seeds=[1])
+            Session.create(tmp_path / "s", tmp_path / "X.npy", SearchPlan(index=index, index_options=options),
+                           target="t", seeds=[1])
         assert not (tmp_path / "s").exists()
 
 

@@ -112,16 +112,19 @@ def test_simulate_recall_stop_samples_after_the_search_and_certifies():
     rng = np.random.default_rng(5)
     X = np.vstack([rng.normal(0, 1, (900, 6)), rng.normal(4, 1, (100, 6))]).astype(np.float32)
     labels = np.r_[np.zeros(900, int), np.ones(100, int)]
-    doc = simulate(X, labels, 1, SearchPlan(stop="recall:0.9@0.95", random_state=1), trial=Trial(repeats=2, progress=False))
+    doc = simulate(X, labels, 1, SearchPlan(stop="recall:0.9@0.95", random_state=1),
+                   trial=Trial(repeats=2, progress=False))
     for run in doc["runs"]:
         c = run["certificate"]
         assert run["stop_reason"] == "recall 0.9 certified at 95 %" and c["certified"] and c["method"] == "sample-wait"
         assert run["sample_labels"] == c["sample_labels"] >= c["first_sample"] and c["unfound_by_search"] <= 1
         assert run["labels_total"] <= run["queries"] + run["sample_labels"]
         assert run["discovery_rate"] >= 0.9 and "model" in run["estimate"]
-    again = simulate(X, labels, 1, SearchPlan(stop="recall:0.9@0.95", random_state=1), trial=Trial(repeats=2, progress=False))
+    again = simulate(X, labels, 1, SearchPlan(stop="recall:0.9@0.95", random_state=1),
+                     trial=Trial(repeats=2, progress=False))
     assert [r["labels_total"] for r in again["runs"]] == [r["labels_total"] for r in doc["runs"]]
-    est = simulate(X, labels, 1, SearchPlan(stop="estimate:0.9", random_state=1), trial=Trial(progress=False))["runs"][0]
+    est = simulate(X, labels, 1, SearchPlan(stop="estimate:0.9", random_state=1),
+                   trial=Trial(progress=False))["runs"][0]
     assert est["stop_reason"].startswith("estimated recall") and est["estimate"]["model"]["recall"] >= 0.9
     with pytest.raises(ParameterError, match="does not have"):
         simulate(X, labels, 1, SearchPlan("nn", stop="estimate:0.9"), trial=Trial(progress=False))

@@ -112,13 +112,15 @@ def test_simulate_reports_how_well_second_looks_aimed():
     # found_at counts labels in the order spent, and the shares are of the run's own answers.
     X = np.r_[np.arange(60), np.arange(200, 600)].astype(np.float32)[:, None]
     y = np.r_[np.ones(60, int), np.zeros(400, int)]
-    doc = simulate(X, y, 1, SearchPlan("knn-search", params={"k": 4, "batch_size": 5}, budget=200, second_looks=True, random_state=0), seeds=3, trial=Trial(noise=0.3, found_at=(200,), progress=False))
+    doc = simulate(X, y, 1, SearchPlan("knn-search", params={"k": 4, "batch_size": 5}, budget=200, second_looks=True, random_state=0),
+                   seeds=3, trial=Trial(noise=0.3, found_at=(200,), progress=False))
     run = doc["runs"][0]
     assert run["queries"] == 200 and run["rechecks"] >= 1
     assert run["found_at"]["200"] == run["found"]
     assert run["wrong_first_answers"] >= 1 and 0 <= run["flips_rechecked"] <= 1 and 0 < run["rechecks_flipped"] <= 1
     assert doc["params"]["second_looks"]["share"] == 0.01 and doc["params"]["second_looks"]["max_share"] == 0.1
-    off = simulate(X, y, 1, SearchPlan("knn-search", params={"k": 4, "batch_size": 5}, budget=200, random_state=0), seeds=3, trial=Trial(noise=0.3, progress=False))["runs"][0]
+    off = simulate(X, y, 1, SearchPlan("knn-search", params={"k": 4, "batch_size": 5}, budget=200, random_state=0),
+                   seeds=3, trial=Trial(noise=0.3, progress=False))["runs"][0]
     assert off["rechecks"] == 0 and off["flips_rechecked"] == 0.0 and off["rechecks_flipped"] is None
 
 

@@ -81,7 +81,9 @@ def test_a_session_proposes_the_rounds_simulate_asks_about(pool, tmp_path, strat
     # state; killed mid-round and reopened, it continues the same stream.
     path, X, truth = pool
     asked = []
-    doc = simulate(X, truth.astype(int), 1, SearchPlan(strategy, budget=60, random_state=5), seeds=[270, 280], trial=Trial(progress=False), on_round=lambda r, rnd, st, status: asked.append([int(i) for i in rnd.ids]))
+    doc = simulate(X, truth.astype(int), 1, SearchPlan(strategy, budget=60, random_state=5), seeds=[270, 280],
+                   trial=Trial(progress=False),
+                   on_round=lambda r, rnd, st, status: asked.append([int(i) for i in rnd.ids]))
     with Session.create(tmp_path / "s", path, SearchPlan(strategy, budget=60, random_state=5), seeds=[270, 280]) as s:
         answer_all(s, truth, limit=37)
     with Session.open(tmp_path / "s") as s:
@@ -92,7 +94,8 @@ def test_a_session_proposes_the_rounds_simulate_asks_about(pool, tmp_path, strat
 
 def test_an_extended_session_retrains_the_head_before_its_next_epoch(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "s", path, SearchPlan("elsa", params={"a": 10, "b": 10, "l": 10}, epochs=2), seeds=[270, 280]) as s:
+    with Session.create(tmp_path / "s", path, SearchPlan("elsa", params={"a": 10, "b": 10, "l": 10}, epochs=2),
+                        seeds=[270, 280]) as s:
         answer_all(s, truth)
         assert s.finished() and s.store.rounds.last_round()["kind"] == "final"
         s.extend(1)
@@ -232,7 +235,8 @@ def test_imported_negatives_train_the_head_before_the_first_round(pool, tmp_path
 
 def test_a_budget_stop_is_raised_by_set_budget(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "s", path, SearchPlan("random", params={"batch_size": 10}, stop="budget:20"), seeds=[270]) as s:
+    with Session.create(tmp_path / "s", path, SearchPlan("random", params={"batch_size": 10}, stop="budget:20"),
+                        seeds=[270]) as s:
         answer_all(s, truth)
         assert s.settings["stop_reason"] == "budget" and s.progress().queries == 20
         s.set_budget(40)
@@ -430,7 +434,8 @@ def test_recall_stop_audits_the_unlabelled_items_after_the_search(pool, tmp_path
 
 def test_audit_items_are_hidden_from_the_search_and_certify_recall(pool, tmp_path):
     path, X, truth = pool
-    with Session.create(tmp_path / "s", path, SearchPlan("elsa", params={"a": 10, "b": 10, "l": 10}, epochs=None, stop="qbcb:0.8@0.9", audit_share=1.0), seeds=[270]) as s:
+    with Session.create(tmp_path / "s", path, SearchPlan("elsa", params={"a": 10, "b": 10, "l": 10}, epochs=None, stop="qbcb:0.8@0.9", audit_share=1.0),
+                        seeds=[270]) as s:
         assert s.settings["audit_positives"] == 11 and s.settings["epochs"] is None  # no limit
         batch = s.next_batch()
         order = s.audit.order()
@@ -474,6 +479,24 @@ def test_sessions_in_the_first_format_are_updated_on_opening(pool, tmp_path):
         assert s.store.rounds.last_round()["rng"] is None
         answer_all(s, truth, limit=25)
         assert s.progress().labels == 26 and s.store.rounds.last_round()["rng"] is not None
+
+
+def test_sessions_written_before_the_search_plan_still_open(pool, tmp_path):
+    # Their settings were flat: parameters by their plain names, "no epoch limit" as 10**9,
+    # no second looks.
+    path, X, truth = pool
+    plan = SearchPlan("elsa", params={"a": 10, "b": 10, "l": 10}, stop="knee", budget=40)
+    with Session.create(tmp_path / "s", path, plan, seeds=[270]) as s:
+        assert s.settings["params"]["nn"] == {"a": 10} and s.settings["epochs"] is None  # grouped, no limit
+        s.answer(s.next_batch().ids[0], "n")
+        s.store.query("UPDATE meta SET value = ? WHERE key = 'params'", (json.dumps(dict(plan.params)),))
+        s.store.query("UPDATE meta SET value = '1000000000' WHERE key = 'epochs'")
+        s.store.query("DELETE FROM meta WHERE key = 'second_looks'")
+    with Session.open(tmp_path / "s") as s:
+        assert s.plan == plan.replace(audit_share=0.0)  # the session keeps the share it runs with
+        assert s.settings["epochs"] is None and s.progress().epochs is None
+        answer_all(s, truth)
+        assert s.finished() and s.progress().labels <= 40
 
 
 def test_a_start_that_fails_leaves_nothing_behind(pool, tmp_path, monkeypatch):

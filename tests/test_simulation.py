@@ -46,7 +46,8 @@ def test_found_at_a_smaller_budget_equals_a_run_with_that_budget(strategy):
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(0, 1, (300, 6)), rng.normal(2.5, 1, (30, 6))]).astype(np.float32)
     labels = np.r_[np.zeros(300, int), np.ones(30, int)]
-    big = simulate(X, labels, 1, SearchPlan(strategy, params={"a": 20} if strategy != "seals" else {"batch_size": 30}, budget=200, epochs=1000, random_state=2), trial=Trial(found_at=(37, 90, 150)))
+    big = simulate(X, labels, 1, SearchPlan(strategy, params={"a": 20} if strategy != "seals" else {"batch_size": 30}, budget=200, epochs=1000, random_state=2),
+                   trial=Trial(found_at=(37, 90, 150)))
     for b in (37, 90, 150):
         small = simulate(X, labels, 1, SearchPlan(strategy, params={"a": 20} if strategy != "seals" else {"batch_size": 30}, budget=b, epochs=1000, random_state=2))
         assert big["runs"][0]["found_at"][str(b)] == small["runs"][0]["found"]

@@ -134,7 +134,8 @@ def test_loop_stops_when_the_rule_says_and_skips_the_final_search(blobs):
 def test_simulate_with_stop_rules_reports_costs_and_estimates(blobs):
     X, truth = blobs
     labels = truth.astype(int)
-    doc = simulate(X, labels, 1, SearchPlan("elsa", params={"a": 5, "b": 5, "l": 5}, epochs=None, stop="qbcb:0.8@0.9", random_state=3), trial=Trial(repeats=2))
+    doc = simulate(X, labels, 1, SearchPlan("elsa", params={"a": 5, "b": 5, "l": 5}, epochs=None, stop="qbcb:0.8@0.9", random_state=3),
+                   trial=Trial(repeats=2))
     for run in doc["runs"]:
         c = run["certificate"]
         assert (c["n"], c["j"]) == (11, 11) and c["found_targets"] >= c["j"]
@@ -142,13 +143,15 @@ def test_simulate_with_stop_rules_reports_costs_and_estimates(blobs):
         assert run["audit_labels"] >= 11 and run["labels_total"] <= run["queries"] + run["audit_labels"]
         assert set(run["estimate"]) == {"quant", "audit"}
     assert doc["params"]["stop"] == "qbcb:0.8@0.9" and doc["params"]["audit_positives"] == 11
-    again = simulate(X, labels, 1, SearchPlan("elsa", params={"a": 5, "b": 5, "l": 5}, epochs=None, stop="qbcb:0.8@0.9", random_state=3), trial=Trial(repeats=2))
+    again = simulate(X, labels, 1, SearchPlan("elsa", params={"a": 5, "b": 5, "l": 5}, epochs=None, stop="qbcb:0.8@0.9", random_state=3),
+                     trial=Trial(repeats=2))
     assert again["runs"][1]["curve"] == doc["runs"][1]["curve"]  # reproducible
     plain = simulate(X, labels, 1, SearchPlan("elsa", random_state=3), trial=Trial(repeats=2))
     assert plain["runs"][0]["audit_labels"] == 0 and "audit" not in plain["runs"][0]["estimate"]
     budget = simulate(X, labels, 1, SearchPlan("elsa", epochs=None, stop="budget:30", random_state=3))
     assert budget["runs"][0]["queries"] == 30 and budget["runs"][0]["stop_reason"] == "budget"
-    shared = simulate(X, labels, 1, SearchPlan("elsa", epochs=2, audit_share=0.5, random_state=3), trial=Trial(trace=True))
+    shared = simulate(X, labels, 1, SearchPlan("elsa", epochs=2, audit_share=0.5, random_state=3),
+                      trial=Trial(trace=True))
     run = shared["runs"][0]
     assert run["audit_labels"] == sum(math.ceil(0.5 * (b - a)) for (a, _), (b, _) in zip(run["curve"], run["curve"][1:]))
     assert len(run["trace"]) == len(run["curve"]) - 1 and "audit" in run["trace"][-1]
@@ -197,7 +200,8 @@ def test_cli_simulate_with_a_stop_rule(tmp_path, blobs, capsys):
 def test_simulate_audited_stop_hands_over_then_certifies(blobs):
     X, truth = blobs
     labels = truth.astype(int)
-    doc = simulate(X, labels, 1, SearchPlan(stop="audit:0.8@0.9", random_state=3), trial=Trial(repeats=2, progress=False))
+    doc = simulate(X, labels, 1, SearchPlan(stop="audit:0.8@0.9", random_state=3),
+                   trial=Trial(repeats=2, progress=False))
     for run in doc["runs"]:
         c = run["certificate"]
         n = X.shape[0]
@@ -210,7 +214,8 @@ def test_simulate_audited_stop_hands_over_then_certifies(blobs):
             assert c["labels_to_certificate"] == 0
         else:  # only when the audit has labelled everything, and then recall is known exactly
             assert c["audit_labels"] == c["unlabelled_at_hand_over"]
-    again = simulate(X, labels, 1, SearchPlan(stop="audit:0.8@0.9", random_state=3), trial=Trial(repeats=2, progress=False))
+    again = simulate(X, labels, 1, SearchPlan(stop="audit:0.8@0.9", random_state=3),
+                     trial=Trial(repeats=2, progress=False))
     assert [r["certificate"] for r in again["runs"]] == [r["certificate"] for r in doc["runs"]]
 
 
@@ -219,7 +224,8 @@ def test_the_audit_finds_what_the_search_left(blobs):
     only when the evidence allows, and its recall bound is never above the truth here."""
     X, truth = blobs
     labels = truth.astype(int)
-    doc = simulate(X, labels, 1, SearchPlan("nn", budget=20, stop="audit:0.8@0.9", random_state=0), trial=Trial(repeats=3, progress=False))
+    doc = simulate(X, labels, 1, SearchPlan("nn", budget=20, stop="audit:0.8@0.9", random_state=0),
+                   trial=Trial(repeats=3, progress=False))
     for run in doc["runs"]:
         c = run["certificate"]
         recall = (run["found_with_audit"] + run["n_seeds"]) / run["total_positives"]

@@ -224,7 +224,8 @@ def test_the_default_search_finds_a_rare_topic_in_text_and_is_reproducible():
 
     texts, y = topic_corpus()
     X, _ = tfidf(texts)
-    runs = [simulate(X, y, 1, SearchPlan(budget=30, random_state=4), seeds=[0, 1], trial=Trial(progress=False))["runs"][0] for _ in range(2)]
+    runs = [simulate(X, y, 1, SearchPlan(budget=30, random_state=4), seeds=[0, 1],
+                     trial=Trial(progress=False))["runs"][0] for _ in range(2)]
     assert runs[0]["found"] == 10  # all 10 positives but the seeds, within 30 labels
     assert runs[0]["curve"] == runs[1]["curve"]
 
@@ -238,7 +239,9 @@ def test_a_description_chooses_the_first_page_without_seeds_and_is_one_more_posi
     X, vocab = text_features_and_vocabulary(texts, use_cache=False, progress=False)
     q = describe("a comet in orbit, its tail and nucleus", vocab)
     assert q.shape == (1, X.shape[1]) and q.nnz == 4
-    runs = {ex is not None: simulate(X, y, 1, SearchPlan(budget=30, random_state=4), seeds=0, trial=Trial(found_at=(10,), progress=False), examples=ex)["runs"][0] for ex in (None, q)}
+    runs = {ex is not None: simulate(X, y, 1, SearchPlan(budget=30, random_state=4), seeds=0,
+                                     trial=Trial(found_at=(10,), progress=False),
+                                     examples=ex)["runs"][0] for ex in (None, q)}
     # Without seeds or a description the first pages are random (the first comet at label 11);
     # with the description the first page is ten comets.
     assert runs[False]["found_at"]["10"] == 0 and runs[False]["first_positive_at"] == 11
@@ -498,7 +501,8 @@ def test_every_strategy_that_takes_text_runs_on_sparse_features(name, params, le
 
     texts, y = topic_corpus()
     X, _ = tfidf(texts)
-    run = simulate(X, y, 1, SearchPlan(name, params=params, budget=120, random_state=1), seeds=[0, 1], trial=Trial(progress=False))["runs"][0]
+    run = simulate(X, y, 1, SearchPlan(name, params=params, budget=120, random_state=1), seeds=[0, 1],
+                   trial=Trial(progress=False))["runs"][0]
     assert run["queries"] <= 120 and run["found"] >= least  # a topic this distinct is found by any search
 
 

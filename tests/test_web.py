@@ -45,7 +45,8 @@ def folder_pool(tmp_path):
 @pytest.fixture
 def session(folder_pool):
     root, truth = folder_pool
-    s = Session.create(root / "project", root / "emb.npy", SearchPlan("elsa", params={"a": 5, "b": 5, "l": 5}, epochs=3), target="bright squares", seeds=[40, 41])
+    s = Session.create(root / "project", root / "emb.npy", SearchPlan("elsa", params={"a": 5, "b": 5, "l": 5}, epochs=3),
+                       target="bright squares", seeds=[40, 41])
     yield s, truth
     s.close()
 
@@ -313,7 +314,8 @@ def test_more_like_this_seeds_lists_and_continuing(session):
 
 def test_state_carries_random_checks_the_estimate_and_the_certificate(folder_pool):
     root, truth = folder_pool
-    with Session.create(root / "p2", root / "emb.npy", SearchPlan("elsa", params={"a": 5, "b": 5, "l": 5}, stop="qbcb:0.8@0.9", audit_share=0.5), seeds=[40]) as s:
+    with Session.create(root / "p2", root / "emb.npy", SearchPlan("elsa", params={"a": 5, "b": 5, "l": 5}, stop="qbcb:0.8@0.9", audit_share=0.5),
+                        seeds=[40]) as s:
         c = client(s)
         s.advance()
         doc = c.get("/api/state").json()
