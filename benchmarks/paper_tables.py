@@ -27,7 +27,7 @@ so strategies are compared on identical seeds.
     python -m benchmarks.paper_tables --quick         # 2 classes, 1 repeat: a smoke test
 
 Writes ``benchmarks/results/fashion_mnist_tables.json`` (every run) and
-``benchmarks/results/fashion_mnist_tables.md`` (the tables the README quotes).
+``benchmarks/results/fashion_mnist_tables.md`` (the tables docs/results.md quotes).
 """
 
 from __future__ import annotations

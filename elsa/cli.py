@@ -19,148 +19,6 @@ from .search.registry import describe_strategies
 from .ssl.config import TrainConfig
 
 
-def _progress_callback(enabled: bool, repeats: int):
-    """A bar over runs; its postfix follows the current run's epoch, labels and positives."""
-    if not enabled:
-        return None, None
-    from tqdm.auto import tqdm
-
-    # delay: a bad argument found while the inputs are checked prints its one line and no bar
-    bar = tqdm(total=repeats, desc="searching", unit="run", dynamic_ncols=True, file=sys.stderr, delay=1.0)
-    done = [0]
-
-    def on_round(run, rnd, state, status):
-        if run > done[0]:
-            bar.update(run - done[0])
-            done[0] = run
-        step = f"{rnd.epoch}" if rnd.kind in ("epoch", "check") else "final"
-        extra = {} if status["estimate"] is None else {"estimated recall": f"{status['estimate']:.2f}"}
-        if status["certificate"]:
-            extra["certificate"] = status["certificate"]
-        bar.set_postfix(epoch=step, labels=state.queries, found=state.n_found, **extra)
-
-    return on_round, bar
-
-
-def cmd_simulate(args) -> int:
-    if args.seed_ids is not None and args.seeds is not None:
-        raise ParameterError("give either --seeds or --seed-ids, not both")
-    output = check_writable(args.output, "--output") if args.output else None
-    plan = plan_from_args(args)  # every setting checked before a file is read
-    if args.text_columns is not None and args.records is None:
-        raise ParameterError("--text-columns applies only to --records")
-    if args.describe is not None and args.records is None:
-        raise ParameterError("--describe applies only to --records (text)")
-    records = examples = None
-    if args.records is not None:
-        from .text.pool import records_pool
-
-        X, records, vocabulary = records_pool(args.records, args.text_columns, progress=not args.quiet)
-        _print_problems(records)
-        if args.describe is not None:
-            from .text.describe import describe
-
-            examples = describe(args.describe, vocabulary, "--describe")
-    else:
-        X = load_pool_file(args.embeddings, "embeddings")
-    y = _simulation_labels(args, records)
-    from .simulation import Trial, simulate
-
-    trial = Trial(repeats=args.repeats, noise=args.noise, index_recall=args.index_recall, progress=not args.quiet)
-    seeds = args.seed_ids if args.seed_ids is not None else (5 if args.seeds is None else args.seeds)
-    on_round, bar = _progress_callback(not args.quiet, args.repeats)
-    try:
-        doc = simulate(X, y, args.target, plan, seeds=seeds, trial=trial, examples=examples, on_round=on_round)
-        if bar is not None:
-            bar.update(bar.total - bar.n)
-    finally:
-        if bar is not None:
-            bar.close()
-    if records is not None:
-        doc["params"]["records"] = {"file": str(Path(args.records).resolve()), "text_columns": list(records.text_columns),
-                                    "record_ids": records.ids, "problems": records.problems}
-        doc["params"]["describe"] = args.describe
-    print(format_summary(doc))
-    if output is not None:
-        write_json(output, doc)
-        print(f"results written to {output}")
-    return 0
-
-
-def _simulation_labels(args, records):
-    """``--labels``, or with ``--records`` and no ``--labels``, the file's ``label_included`` column."""
-    if args.labels is not None:
-        return load_npy(args.labels, "labels")
-    if records is None:
-        raise ParameterError("--labels is required with --embeddings")
-    if records.labels is None:
-        raise ParameterError(f"give --labels: {args.records} has no label_included column")
-    unlabelled = int((records.labels < 0).sum())
-    if unlabelled:
-        raise InputError(f"{args.records}: {unlabelled} record(s) have no label_included value (0 or 1); a simulation "
-                         "needs every record's label (or give --labels)")
-    return records.labels.astype("int64")
-
-
-def _print_problems(records) -> None:
-    """What was odd in a records file (never fatal), one line each, on stderr."""
-    from .text.records import describe_problems
-
-    for line in describe_problems(records.problems):
-        print(f"note: {records.path.name}: {line}", file=sys.stderr)
-
-
-def format_summary(doc: dict) -> str:
-    p, runs, s = doc["params"], doc["runs"], doc["summary"]
-    total = runs[0]["total_positives"]
-    lines = [
-        f"strategy {doc['strategy']}: class {p['target']}, {total} positives in a pool of {p['pool_size']} "
-        f"(d = {p['dim']}), {runs[0]['n_seeds']} seeds"
-        + (f" and the description {p['describe']!r}" if p.get("describe") else "") + f", {len(runs)} run(s)"
-        + (f", budget {p['budget']}" if p["budget"] is not None else "")
-        + (f", stop {p['stop']}" if p.get("stop") else "")
-        + (f", index {p['index']}" if p.get("index", "exact") != "exact" else "")
-        + (f" (recall@50 against exact search {p['index_recall']:.3f})" if p.get("index_recall") is not None else "")
-        + (f", oracle noise {p['noise']}" if p["noise"] else ""),
-        f"{'run':>4} {'queries':>8} {'found':>6} {'discovery':>10} {'efficiency':>11} {'seconds':>8}  stop",
-    ]
-    for i, r in enumerate(runs):
-        eff = r["labelling_efficiency"]
-        lines.append(
-            f"{i:>4} {r['queries']:>8} {r['found']:>6} {r['discovery_rate']:>10.3f} "
-            f"{eff:>11.3f} {r['seconds']:>8.2f}  {r['stop_reason']}"
-        )
-        for est in r.get("estimate", {}).values():
-            lines.append(f"{'':>5}{_describe(est)}; true recall {r['discovery_rate']:.2f}")
-        if (r.get("certificate") or {}).get("describe"):
-            lines.append(f"{'':>5}certificate: {r['certificate']['describe']}")
-        if r.get("sample_labels"):
-            lines.append(f"{'':>5}sample: {r['sample_labels']} random item(s) labelled (the search handed over at "
-                         f"{r['certificate']['search_labels_at_hand_over']}); {r['labels_total']} distinct labels in all")
-        if r.get("audit_labels"):
-            lines.append(f"{'':>5}audit: {r['audit_labels']} random item(s) labelled; "
-                         f"{r['labels_total']} distinct labels in all")
-        if p.get("second_looks"):
-            lines.append(f"{'':>5}second looks: {r['rechecks']} answer(s) asked again" + (
-                f"; {r['flips_rechecked']:.0%} of the {r['wrong_first_answers']} wrong first answers re-asked"
-                if r.get("flips_rechecked") is not None else "") + (
-                f", {r['rechecks_flipped']:.0%} of re-asks were wrong first answers"
-                if r.get("rechecks_flipped") is not None else ""))
-    if len(runs) > 1:
-        med = {k: s[k]["median"] for k in s}
-        lines.append(
-            f"{'med':>4} {med['queries']:>8.0f} {med['found']:>6.0f} {med['discovery_rate']:>10.3f} "
-            f"{med['labelling_efficiency']:>11.3f} {med['seconds']:>8.2f}"
-        )
-    return "\n".join(lines)
-
-
-def _describe(est: dict) -> str:
-    from .stopping import RecallEstimate
-
-    return RecallEstimate(**est).describe()
-
-
 def _builtin_images(path: str):
     name = path.split(":", 1)[1]
     if name != "fashion-mnist":
@@ -183,6 +41,7 @@ def _embed_records(args, out) -> int:
     """``elsa embed RECORDS --out F.npz``: text records to sparse features (:func:`elsa.text.pool.embed_records`)."""
     if out.suffix != ".npz":
         raise ParameterError(f"text features are sparse: --out must name a .npz file, got {out}")
+    from .cli_simulate import print_problems
     from .text.pool import embed_records
 
     manifest, records = embed_records(args.path, out, args.text_columns, use_cache=not args.no_cache,
@@ -190,7 +49,7 @@ def _embed_records(args, out) -> int:
     n, d = manifest["shape"]
     print(f"featurised {n} record(s) -> {out} ({n} x {d} sparse, {manifest['nonzeros']:,} non-zeros); manifest "
           f"{out.with_suffix('')}.manifest.json" + (f"; labels -> {manifest['labels']}" if "labels" in manifest else ""))
-    _print_problems(records)
+    print_problems(records)
     return 0
 
 
@@ -313,8 +172,20 @@ def cmd_label(args) -> int:
     return run(args)
 
 
-COMMANDS = {"simulate": cmd_simulate, "label": cmd_label, "embed": cmd_embed, "train": cmd_train, "demo": cmd_demo,
-            "strategies": lambda args: print(describe_strategies()) or 0}
+def cmd_simulate(args) -> int:
+    from .cli_simulate import cmd_simulate as run
+
+    return run(args)
+
+
+def cmd_plot(args) -> int:
+    from .cli_simulate import cmd_plot as run
+
+    return run(args)
+
+
+COMMANDS = {"simulate": cmd_simulate, "plot": cmd_plot, "label": cmd_label, "embed": cmd_embed, "train": cmd_train,
+            "demo": cmd_demo, "strategies": lambda args: print(describe_strategies()) or 0}
 
 
 def main(argv=None) -> int:

@@ -43,9 +43,20 @@ def _label_session(args):
     from .session.setup import PoolFiles
 
     pool = PoolFiles(args.records or args.embeddings, manifest=args.manifest, text_columns=args.text_columns)
-    seeds = [*(args.seed_ids or []), *(t for t in (args.seed_items or "").split(",") if t)]
+    seeds = [*(args.seed_rows or []), *_seed_ids(args), *(t for t in (args.seed_items or "").split(",") if t)]
     return Session.create(args.project, pool, plan_from_args(args), target=args.target, seeds=seeds,
                           labels_from=args.labels_from, user=args.user)
+
+
+def _seed_ids(args) -> list:
+    """``--seed-ids``: record ids (item names) with ``--records``, row numbers with ``--embeddings``."""
+    ids = args.seed_ids or []
+    if args.records is not None or Path(args.embeddings).suffix.lower() == ".npz":  # text: records by id
+        return ids
+    if not all(t.lstrip("-").isdigit() for t in ids):
+        raise ParameterError(f"--seed-ids with --embeddings are row numbers, got {', '.join(ids[:3])}; name images "
+                             "by path with --seed-items")
+    return [int(t) for t in ids]
 
 
 def _check_image_folder(session, new_place) -> None:
@@ -114,12 +125,16 @@ def cmd_label(args) -> int:
     if args.export:
         if args.project is None or creating:
             raise ParameterError("--export needs PROJECT (an existing session) and no --embeddings or --records")
-        n = export_project(args.project, args.export)
-        print(f"{n} label(s) written to {args.export}")
+        n, counts = export_project(args.project, args.export)
+        unlabelled = counts.pop("unlabelled")
+        what = ", ".join(f"{v:,} {k}" for k, v in counts.items() if v) or "none yet"
+        print(f"wrote {n:,} row(s) to {args.export}: {sum(counts.values()):,} item(s) labelled ({what})"
+              + (f" and {unlabelled:,} not yet labelled (every record is listed, as ASReview exports)"
+                 if unlabelled else ""))
         return 0
     if creating and args.resume:
         raise ParameterError("give --embeddings or --records to start a session, or --resume to reopen one, not both")
-    if not creating and (args.seed_ids or args.seed_items or args.labels_from or params or args.target
+    if not creating and (args.seed_ids or args.seed_items or args.seed_rows or args.labels_from or params or args.target
                          or args.strategy != DEFAULT_STRATEGY or args.stop or args.audit_share is not None
                          or args.audit_positives):
         raise ParameterError("seeds, target, strategy and its parameters are set when a session starts "

@@ -76,14 +76,21 @@ def _float_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0.485,0.456,0.406; got {text!r}") from None
 
 
-def _id_list(text: str) -> list[int]:
+def _row_list(text: str) -> list[int]:
     try:
-        ids = [int(t) for t in text.replace(" ", "").split(",") if t]
+        rows = [int(t) for t in text.replace(" ", "").split(",") if t]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated row ids such as 3,17,42; got {text!r}") from None
-    if not ids:
-        raise argparse.ArgumentTypeError("expected at least one row id")
-    return ids
+        raise argparse.ArgumentTypeError(f"expected comma-separated row numbers such as 3,17,42; got {text!r}") from None
+    if not rows:
+        raise argparse.ArgumentTypeError("expected at least one row number")
+    return rows
+
+
+def _name_list(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected at least one id")
+    return names
 
 
 _KINDS = {"pos_int": _pos_int, "nonneg_int": _nonneg_int, "float": _float, "probability": _probability,
@@ -167,6 +174,7 @@ def build_parser(argv=None) -> argparse.ArgumentParser:
     _embed_parser(sub)
     _train_parser(sub)
     _label_parser(sub, shown)
+    _plot_parser(sub)
     _strategies_parser(sub)
     _demo_parser(sub)
     return parser
@@ -187,12 +195,19 @@ def _simulate_parser(sub, shown: str | None) -> None:
                                                          "(default title,abstract)")
     p.add_argument("--labels", metavar="L.npy", help="integer class ids (n,); with --records, the default is the "
                                                      "file's label_included column")
-    p.add_argument("--target", required=True, type=int, metavar="T", help="the class to find: positives are L == T")
+    p.add_argument("--target", required=True, type=int, metavar="CLASS",
+                   help="the class to find, as a number: the rows whose --labels value (or label_included value, "
+                        "with --records) is CLASS are the positives (in `elsa label`, --target is what you look for, "
+                        "in words)")
     p.add_argument("--describe", metavar="TEXT", help="with --records: what you are looking for, in words; the search "
                                                        "trains on it as one more positive from the first page (with --seeds 0, "
                                                        "it chooses the first page)")
     p.add_argument("--seeds", type=_nonneg_int, help="seed positives drawn at random (default 5)")
-    p.add_argument("--seed-ids", type=_id_list, metavar="I,J,...", help="explicit seed row ids (instead of --seeds)")
+    p.add_argument("--seed-ids", type=_name_list, metavar="ID,...",
+                   help="the seeds, instead of --seeds: record ids (the record_id column) with --records, row numbers "
+                        "with --embeddings")
+    p.add_argument("--seed-rows", type=_row_list, metavar="ROW,...", help="the seeds by row number (0 is the first "
+                                                                         "row or record), instead of --seeds")
     p.add_argument("--budget", type=_pos_int, help="total oracle queries allowed (default: no limit)")
     p.add_argument("--epochs", type=_nonneg_int,
                    help=f"epochs (rounds) before the final search ({epochs_help()}; no limit with --stop)")
@@ -221,10 +236,12 @@ def _simulate_parser(sub, shown: str | None) -> None:
     p.add_argument("--second-looks", action="store_true",
                    help="after each page, ask again about the answers the held-out k-NN model most disagrees with "
                         "(10%% of the first 100 labels, then 1%%, more while they find mistakes, at most 10%%; "
-                        "experimental, see README)")
+                        "experimental, see docs/simulate.md)")
     p.add_argument("--repeats", type=_pos_int, default=1, metavar="R", help="independent runs (default 1)")
     p.add_argument("--random-state", type=_nonneg_int, default=0, metavar="S", help="default 0")
     p.add_argument("--output", metavar="results.json", help="write the full results as JSON")
+    p.add_argument("--plot", metavar="PNG", help="plot positives found against labels spent (the median over "
+                                                 "--repeats runs); `elsa plot` draws several --output files together")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_strategy_params(p, shown)
 
@@ -317,10 +334,17 @@ def _label_parser(sub, shown: str | None) -> None:
     lb.add_argument("--text-columns", metavar="A,B", help="with --records: the columns searched and shown (default "
                                                           "title,abstract)")
     lb.add_argument("--manifest", metavar="M.json", help="item list with image paths (default: E.manifest.json beside E.npy)")
-    lb.add_argument("--target", default="", help="what you are looking for, shown on the page; with --records, its "
-                    "words also count as one more positive example from the first page (with no seeds, they choose it)")
-    lb.add_argument("--seed-ids", type=_id_list, metavar="I,J,...", help="seed positives by row id")
-    lb.add_argument("--seed-items", metavar="PATH,...", help="seed positives by item path (as in the manifest)")
+    lb.add_argument("--target", default="", metavar="TEXT",
+                    help="what you are looking for, in words, shown on the page; with --records, its words also count "
+                         "as one more positive example from the first page (with no seeds, they choose it). (In "
+                         "`elsa simulate`, --target is a class number.)")
+    lb.add_argument("--seed-ids", type=_name_list, metavar="ID,...",
+                    help="seed positives: record ids (the record_id column) with --records, row numbers with "
+                         "--embeddings")
+    lb.add_argument("--seed-items", metavar="NAME,...", help="seed positives by item name: image paths as in the "
+                                                            "manifest, or record ids")
+    lb.add_argument("--seed-rows", type=_row_list, metavar="ROW,...", help="seed positives by row number (0 is the "
+                                                                          "first row or record)")
     lb.add_argument("--labels-from", metavar="FILE", help="start from existing labels (CSV or JSONL with item or id, and label)")
     lb.add_argument("--strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
                     help=f"default {DEFAULT_STRATEGY} (not the paper's algorithm: that is elsa)")
@@ -356,6 +380,16 @@ def _label_parser(sub, shown: str | None) -> None:
     lb.add_argument("--open", action="store_true", help="open the page in a browser")
     lb.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_strategy_params(lb, shown)
+
+
+def _plot_parser(sub) -> None:
+    """``elsa plot``: results of several simulations in one plot."""
+    pl = sub.add_parser("plot", allow_abbrev=False, help="plot the results of `elsa simulate --output` files together",
+                        description="One curve of positives found against labels spent per results file (the median "
+                                    "over its runs), as `elsa simulate --plot` and the demo draw them.")
+    pl.add_argument("out", metavar="OUT.png", help="the plot file to write")
+    pl.add_argument("results", nargs="+", metavar="RESULTS.json", help="files written by `elsa simulate --output`")
+    pl.add_argument("--title", help="the plot's title (default: the class and pool when the files share them)")
 
 
 def _strategies_parser(sub) -> None:

@@ -59,6 +59,19 @@ def found_at(curve: Sequence[Sequence[int]], queries: int) -> int:
     return int(best)
 
 
+def found_within(curves: Sequence[Sequence[Sequence[int]]], points: Sequence[int]) -> list[float]:
+    """The median over runs (their ``(labels, found)`` curves) of the positives found within
+    each number of labels in ``points``."""
+    return [float(np.median([found_at(c, b) for c in curves])) for b in points]
+
+
+def median_curve(curves: Sequence[Sequence[Sequence[int]]]) -> list[tuple[int, float]]:
+    """One curve for several runs: at every number of labels where any run's curve steps,
+    the median over runs of the positives found within it."""
+    grid = sorted({int(q) for c in curves for q, _ in c})
+    return list(zip(grid, found_within(curves, grid)))
+
+
 def quartiles(values) -> dict[str, float]:
     """Median and first and third quartiles, ignoring NaN."""
     arr = np.asarray(list(values), dtype=float)

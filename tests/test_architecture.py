@@ -22,7 +22,7 @@ LAYERS = [
     {"search", "stopping", "embeddings"},
     {"plan"},
     {"simulation", "session", "demo", "demo_text"},
-    {"web", "cli_parser", "cli", "cli_label", "__main__", "elsa"},
+    {"web", "cli_parser", "cli", "cli_label", "cli_simulate", "__main__", "elsa"},
 ]
 LAYER = {part: i for i, parts in enumerate(LAYERS) for part in parts}
 

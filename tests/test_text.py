@@ -282,17 +282,22 @@ def test_a_strategy_that_needs_dense_vectors_refuses_text_by_name():
         simulate(X, y, 1, SearchPlan("grids", budget=10), seeds=[0], trial=Trial(progress=False))
 
 
+def topic_csv(path, labelled=True):
+    """:func:`topic_corpus` as a records file with ids r0..r299 (and label_included), and its labels."""
+    texts, y = topic_corpus()
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("record_id,title,abstract" + (",label_included" if labelled else "") + "\n")
+        for i, (t, label) in enumerate(zip(texts, y)):
+            fh.write(f"r{i},{t.split()[0]},{t}" + (f",{label}" if labelled else "") + "\n")
+    return path, y
+
+
 def test_elsa_simulate_and_embed_take_records(tmp_path, capsys):
     from elsa.cli import main
 
-    texts, y = topic_corpus()
-    f = tmp_path / "r.csv"
-    with open(f, "w", encoding="utf-8") as fh:
-        fh.write("record_id,title,abstract,label_included\n")
-        for i, (t, label) in enumerate(zip(texts, y)):
-            fh.write(f"r{i},{t.split()[0]},{t},{label}\n")
+    f, y = topic_csv(tmp_path / "r.csv")
     out = tmp_path / "o.json"
-    assert main(["simulate", "--records", str(f), "--target", "1", "--seed-ids", "0,1", "--budget", "30",
+    assert main(["simulate", "--records", str(f), "--target", "1", "--seed-ids", "r0,r1", "--budget", "30",
                  "--output", str(out), "--quiet"]) == 0
     doc = json.loads(out.read_text())
     assert doc["runs"][0]["found"] == 10
@@ -411,11 +416,7 @@ def test_only_sessions_begun_with_descriptions_use_the_targets_words():
 
 
 def test_browser_labels_a_page_of_text_records_with_the_keyboard(text_records, tmp_path):
-    from test_web import ARTIFACTS, REQUIRE_BROWSER, LiveServer, chromium
-
-    if not chromium and not REQUIRE_BROWSER:
-        pytest.skip("needs Debian's chromium (apt-get install chromium chromium-driver)")
-    from playwright import sync_api
+    from test_web import ARTIFACTS, browser_page
 
     from elsa.session import Session
 
@@ -423,10 +424,7 @@ def test_browser_labels_a_page_of_text_records_with_the_keyboard(text_records, t
     s = Session.create(tmp_path / "p", f, SearchPlan(budget=40), target="records about comets", seeds=[0, 1])
     s.start_background()
     try:
-        with LiveServer(s) as srv, sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.goto(srv.url)
+        with browser_page(s) as page:
             page.wait_for_selector(".tile .card")
             ids = [int(t) for t in page.eval_on_selector_all(".tile", "els => els.map(e => e.dataset.id)")]
             assert ids == list(s.pending().ids) and len(ids) == 10
@@ -450,7 +448,6 @@ def test_browser_labels_a_page_of_text_records_with_the_keyboard(text_records, t
             ARTIFACTS.mkdir(exist_ok=True)
             page.wait_for_selector(".tile .card")
             page.screenshot(path=str(ARTIFACTS / "label-page-text.png"), full_page=True)
-            browser.close()
     finally:
         s.close()
 

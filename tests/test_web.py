@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -215,8 +216,27 @@ chromium = shutil.which("chromium") or (Path("/usr/bin/chromium").exists() and "
 REQUIRE_BROWSER = bool(os.environ.get("ELSA_REQUIRE_BROWSER"))
 
 
+@contextmanager
+def browser_page(session, width=1200, height=900):
+    """Headless Chromium on ``session``'s page, served in a thread, once its first tile shows
+    (skipped without Chromium, unless CI requires it)."""
+    if not chromium and not REQUIRE_BROWSER:
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
+    from playwright import sync_api
+
+    with LiveServer(session) as srv, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(srv.url)
+        page.wait_for_selector(".tile")
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
 @pytest.mark.skipif(not chromium and not REQUIRE_BROWSER,
-                    reason="needs Debian's chromium (apt-get install chromium chromium-driver)")
+                    reason="needs Debian's chromium (apt-get install chromium)")
 def test_browser_labels_with_the_keyboard_and_answers_survive_a_reload(session):
     from playwright import sync_api
 
@@ -264,7 +284,7 @@ def test_browser_labels_with_the_keyboard_and_answers_survive_a_reload(session):
 
 
 @pytest.mark.skipif(not chromium and not REQUIRE_BROWSER,
-                    reason="needs Debian's chromium (apt-get install chromium chromium-driver)")
+                    reason="needs Debian's chromium (apt-get install chromium)")
 def test_browser_shows_the_audit_and_its_bound_after_the_hand_over(folder_pool):
     from playwright import sync_api
 
@@ -411,7 +431,7 @@ _TAIL_VISIBLE = """(el, tail) => {
 
 
 @pytest.mark.skipif(not chromium and not REQUIRE_BROWSER,
-                    reason="needs Debian's chromium (apt-get install chromium chromium-driver)")
+                    reason="needs Debian's chromium (apt-get install chromium)")
 def test_browser_shows_file_names_examples_of_the_target_and_keeps_the_header_in_view(deep_pool):
     from playwright import sync_api
 

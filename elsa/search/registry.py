@@ -3,7 +3,7 @@ epochs, cold start, builder), which the command line, the session checks and the
 all read, without importing a sampler or a model (so `elsa --help` starts at once).
 
 :mod:`elsa.search.strategies` builds the strategies from these. Adding a strategy: its
-sampler's module, one entry in :data:`SPECS`, its tests and the README's table.
+sampler's module, one entry in :data:`SPECS`, its tests and the table in docs/algorithm.md.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ PARAM_HELP = {
     "head_c": ("float", "logistic head (seals, cal, blend): inverse L2 penalty C"),
     "score_neighbours": ("nonneg_int", "head: score only the union of the K nearest neighbours of every labelled "
                          "item (SEALS-style; the rest count as confident negatives); 0 scores the whole pool. Saves "
-                         "most of an epoch on a faiss index; changes results (see README)"),
+                         "most of an epoch on a faiss index; changes results (see docs/large-pools.md)"),
     "batch_size": ("pos_int", "items per round: random, seals, uncertainty, knn-search, ens, blend, portfolio (a page)"),
     "low": ("probability", "greedys: lower end of the probability band"),
     "high": ("probability", "greedys: upper end of the probability band"),
@@ -187,6 +187,31 @@ SPECS = {spec.name: spec for spec in (
 STRATEGIES = tuple(SPECS)
 DEFAULT_STRATEGY = "portfolio"  # not the paper's algorithm (that is "elsa"): see elsa/samplers/portfolio.py
 
+# When to choose each strategy, one line each (``elsa strategies``), from the benchmarks'
+# results (README, benchmarks/results/) and each strategy's design.
+USE_WHEN = {
+    "portfolio": "you have a few seeds: the default, best on the median benchmark pool (the results say where "
+                 "another did better)",
+    "blend": "you want the previous default (a fixed mix of the k-NN model and a logistic head)",
+    "elsa": "you reproduce the paper, or want its fixed 10-epoch schedule and final search",
+    "cal": "text screening as in ASReview/AutoTAR (a logistic head's top items)",
+    "knn-search": "a baseline from the active-search literature (one-step Bayesian, k-NN model)",
+    "ens": "a nonmyopic baseline from the literature (slower per label)",
+    "seals": "a very large pool where a head over the labelled items' neighbours is enough",
+    "nn": "a plain nearest-neighbour baseline (similarity search around the positives)",
+    "nn-large": "nn with 200 neighbours per search",
+    "nn-keep-going": "nn that never stalls: around every positive when the last call found none",
+    "random": "a baseline, or an unbiased sample",
+    "uncertainty": "a baseline: uncertainty sampling (the head's least sure items)",
+    "no-active": "the paper's ablation without the head",
+    "greedys": "comparing exploration samplers (a band of head probability)",
+    "fars": "comparing exploration samplers (confident items far from the labelled ones)",
+    "grids": "comparing exploration samplers (a grid over the first two principal axes)",
+    "latent": "you have no seeds and dense vectors (draws in a PCA space)",
+    "usl": "you have no seeds and dense vectors (USL's representative items first)",
+    "usl-t": "you have no seeds, dense vectors and torch (USL-T's learnt clusters first)",
+}
+
 
 def check_pool_kind(name: str, X) -> None:
     """Raise :class:`ParameterError` when strategy ``name`` cannot search pool ``X``: a
@@ -212,17 +237,21 @@ def epochs_help() -> str:
 
 
 def describe_strategies() -> str:
-    """Every strategy with one line on what it is, how it runs and its parameters' defaults
-    (``elsa strategies``)."""
+    """Every strategy, the default first: what it is, when to use it, whether it takes text
+    records, how it runs and its parameters' defaults (``elsa strategies``)."""
     lines = []
-    for name, spec in SPECS.items():
+    for name in (DEFAULT_STRATEGY, *(n for n in SPECS if n != DEFAULT_STRATEGY)):
+        spec = SPECS[name]
         runs = "rounds until the budget" if spec.rounds else "10 epochs" + (", a final search" * ("final" in spec.params))
         start = " starts without seeds;" if spec.seedless else ""
-        mark = " (default)" if name == DEFAULT_STRATEGY else ""
+        text = "no (it needs dense vectors)" if spec.dense_only else "yes"
+        mark = " (the default)" if name == DEFAULT_STRATEGY else ""
         values = strategy_params(name)
         params = ", ".join(f"{p}={values[p]}" for p in spec.params)
-        lines.append(f"{name}{mark}\n    {spec.summary}\n" + textwrap.fill(
+        lines.append(f"{name}{mark}\n    {spec.summary}\n    use it when: {USE_WHEN[name]}\n    text records: {text}\n"
+                     + textwrap.fill(
             f"{runs};{start} {params}", 100, initial_indent="    ", subsequent_indent="      "))
+    lines.append("\nEach strategy's options: elsa simulate --strategy NAME --help")
     return "\n".join(lines)
 
 

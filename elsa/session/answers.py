@@ -14,8 +14,14 @@ import numpy as np
 
 from .._validation import is_integer, short_repr
 from ..exceptions import ConflictError, InputError
-from .labels import normalise_label
+from .labels import OUTSIDE, normalise_label
 from .ledger import Ledger
+
+
+def _check_via(via):
+    if via is not None and via not in OUTSIDE[1:]:
+        raise InputError(f"'via' is {' or '.join(OUTSIDE[1:])} (or absent), got {short_repr(via)}")
+    return via
 
 
 class Answers:
@@ -36,19 +42,23 @@ class Answers:
             raise InputError(f"no item {short_repr(item)}: ids run from 0 to {len(self.names) - 1}")
         return item
 
-    def answer(self, item, label, *, expect: str | None = None, user: str | None = None) -> int:
+    def answer(self, item, label, *, expect: str | None = None, user: str | None = None, via: str | None = None) -> int:
         """Record ``label`` (positive/negative/unsure, or y/n/u) for ``item``; returns the event id.
 
         ``expect`` is the label the answerer saw (None: unlabelled; ``"unsure"`` to revisit
         an unsure item). If the item's label is something else by now (another tab
         answered first), :class:`~elsa.exceptions.ConflictError` is raised and nothing
-        is written.
+        is written. ``via``: where the person found an item the search did not propose,
+        ``search`` (the search box) or ``similar`` ("more like this"); kept as the answer's
+        origin (else ``extra``; an item the search proposed keeps ``round`` or ``audit``).
         """
         item = self.check_item(item)
         label = normalise_label(label)
         expect = None if expect is None else normalise_label(expect)
+        via = _check_via(via)
         with self.ledger.write("save the answer") as db:
             origin = self.store.rounds.origin(db, item)
+            origin = via if via and origin == "extra" else origin
             event = self.store.add_label(db, item, label, origin=origin, user=user or self.user, expect=expect)
             self.ledger.pending -= origin in ("round", "audit") and expect is None
         self.changed(True)

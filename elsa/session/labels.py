@@ -8,6 +8,9 @@ from ..exceptions import ParameterError
 from ..state import NEGATIVE, POSITIVE, UNSURE
 
 LABELS = ("positive", "negative", "unsure")
+# Where an answer to an item the search did not propose came from (its event's origin):
+# the page's lists and tiles ("extra"), its search box ("search") or "more like this" ("similar").
+OUTSIDE = ("extra", "search", "similar")
 CODES = {"positive": POSITIVE, "negative": NEGATIVE, "unsure": UNSURE}
 _ALIASES = {
     "positive": "positive", "pos": "positive", "p": "positive", "y": "positive", "yes": "positive", "1": "positive",

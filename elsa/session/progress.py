@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import check_int
+from .labels import OUTSIDE
 
 STOP_MESSAGES = {
     "knee": "the knee rule says the search has stopped finding positives",
@@ -86,7 +87,7 @@ class Reports:
             epochs=epochs, budget=self.settings["budget"],
             queries=int(self.store.rounds.proposed_items().size), labels=len(labels),
             found=sum(lab == "positive" for lab in labels),
-            seeds=int(counts.get("seed", 0) + counts.get("import", 0) + counts.get("extra", 0)),
+            seeds=int(sum(counts.get(o, 0) for o in ("seed", "import", *OUTSIDE))),
             unsure=int(self.unsure_items().size), pending=pending, status=status, message=message,
             curve=answer_curve(labels), stop=self.settings.get("stop"), audit=len(audit[0]),
             # the unbiased one when there is an audit, else the search's own model, else Quant
@@ -106,7 +107,7 @@ class Reports:
         gave (seeds, imported, answered outside the search, as :meth:`progress` counts
         seeds) first, then the first positives the search found, each in the order they
         became positive."""
-        given = ("seed", "import", "extra")
+        given = ("seed", "import", *OUTSIDE)
         rows = self.store.examples(given, check_int(limit, "limit", minimum=0))
         return [(int(i), "seed" if origin in given else "found") for i, origin in rows]
 

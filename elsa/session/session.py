@@ -50,6 +50,7 @@ from ..state import UNLABELLED
 from .answers import Answers
 from .audit import SessionAudit
 from .driver import SearchDriver
+from .finder import Finder
 from .images import ItemImages
 from .ledger import Ledger
 from .texts import ItemTexts, target_examples
@@ -112,6 +113,7 @@ class Session:
             raise InputError(f"session file lists {len(self.names)} items but the pool has {self.X.shape[0]} rows")
         self.images = ItemImages(meta.get("images", {"kind": "none"}), self.names)
         self.texts = ItemTexts(records, self.X, vocabulary)
+        self.finder = Finder(self.names, records)
         self.described = target_examples(meta, vocabulary)  # the target's words as a positive row, or None
         self.plan = SearchPlan.from_dict(meta)
         self.index = self.plan.make_index(self.X)
@@ -188,6 +190,10 @@ class Session:
         labelled = self.labels() != UNLABELLED
         _, ids = self.index.search(self.X[item : item + 1], k, exclude=labelled, query_ids=[item])
         return ids[0][ids[0] >= 0]
+
+    def find(self, query: str, limit: int = 48) -> np.ndarray:
+        """Items whose text (or name) holds every word of ``query``, best first (:class:`Finder`)."""
+        return self.finder.find(query, limit)
 
     def retry(self) -> None:
         """After a failed round, try again."""

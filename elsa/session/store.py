@@ -96,7 +96,7 @@ def _storage_error(exc: sqlite3.Error, path: Path, doing: str) -> StorageError:
 
 
 def no_session(folder: Path) -> InputError:
-    return InputError(f"no session in {folder} (no {DB_NAME}); start one with --embeddings E.npy")
+    return InputError(f"no session in {folder} (no {DB_NAME}); start one with --embeddings E.npy or --records FILE")
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:

@@ -119,9 +119,12 @@ def certificate_path(path) -> Path:
     return path.with_name(path.stem + ".certificate.json")
 
 
-def export_project(folder, path, fmt: str | None = None) -> int:
+def export_project(folder, path, fmt: str | None = None) -> tuple[int, dict[str, int]]:
     """Export the labels of the session in ``folder`` without opening it for labelling: it
-    works while ``elsa label`` serves it, and from read-only storage."""
+    works while ``elsa label`` serves it, and from read-only storage. Returns the rows
+    written and the items they list by label (``{"positive": 5, "negative": 14, "unsure": 1,
+    "unlabelled": 19743}``; unlabelled items are listed only by a text session's .csv and
+    .ris, which list every record as ASReview's do)."""
     from .store import DB_NAME, Store
 
     store = Store(Path(folder) / DB_NAME, read_only=True)
@@ -132,7 +135,12 @@ def export_project(folder, path, fmt: str | None = None) -> int:
             from .texts import read_session_records
 
             records = read_session_records(meta)
-        return export_labels(store, store.item_names(), path, fmt, records)
+        names = store.item_names()
+        n = export_labels(store, names, path, fmt, records)
+        labels = list({r["id"]: r["label"] for r in label_rows(store, names)}.values())  # each item's last answer
+        counts = {label: labels.count(label) for label in ("positive", "negative", "unsure")}
+        counts["unlabelled"] = len(names) - len(labels) if records is not None else 0  # rows for every record
+        return n, counts
     finally:
         store.close()
 

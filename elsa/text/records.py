@@ -264,7 +264,8 @@ def _report(records: Records, replaced: bool) -> None:
     if replaced:
         bad = [rid for rid, t in zip(ids, texts) if "\ufffd" in t]
         problems["not_utf8"] = {"count": len(bad), "records": _listed(bad),
-                                "what": "the file is not valid UTF-8; undecodable bytes were replaced by U+FFFD"}
+                                "what": "record(s) with bytes that are not valid UTF-8, read as U+FFFD (is the file in "
+                                        "another encoding, such as Latin-1? save it as UTF-8 to keep those characters)"}
     empty = [rid for rid, t in zip(ids, texts) if not t.strip()]
     if empty:
         problems["no_text"] = {"count": len(empty), "records": _listed(empty),

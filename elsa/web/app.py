@@ -57,6 +57,7 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 _SAFE_METHODS = ("GET", "HEAD")
 MAX_BODY = 1 << 20  # bytes
 MAX_EPOCHS = 1000  # one "continue" adds at most this many
+MAX_QUERY = 200  # characters of a search-box query
 WAITERS = 8  # long polls waiting for the next batch at once (each holds a thread of its own)
 _PATH_ID = re.compile(r"[0-9]{1,18}")  # below SQLite's int64 and Python's int() digit limit
 
@@ -181,6 +182,13 @@ def item_list(doc: dict) -> list[int]:
     return [_whole(item, f"items[{n}]") for n, item in enumerate(items)]
 
 
+def name_list(doc: dict) -> list[str]:
+    names = doc.get("names")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        raise InputError(f"'names' must be a non-empty list of item names, got {short_repr(names)}")
+    return names
+
+
 def label_of(doc: dict, field: str) -> str | None:
     value = doc.get(field)
     if value is None and field == "expect":
@@ -253,7 +261,8 @@ class LabelApi:
     async def answer(self, request):
         doc = await _body(request)
         item, label, expect = _whole(doc.get("item"), "item"), label_of(doc, "label"), label_of(doc, "expect")
-        event = await run_in_threadpool(self.session.answer, item, label, expect=expect, user=user_of(request))
+        event = await run_in_threadpool(self.session.answer, item, label, expect=expect, user=user_of(request),
+                                        via=doc.get("via"))
         return JSONResponse({"event": event, "item": item})
 
     async def answer_many(self, request):
@@ -272,9 +281,21 @@ class LabelApi:
 
     async def seeds(self, request):
         doc = await _body(request)
-        items = item_list(doc)
+        # by id (a tile's #), or by name (a record id, a file name: the page's seed box)
+        items = item_list(doc) if "names" not in doc else self.session.finder.by_name(name_list(doc))
         added = await run_in_threadpool(self.session.add_seeds, items, user=user_of(request))
-        return JSONResponse({"added": added})
+        return JSONResponse({"added": added, "items": items})
+
+    async def find(self, request):
+        """``?q=words``: the items whose text (or name) holds every word, as cards (the search box)."""
+        query = request.query_params.get("q", "")
+        if len(query) > MAX_QUERY:
+            raise InputError(f"'q' is at most {MAX_QUERY} characters, got {len(query)}")
+        limit = request.query_params.get("limit", "48")
+        if not re.fullmatch(r"[0-9]{1,4}", limit):
+            raise InputError(f"'limit' must be a whole number from 1 to 1000, got {short_repr(limit)}")
+        ids = await run_in_threadpool(self.session.find, query, int(limit))
+        return JSONResponse({"query": query, "items": self.item_view(ids)})
 
     async def similar(self, request):
         item = self.path_item(request)
@@ -348,6 +369,7 @@ class LabelApi:
             Route("/api/retry", _api(self.retry), methods=["POST"]),
             Route("/api/extend", _api(self.extend), methods=["POST"]),
             Route("/api/similar/{item}", _api(self.similar)),
+            Route("/api/find", _api(self.find)),
             Route("/api/list/{which}", _api(self.listing)),
             Route("/api/image/{item}", _api(self.image)),
             Route("/api/export/{fmt}", _api(self.export)),

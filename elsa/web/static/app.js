@@ -11,7 +11,7 @@ const $ = (id) => document.getElementById(id);
 
 const S = {
   view: "batch", items: [], focus: 0, selected: new Set(), undo: [], state: null,
-  similarOf: null, images: true, lastRounds: "",
+  similarOf: null, found: null, images: true, lastRounds: "",
   version: 0,  // bumped on every local change; a state fetched before one is stale for the grid
   inflight: new Map(),  // item id -> label of answers sent but not yet confirmed
 };
@@ -298,7 +298,7 @@ function tileFor(it, i) {
     S.focus = i;
     const b = ev.target.closest("button");
     if (b) answer(b.dataset.l);
-    else if (ev.shiftKey || ev.ctrlKey || ev.metaKey || S.view === "similar") toggleSelect();
+    else if (ev.shiftKey || ev.ctrlKey || ev.metaKey || S.view === "similar" || S.view === "found") toggleSelect();
     else render();
   });
   d.addEventListener("dblclick", () => { S.focus = i; openViewer(); });
@@ -316,14 +316,15 @@ function render() {
       done: "Finished: nothing left to label. Export your labels above, or continue for more epochs.",
       error: "The search stopped with an error: see the message above." }[status] || "Nothing to label right now.";
     e.textContent = { batch, unsure: "No unsure items.", positives: "No positives yet.",
-      similar: "No unlabelled neighbours." }[S.view];
+      similar: "No unlabelled neighbours.", found: "No item holds all of those words." }[S.view];
     grid.appendChild(e);
   }
   S.items.forEach((it, i) => grid.appendChild(tileFor(it, i)));
   const f = grid.children[S.focus];
   if (f && f.classList.contains("tile")) f.scrollIntoView({ block: "nearest" });
-  $("bulk-seed").hidden = S.view !== "similar";
+  $("bulk-seed").hidden = S.view !== "similar" && S.view !== "found";
   $("tab-similar").hidden = S.similarOf === null;
+  $("tab-found").hidden = S.found === null;
 }
 
 function escapeHtml(s) {
@@ -379,7 +380,9 @@ async function answer(label) {
   render();
   // On the undo stack at once, so that Backspace pressed while the answer is still on its
   // way undoes this answer (once saved), not the one before it.
-  const entry = { id: it.id, event: null, saved: call("POST", "/api/answer", { item: it.id, label, expect }) };
+  // Where the person found an item the search did not propose: kept as the answer's origin.
+  const via = { found: "search", similar: "similar" }[S.view];
+  const entry = { id: it.id, event: null, saved: call("POST", "/api/answer", { item: it.id, label, expect, via }) };
   S.undo.push(entry);
   const res = await entry.saved;
   S.inflight.delete(it.id);
@@ -461,12 +464,23 @@ async function bulkSeeds() {
   switchView("batch");
 }
 
+async function find(query) {
+  const res = await call("GET", `/api/find?q=${encodeURIComponent(query)}`);
+  if (!res) return;
+  S.found = res;
+  await switchView("found", res.items);
+  toast(res.items.length
+    ? `${res.items.length} item(s) hold "${query}": answer them, or click the positives and "add selected as seeds"`
+    : `no item holds all of "${query}"`);
+}
+
 async function switchView(view, items) {
   S.view = view;
   document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t.dataset.view === view));
   S.selected.clear();
   if (view === "batch") { S.lastRounds = ""; await refresh(); return; }
   if (view === "similar") { S.items = items || []; S.focus = 0; render(); return; }
+  if (view === "found") { S.items = items || (S.found ? S.found.items : []); S.focus = 0; render(); return; }
   const res = await call("GET", `/api/list/${view}`);
   S.items = res ? res.items : [];
   S.focus = 0;
@@ -498,15 +512,27 @@ function openViewerFor(it) {
 
 document.querySelectorAll(".tab").forEach((t) => t.addEventListener("click", () => switchView(t.dataset.view,
   t.dataset.view === "similar" ? S.items : undefined)));
+$("find-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const q = $("find-q").value.trim();
+  if (!q) { toast("type a word to look for"); return; }
+  find(q);
+});
 $("bulk-neg").addEventListener("click", bulkNegative);
 $("bulk-seed").addEventListener("click", bulkSeeds);
 $("viewer").addEventListener("click", () => { $("viewer").hidden = true; });
 $("seed-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  const id = Number($("seed-id").value);
-  if (!Number.isInteger(id) || $("seed-id").value.trim() === "") { toast("type an item id (the # number on a tile)"); return; }
-  const res = await call("POST", "/api/seeds", { items: [id] });
-  if (res) { toast(res.added.length ? `#${id} added as a seed` : `#${id} was already positive`); $("seed-id").value = ""; refresh(); }
+  // A name as the tiles show it (a record id, a file name), or #N for the tile numbered N.
+  const text = $("seed-id").value.trim();
+  if (!text) { toast("type a record id or file name as shown on a tile, or #N"); return; }
+  const num = /^#\d+$/.test(text) ? Number(text.slice(1)) : null;
+  const res = await call("POST", "/api/seeds", num === null ? { names: [text] } : { items: [num] });
+  if (res) {
+    toast(res.added.length ? `${text} (#${res.items[0]}) added as a seed` : `${text} was already positive`);
+    $("seed-id").value = "";
+    refresh();
+  }
 });
 for (const fmt of ["csv", "jsonl", "txt"]) {
   // Exports are downloads; with a token they need it in the header, so fetch them.
