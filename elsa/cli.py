@@ -199,6 +199,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"elsa {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the output was piped into `head` or a pager that closed: nothing to say
+        sys.stderr.close()
+        return 0
     except OSError as exc:  # a file the library did not expect to fail: disk full, permissions, ...
         where = f": {exc.filename}" if exc.filename else ""
         print(f"elsa {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)

@@ -14,7 +14,7 @@ def plot_simulations(docs: list[dict], path, title: str | None = None) -> Path:
     document searched the same pool for the same class."""
     from .metrics import median_curve
 
-    curves, totals = {}, set()
+    curves, totals, pools = {}, set(), set()
     for i, doc in enumerate(docs):
         runs = doc["runs"]
         found = sorted(r["found"] for r in runs)[len(runs) // 2]
@@ -24,12 +24,13 @@ def plot_simulations(docs: list[dict], path, title: str | None = None) -> Path:
         while label in curves:
             label += " "
         curves[label] = median_curve([r["curve"] for r in runs])
-        totals.add((runs[0].get("total_positives", 0) - runs[0].get("n_seeds", 0),
-                    (doc.get("params") or {}).get("target"), (doc.get("params") or {}).get("pool_size")))
+        p = doc.get("params") or {}
+        pools.add((p.get("target"), p.get("pool_size")))
+        totals.add((runs[0].get("total_positives", 0) - runs[0].get("n_seeds", 0), p.get("target"), p.get("pool_size")))
     total = next(iter(totals))[0] if len(totals) == 1 else None
     if title is None:
-        p = docs[0].get("params") or {}
-        title = f"class {p.get('target')} in a pool of {p.get('pool_size', 0):,}" if len(totals) == 1 else ""
+        target, size = next(iter(pools))
+        title = f"class {target} in a pool of {size:,}" if len(pools) == 1 and size else ""
     return plot_discovery(curves, total, path, title=title)
 
 

@@ -25,7 +25,7 @@ def emb(tmp_path, blobs):
 
 @pytest.mark.parametrize("args, code, message", [
     (["--embeddings", "E.npy", "--seed-ids", "220"], 2, "seed ids [220] are outside the pool's rows 0..219"),
-    (["--embeddings", "E.npy", "--seed-items", "nope.jpg"], 2, "seed items ['nope.jpg'] are not items of the pool"),
+    (["--embeddings", "E.npy", "--seed-items", "nope.jpg"], 2, "seeds 'nope.jpg' name no item of the pool"),
     (["--embeddings", "E.npy", "--resume"], 2, "not both"),
     (["--seed-ids", "3"], 2, "are set when a session starts"),
     ([], 1, "no session in"),

@@ -317,7 +317,7 @@ def test_bad_arguments_are_named(pool, tmp_path):
     path, X, truth = pool
     with pytest.raises(ParameterError, match=r"seed ids \[300\] are outside"):
         Session.create(tmp_path / "s", path, seeds=[300])
-    with pytest.raises(ParameterError, match="seed items \\['nope.png'\\]"):
+    with pytest.raises(ParameterError, match="seeds 'nope.png' name no item of the pool"):
         Session.create(tmp_path / "s", path, seeds=["nope.png"])
     with pytest.raises(ParameterError, match="strategy"):
         Session.create(tmp_path / "s", path, SearchPlan("best"))

@@ -134,8 +134,8 @@ def _seed_rows(seeds, names: list[str]) -> list[int]:
             by_name = by_name or {name: i for i, name in enumerate(names)}
             if seed not in by_name:
                 missing = [t for t in seeds if isinstance(t, str) and t not in by_name]
-                raise ParameterError(f"seed items {missing[:3]} are not items of the pool (see the manifest's "
-                                     "items, or the records' ids)")
+                raise ParameterError(f"seeds {', '.join(map(repr, missing[:3]))} name no item of the pool: give "
+                                     "record ids (the record_id column) or image paths as in the manifest")
             rows.append(by_name[seed])
         else:
             raise ParameterError(f"seeds are row numbers or item names, got {seed!r}")
