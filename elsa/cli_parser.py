@@ -155,7 +155,7 @@ def plan_from_args(args):
         args.strategy, params=params, budget=args.budget, epochs="auto" if args.epochs is None else args.epochs,
         stop=args.stop, audit_share=args.audit_share, audit_positives=args.audit_positives, index=args.index,
         index_options=index_options(args), second_looks=getattr(args, "second_looks", False),
-        random_state=args.random_state)
+        weigh_answers=getattr(args, "weigh_answers", False), random_state=args.random_state)
 
 
 def build_parser(argv=None) -> argparse.ArgumentParser:
@@ -237,6 +237,9 @@ def _simulate_parser(sub, shown: str | None) -> None:
                    help="after each page, ask again about the answers the held-out k-NN model most disagrees with "
                         "(10%% of the first 100 labels, then 1%%, more while they find mistakes, at most 10%%; "
                         "experimental, see docs/simulate.md)")
+    p.add_argument("--weigh-answers", action="store_true",
+                   help="weigh each answer against its neighbours' and the labeller's estimated error rate, "
+                        "and search on those beliefs (experimental, see docs/simulate.md)")
     p.add_argument("--repeats", type=_pos_int, default=1, metavar="R", help="independent runs (default 1)")
     p.add_argument("--random-state", type=_nonneg_int, default=0, metavar="S", help="default 0")
     p.add_argument("--output", metavar="results.json", help="write the full results as JSON")

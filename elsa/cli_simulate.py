@@ -213,6 +213,9 @@ def format_summary(doc: dict) -> str:
         if r.get("audit_labels"):
             lines.append(f"{'':>5}audit: {r['audit_labels']} random item(s) labelled; "
                          f"{r['labels_total']} distinct labels in all")
+        if r.get("flip_rate_estimate") is not None:
+            lines.append(f"{'':>5}weighed answers: the labeller's estimated error rate {r['flip_rate_estimate']:.1%}"
+                         + (f" (the simulated one: {p['noise']:.1%})" if p.get("noise") else ""))
         if p.get("second_looks"):
             lines.append(f"{'':>5}second looks: {r['rechecks']} answer(s) asked again" + (
                 f"; {r['flips_rechecked']:.0%} of the {r['wrong_first_answers']} wrong first answers re-asked"

@@ -48,6 +48,8 @@ class SearchPlan:
     QBCB's target set (None: the fewest that can certify). ``index``, ``index_options``:
     the backend (:func:`elsa.index.make_index`; options for ``ray`` only).
     ``second_looks``: ask again about the answers the held-out k-NN model most doubts.
+    ``weigh_answers``: the models read each answer as far as a model of the labeller
+    believes it (:mod:`elsa.search.labeller`; experimental, issue 40).
     """
 
     strategy: str = DEFAULT_STRATEGY
@@ -60,6 +62,7 @@ class SearchPlan:
     index: str = "auto"
     index_options: dict = field(default_factory=dict)
     second_looks: bool = False
+    weigh_answers: bool = False
     random_state: int = 0
 
     def __post_init__(self):
@@ -82,6 +85,7 @@ class SearchPlan:
         put(self, "index", check_choice(self.index, "index backend", BACKENDS))
         put(self, "index_options", MappingProxyType(_index_options(self.index, self.index_options)))
         put(self, "second_looks", bool(self.second_looks))
+        put(self, "weigh_answers", bool(self.weigh_answers))
         put(self, "random_state", check_int(self.random_state, "random_state", minimum=0))
         search = self.build()  # every parameter checked by the part that reads it (portfolio's rankings, ...)
         if stop is not None and stop.needs_estimate and not search.estimates_recall():
@@ -103,6 +107,7 @@ class SearchPlan:
         budget it holds now (they can change while it runs)."""
         return make_strategy(self.strategy, epochs=self.epochs if epochs == AUTO else epochs,
                              budget=self.budget if budget == AUTO else budget, second_looks=self.second_looks,
+                             weigh_answers=self.weigh_answers,
                              **self.params)
 
     def make_index(self, X):

@@ -162,6 +162,7 @@ def simulate(X, labels, target: int, plan: SearchPlan | None = None, *, seeds=5,
         "n_seeds": n_seeds, "seed_ids": None if seed_ids is None else [int(i) for i in seed_ids],
         "examples": 0 if examples is None else int(examples.shape[0]), "repeats": trial.repeats, "noise": trial.noise,
         "second_looks": search.second_looks.get_params() if search.second_looks is not None else None,
+        "weigh_answers": search.labeller.get_params() if search.labeller is not None else None,
         "random_state": plan.random_state, "pool_size": int(X.shape[0]), "index": backend.name,
         "index_recall": measured_recall, "dim": int(X.shape[1]),
     }
@@ -214,7 +215,10 @@ def _one_run(X, truth, seeds, plan, trial, search, backend, streams, examples, o
     if spec is not None and "audit" in spec.phases:
         final_audit = _final_audit(spec, monitor, oracle, streams.audit, trial.progress)
         result.stop_reason = final_audit["reason"]
-    return _run_report(result, truth, seeds, seconds, monitor, final_audit, trial)
+    report = _run_report(result, truth, seeds, seconds, monitor, final_audit, trial)
+    if search.labeller is not None:  # the labeller model's estimate at the run's end
+        report["flip_rate_estimate"] = round(search.labeller.eps, 4)
+    return report
 
 
 def _run_report(result, truth, seeds, seconds, monitor, final_audit, trial) -> dict:

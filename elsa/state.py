@@ -57,6 +57,12 @@ class SearchState:
         not pool items (the user's description of the target, featurised as a record:
         :mod:`elsa.text.describe`), or None. The logistic heads train on them as positives
         (:func:`elsa.samplers.cal.fit_with_random_negatives`); nothing else sees them.
+    tally : (n, 2) int16, each item's "yes" and "no" answers from the oracle (second looks
+        included; seeds none), kept by the loop; None where it was not kept (a labelling
+        session: one answer per item, :func:`elsa.search.labeller.answer_tally`).
+    belief : (n,) float, ``P(positive)`` of each decided item as the labeller model
+        weighs its answers (:mod:`elsa.search.labeller`), or None: the answers stand as given.
+        The default's models read it through :meth:`soft_labels`.
     """
 
     X: np.ndarray
@@ -76,6 +82,8 @@ class SearchState:
     ended: str = "epochs"
     corrected: int = 0
     examples: object = None
+    tally: np.ndarray | None = None
+    belief: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -89,6 +97,13 @@ class SearchState:
     def decided(self) -> np.ndarray:
         """Items answered positive or negative: what a head trains on (unsure items are not)."""
         return (self.answers == POSITIVE) | (self.answers == NEGATIVE)
+
+    def soft_labels(self, ids) -> np.ndarray:
+        """``P(positive)`` of the decided items ``ids``: their :attr:`belief` where the search
+        keeps one, else their answers (1.0 or 0.0)."""
+        if self.belief is not None:
+            return self.belief[ids]
+        return (self.answers[ids] == POSITIVE).astype(np.float64)
 
     @property
     def positive_ids(self) -> np.ndarray:

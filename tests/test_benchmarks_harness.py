@@ -145,3 +145,29 @@ def test_write_results_keeps_the_document_and_adds_the_run(tmp_path):
     assert doc["run"] == "an earlier file's record"  # the caller's document is not changed
     h.write_results(path, {"rows": []}, [], module="benchmarks.x", indent=None)
     assert path.read_text().count("\n") == 1 and json.loads(path.read_text())["run"]["command"] == "python -m benchmarks.x"
+
+
+def test_noise_ratios_and_their_bootstrap_pair_run_r_at_each_level():
+    noise = pytest.importorskip("benchmarks.noise")
+
+    def row(cls, p, run, found, weigh=False):
+        return dict(space="s", cls=cls, noise=p, second_looks=False, weigh_answers=weigh, run=run, found=found,
+                    queries=100, rechecks=0, flips_rechecked=None, rechecks_flipped=None, flip_rate_estimate=None)
+
+    # Class 0 finds 10 without noise and 8 at 20 % in every run (0.8); class 1 finds 20 and
+    # 20 (1.0): every resample gives the same ratios, so the intervals are points.
+    rows = [row(c, p, r, f) for r in range(4) for c, p, f in ((0, 0.0, 10), (0, 0.2, 8), (1, 0.0, 20), (1, 0.2, 20))]
+    (at0, at20) = noise.summarise(rows)
+    assert (at0["ratio_median_class"], at0["ratio_worst_class"]) == (1.0, 1.0)
+    assert (at20["ratio_median_class"], at20["ratio_worst_class"], at20["worst_class"]) == (0.9, 0.8, 0)
+    assert at20["ratio_median_class_90"] == [0.9, 0.9] and at20["ratio_worst_class_90"] == [0.8, 0.8]
+    # Class 0's runs pair 10 with 5 and 10 with 10 (ratio of medians 0.75): resamples of the
+    # run indices keep the pairs, so the worst class's ratio stays within [0.5, 1].
+    rows = [row(0, 0.0, r, 10) for r in range(2)] + [row(0, 0.2, 0, 5), row(0, 0.2, 1, 10)]
+    (_, at20) = noise.summarise(rows)
+    assert at20["ratio_worst_class"] == 0.75
+    assert 0.5 <= at20["ratio_worst_class_90"][0] <= 0.75 <= at20["ratio_worst_class_90"][1] <= 1.0
+    # Weighed answers are a setting of their own, with ratios to their own noise-free runs.
+    weighed = [row(0, p, 0, f, weigh=True) for p, f in ((0.0, 4), (0.2, 2))]
+    assert [(c["weigh_answers"], c["noise"], c["ratio_worst_class"]) for c in noise.summarise(rows + weighed)] == [
+        (False, 0.0, 1.0), (False, 0.2, 0.75), (True, 0.0, 1.0), (True, 0.2, 0.5)]

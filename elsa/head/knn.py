@@ -71,7 +71,23 @@ class KNNModel:
                 self.negatives[rev] += sign * (1.0 - y)
 
     def sync(self, state: SearchState) -> np.ndarray:
-        """Counts for ``state``'s decided labels; returns the ids whose label changed."""
+        """Counts for ``state``'s decided labels; returns the ids whose label changed.
+
+        Where the state keeps beliefs (:attr:`~elsa.state.SearchState.belief`, from the
+        labeller model) the counts are the beliefs' sums, recounted from zero each time (in
+        the order of the ids, so a search rebuilt from the same answers counts the same
+        bits); every decided item is returned."""
+        if state.belief is not None:
+            decided = np.flatnonzero(state.decided)
+            self.positives[:] = 0.0
+            self.negatives[:] = 0.0
+            self.observe(decided, state.soft_labels(decided))
+            self._seen = None  # the next sync without beliefs recounts from zero
+            return decided
+        if self._seen is None:
+            self.positives[:] = 0.0
+            self.negatives[:] = 0.0
+            self._seen = np.zeros(state.n, np.int8)
         now = np.where(state.answers == POSITIVE, 1, np.where(state.answers == NEGATIVE, -1, 0)).astype(np.int8)
         changed = np.flatnonzero(now != self._seen)
         if changed.size:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from sklearn.neural_network import MLPClassifier
 
 from .._validation import check_float, check_int
-from ..exceptions import ParameterError
 from .base import Head
 
 
@@ -38,9 +37,7 @@ class MLPHead(Head):
         self.max_iter = check_int(max_iter, "max_iter", minimum=1)
 
     def _fit_layers(self, Xs, y, random_state, sample_weight):
-        if sample_weight is not None:
-            raise ParameterError("the MLP head does not take sample weights")
         model = MLPClassifier(hidden_layer_sizes=(self.hidden,), solver="lbfgs", alpha=self.alpha,
                               max_iter=self.max_iter, random_state=random_state)
-        model.fit(Xs, y)
+        model.fit(Xs, y, sample_weight=sample_weight)  # scikit-learn >= 1.7
         return model.coefs_, model.intercepts_

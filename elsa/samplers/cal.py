@@ -45,15 +45,25 @@ def fit_with_random_negatives(heads, state: SearchState, rng: np.random.Generato
     pseudo = uniform_unlabelled(state, rng, n_random)
     ids = np.concatenate([decided, pseudo])
     y = np.concatenate([state.answers[decided] == POSITIVE, np.zeros(pseudo.size, bool)])
+    weight = None
+    if state.belief is not None:  # each answer as far as it is believed (:mod:`elsa.search.labeller`)
+        q = state.soft_labels(decided)
+        both = decided[(q > 0.0) & (q < 1.0)]  # in doubt: a positive row and a negative row, weighted
+        ids = np.concatenate([ids, both])
+        y = np.concatenate([q >= 1.0, np.zeros(pseudo.size, bool), np.ones(both.size, bool)])
+        qb = state.soft_labels(both)
+        weight = np.concatenate([np.where((q > 0.0) & (q < 1.0), 1.0 - q, 1.0), np.ones(pseudo.size), qb])
     rows = state.X[ids]
     if state.examples is not None and state.examples.shape[0]:
         rows = stack_rows(rows, state.examples)
         y = np.concatenate([y, np.ones(state.examples.shape[0], bool)])
+        if weight is not None:
+            weight = np.concatenate([weight, np.ones(state.examples.shape[0])])
     if y.all() or not y.any():
         return False
     seed = int(rng.integers(2**31 - 1))
     for head in heads if isinstance(heads, (list, tuple)) else (heads,):
-        head.fit(rows, y, random_state=seed)
+        head.fit(rows, y, random_state=seed, sample_weight=weight)
     return True
 
 

@@ -281,9 +281,11 @@ class PortfolioSampler(Sampler):
             if not mine.any():
                 continue
             weight = self.discount ** max(state.epoch - proposal.epoch, 0)
-            answers = state.answers[proposal.ids[mine]]
-            hits += weight * np.bincount(arm[mine][answers == POSITIVE], minlength=len(self.parts))
-            misses += weight * np.bincount(arm[mine][answers == NEGATIVE], minlength=len(self.parts))
+            ids = proposal.ids[mine]
+            decided = (state.answers[ids] == POSITIVE) | (state.answers[ids] == NEGATIVE)
+            q = np.where(decided, state.soft_labels(ids), 0.0)  # the answers, or the beliefs in them
+            hits += weight * np.bincount(arm[mine], q, minlength=len(self.parts))
+            misses += weight * np.bincount(arm[mine], decided - q, minlength=len(self.parts))
         return hits, misses
 
     def select(self, state: SearchState, rng: np.random.Generator) -> np.ndarray:

@@ -29,6 +29,7 @@ from ..index.local import make_local_index
 from ..samplers.base import Sampler
 from ..state import NEGATIVE, POSITIVE, Proposal, SearchState
 from .second_look import OWNER as SECOND_LOOK
+from .labeller import LabellerModel
 from .second_look import SecondLooks, record_check
 
 
@@ -170,6 +171,11 @@ class ActiveSearch:
         disagrees with (:mod:`.second_look`): a round of kind ``check``, after which the
         stopping rule is asked again; none after the last epoch or the final search.
         None: never.
+    labeller : LabellerModel or None
+        Before each step, weigh every answer against its neighbours' and the labeller's
+        estimated flip rate (:mod:`.labeller`), and let the samplers' models read the
+        beliefs (:attr:`~elsa.state.SearchState.belief`) instead of the answers. None: the
+        answers stand as given.
     """
 
     def __init__(
@@ -183,6 +189,7 @@ class ActiveSearch:
         epochs: int | None = 10,
         budget: int | None = None,
         second_looks: "SecondLooks | None" = None,
+        labeller: "LabellerModel | None" = None,
     ):
         if nn is None and explore is None and final is None and cold_start is None:
             raise ParameterError("a search needs at least one of nn, explore, final or cold_start")
@@ -194,6 +201,7 @@ class ActiveSearch:
         self.epochs = None if epochs is None else check_int(epochs, "epochs", minimum=0)
         self.budget = None if budget is None else check_int(budget, "budget", minimum=0)
         self.second_looks = second_looks
+        self.labeller = labeller
 
     ROLES = ("cold_start", "nn", "explore", "final")
 
@@ -219,6 +227,8 @@ class ActiveSearch:
             params[role] = None if sampler is None else {"sampler": sampler.name, **_plain(sampler.get_params())}
         params["scorer"] = None if self.scorer is None else self.scorer.name
         params["second_looks"] = None if self.second_looks is None else self.second_looks.get_params()
+        if self.labeller is not None:
+            params["labeller"] = self.labeller.get_params()
         return params
 
     def run(
@@ -258,7 +268,8 @@ class ActiveSearch:
         answers = np.zeros(X.shape[0], np.int8)
         answers[seed_ids] = POSITIVE
         state = SearchState(X=X, index=index, answers=answers, frontier=seed_ids, budget_left=self.budget,
-                            progress=progress, examples=check_examples(examples, X))
+                            progress=progress, examples=check_examples(examples, X),
+                            tally=np.zeros((X.shape[0], 2), np.int16))
         result = SearchResult(seed_ids=seed_ids)
         self.prepare(state, rng)
         curve = [(0, 0)]  # (queries, positives answered) after each call: what the knee rule reads
@@ -292,6 +303,8 @@ class ActiveSearch:
         one found candidates; then the final search once; then stop, for ``budget``,
         ``epochs`` or ``no candidates``. Moves ``state.epoch`` and ``state.phase`` on.
         """
+        if self.labeller is not None and state.queries and state.belief is None:  # a state rebuilt from a file
+            self.labeller.update(state)
         if state.phase == "epochs":
             reason = stop.check(state, curve) if stop is not None and state.epoch > 0 else None
             if reason:
@@ -321,6 +334,8 @@ class ActiveSearch:
         epoch, retrain the scorer. Returns the scorer's phase times. (A labelling session
         rebuilds the same state from its file and calls :meth:`update_scores` itself.)"""
         batch = step.selection.ids
+        if state.tally is not None:
+            state.tally[batch, np.where(said, 0, 1)] += 1
         if step.kind == "check":  # retrain only when a second answer changed a label
             retrain = bool(record_check(state, batch, said).any())
         else:
@@ -332,6 +347,8 @@ class ActiveSearch:
         state.queries += batch.size
         if state.budget_left is not None:
             state.budget_left -= batch.size
+        if self.labeller is not None:
+            self.labeller.update(state)
         return self.update_scores(state, rng) if retrain else {}
 
     def resume(self, X, index, answers: np.ndarray, proposals: list[Proposal], frontier: np.ndarray,
@@ -359,6 +376,8 @@ class ActiveSearch:
             self.scorer.prepare(state)
         if self.second_looks is not None:
             self.second_looks.prepare(state)
+        if self.labeller is not None:
+            self.labeller.prepare(state)
         for role in self.ROLES:
             if getattr(self, role) is not None:
                 getattr(self, role).prepare(state, rng)

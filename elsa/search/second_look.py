@@ -92,7 +92,11 @@ class SecondLooks:
         self._model = KNNModel(self.k, self.gamma).attach(graph)
 
     def disagreement(self, state: SearchState, ids: np.ndarray) -> np.ndarray:
-        """How strongly the held-out k-NN model disagrees with each answer of ``ids``."""
+        """How strongly the held-out k-NN model disagrees with each answer of ``ids``; where
+        the search keeps beliefs (:mod:`.labeller`), how far each answer is doubted."""
+        if state.belief is not None:
+            q = state.belief[ids]
+            return np.where(state.answers[ids] == POSITIVE, 1.0 - q, q)
         if self._model is None:
             self.prepare(state)
         self._model.sync(state)

@@ -16,6 +16,7 @@ from ..head import HeadScorer, LogisticHead, MLPHead, ProximityScorer
 from ..samplers import USL, USLT, FinalSearch, LatentSampler, NearestNeighbourSampler, RandomSampler, RandS
 from ..samplers.base import Sampler
 from .loop import ActiveSearch
+from .labeller import LabellerModel
 from .second_look import SecondLooks
 from .registry import StrategySpec, resolve_epochs, spec_of, strategy_params
 
@@ -68,7 +69,8 @@ _BUILDS = {
 
 
 def make_strategy(name: str, *, epochs: int | str | None = "auto", budget: int | None = None,
-                  second_looks: "bool | SecondLooks" = False, **params) -> ActiveSearch:
+                  second_looks: "bool | SecondLooks" = False, weigh_answers: bool = False,
+                  **params) -> ActiveSearch:
     """Build the search loop of strategy ``name`` (its :class:`~.registry.StrategySpec`) with
     any of its parameters overridden.
 
@@ -76,6 +78,8 @@ def make_strategy(name: str, *, epochs: int | str | None = "auto", budget: int |
     paper's strategies, no limit for those that run until their budget. ``second_looks``:
     after each page, ask again about the answers the held-out k-NN model most disagrees
     with (:class:`.second_look.SecondLooks`; True: its defaults; False: never).
+    ``weigh_answers``: the samplers' models read the labeller model's beliefs in the answers
+    (:class:`.labeller.LabellerModel`, its defaults) instead of the answers.
     """
     spec = spec_of(name)
     p = strategy_params(name, **params)
@@ -85,4 +89,4 @@ def make_strategy(name: str, *, epochs: int | str | None = "auto", budget: int |
     if second_looks is True:
         second_looks = SecondLooks()
     return ActiveSearch(**_BUILDS[spec.build](spec, p), epochs=resolve_epochs(name, epochs), budget=budget,
-                        second_looks=second_looks or None)
+                        second_looks=second_looks or None, labeller=LabellerModel() if weigh_answers else None)
