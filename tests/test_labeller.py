@@ -138,3 +138,20 @@ def test_weigh_answers_in_a_plan_and_a_simulation(blobs):
     again = simulate(X, truth.astype(int), 1, plan, seeds=3, trial=Trial(repeats=2, noise=0.2, progress=False))
     key = lambda d: [(r["found"], r["curve"], r["flip_rate_estimate"]) for r in d["runs"]]  # noqa: E731
     assert key(again) == key(doc)  # a fixed random state repeats itself
+
+
+def test_a_search_rebuilt_from_its_answers_weighs_them_as_the_live_one_did(blobs):
+    # A labelling session keeps no tally: it rebuilds the state from its rounds (one answer
+    # an item) before each round, and the beliefs must come out the same.
+    X, truth = blobs
+    search = make_strategy("portfolio", budget=30, k=10, weigh_answers=True)
+    states = []
+    search.run(X, np.flatnonzero(truth)[:3], NoisyOracle(truth, 0.2, random_state=0), random_state=1,
+               progress=False, callback=lambda rnd, st: states.append(st))
+    live = states[-1]
+    rebuilt = search.resume(X, live.index, live.answers.copy(), list(live.proposals), live.frontier,
+                            live.epoch, final_done=False, stalled=False)
+    assert rebuilt.tally is None and rebuilt.belief is None
+    search.next_step(rebuilt, np.random.default_rng(0))
+    assert np.array_equal(rebuilt.belief, live.belief)
+    assert 0.0 < live.belief[live.decided].min() < live.belief[live.decided].max() <= 1.0

@@ -40,9 +40,13 @@ With ``eps = 0`` every belief is the answer itself and the search is the one wit
 this model.
 
 Experimental (issue 40): off by default (``weigh_answers`` in a plan, ``elsa simulate
---weigh-answers``). What it changed is in ``docs/simulate.md``: it estimates the rate,
-but on the search's own items the neighbourhoods are no surer than the answers, and the
-search finds about as much with it as without.
+--weigh-answers``). Measured in ``benchmarks/noise.py`` (with second looks; 10 paired runs
+of five classes in three feature spaces): at 20 % noise the default finds about as much
+with it as without (0.80, 0.74 and 0.81 of the default's noise-free median class, against
+0.79, 0.85 and 0.84 without), and with a perfect labeller it finds 3-12 % less, because
+it puts that labeller's error rate at 4-22 %: the search asks at the edge of the class,
+where an answer that disagrees with its neighbours is as often the edge as a mistake,
+and where neither the neighbourhoods nor a linear head is surer than one answer.
 """
 
 from __future__ import annotations
