@@ -58,8 +58,9 @@ class SearchState:
         :mod:`elsa.text.describe`), or None. The logistic heads train on them as positives
         (:func:`elsa.samplers.cal.fit_with_random_negatives`); nothing else sees them.
     tally : (n, 2) int16, each item's "yes" and "no" answers from the oracle (second looks
-        included; seeds none), kept by the loop; None where it was not kept (a labelling
-        session: one answer per item, :func:`elsa.search.labeller.answer_tally`).
+        included; seeds none), kept by the loop of a search that weighs its answers; None
+        where it was not kept (then one answer per proposed item, as a labelling session
+        has: :func:`elsa.search.labeller.answer_tally`).
     belief : (n,) float, ``P(positive)`` of each decided item as the labeller model
         weighs its answers (:mod:`elsa.search.labeller`), or None: the answers stand as given.
         The default's models read it through :meth:`soft_labels`.

@@ -28,8 +28,8 @@ from ..index import Index
 from ..index.local import make_local_index
 from ..samplers.base import Sampler
 from ..state import NEGATIVE, POSITIVE, Proposal, SearchState
-from .second_look import OWNER as SECOND_LOOK
 from .labeller import LabellerModel
+from .second_look import OWNER as SECOND_LOOK
 from .second_look import SecondLooks, record_check
 
 
@@ -172,10 +172,11 @@ class ActiveSearch:
         stopping rule is asked again; none after the last epoch or the final search.
         None: never.
     labeller : LabellerModel or None
-        Before each step, weigh every answer against its neighbours' and the labeller's
-        estimated flip rate (:mod:`.labeller`), and let the samplers' models read the
-        beliefs (:attr:`~elsa.state.SearchState.belief`) instead of the answers. None: the
-        answers stand as given.
+        After every oracle call (and before the first step of a state rebuilt from a
+        session's file), weigh every answer against its neighbours' and the labeller's
+        estimated flip rate (:mod:`.labeller`); the samplers' models read those beliefs
+        (:attr:`~elsa.state.SearchState.belief`) instead of the answers. None: the answers
+        stand as given.
     """
 
     def __init__(
@@ -269,7 +270,7 @@ class ActiveSearch:
         answers[seed_ids] = POSITIVE
         state = SearchState(X=X, index=index, answers=answers, frontier=seed_ids, budget_left=self.budget,
                             progress=progress, examples=check_examples(examples, X),
-                            tally=np.zeros((X.shape[0], 2), np.int16))
+                            tally=None if self.labeller is None else np.zeros((X.shape[0], 2), np.int16))
         result = SearchResult(seed_ids=seed_ids)
         self.prepare(state, rng)
         curve = [(0, 0)]  # (queries, positives answered) after each call: what the knee rule reads
