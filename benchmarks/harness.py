@@ -26,9 +26,10 @@ import shlex
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -198,3 +199,17 @@ def write_results(path, doc: dict, argv: Sequence[str] | None = None, *, module:
     tmp.write_text(json.dumps(out, indent=indent) + "\n")
     os.replace(tmp, path)
     return out
+
+
+@contextmanager
+def new_npy(path: Path, shape: tuple[int, ...], dtype=np.float32) -> Iterator[np.ndarray]:
+    """A memory map of a new ``.npy`` to fill, written as ``path``'s ``.partial.npy`` and renamed
+    to ``path`` only when the block ends without an error (a run stopped half-way leaves no
+    pool under the cached name). Files that must exist beside it (a pool's labels) are
+    written inside the block."""
+    tmp = path.with_suffix(".partial.npy")
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
+    yield out
+    out.flush()
+    del out
+    os.replace(tmp, path)

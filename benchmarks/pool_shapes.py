@@ -26,12 +26,12 @@ Each row's class (the cluster, or the Fashion-MNIST class) is saved beside the p
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from .harness import ROOT, new_npy
+
 CACHE = ROOT / "benchmarks" / ".cache" / "shapes"
 N, D = 1_000_000, 128
 SHAPES = ("clusters-1000", "clusters-2000", "many-small", "few-large", "skewed", "uniform", "fm-encoder")
@@ -56,32 +56,34 @@ def shape_path(name: str, n: int = N) -> Path:
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(SHAPES.index(name))
-    tmp = path.with_suffix(".partial.npy")
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, D))
-    labels = np.empty(n, np.int32)
-    if name == "fm-encoder":
-        _tiled_encoder(out, labels, rng)
-    else:
-        clusters = {"clusters-1000": 1000, "clusters-2000": 2000, "many-small": 20_000, "few-large": 20,
-                    "skewed": 2000, "uniform": 0}[name]
-        if clusters:
-            centres = rng.normal(0, 3, (clusters, D)).astype(np.float32)
-            weights = (1.0 / np.arange(1, clusters + 1) ** 1.1) if name == "skewed" else np.ones(clusters)
-            weights /= weights.sum()
-        for start in range(0, n, CHUNK):
-            stop = min(n, start + CHUNK)
-            if clusters:
-                lab = rng.choice(clusters, stop - start, p=weights)
-                out[start:stop] = centres[lab] + rng.normal(0, 1, (stop - start, D)).astype(np.float32)
-            else:
-                lab = np.zeros(stop - start, np.int32)
-                out[start:stop] = rng.random((stop - start, D), dtype=np.float32)
-            labels[start:stop] = lab
-    out.flush()
-    del out
-    np.save(CACHE / f"{name}-{n}.labels.npy", labels)
-    os.replace(tmp, path)
+    with new_npy(path, (n, D)) as out:
+        labels = np.empty(n, np.int32)
+        if name == "fm-encoder":
+            _tiled_encoder(out, labels, rng)
+        else:
+            _clustered(name, out, labels, rng)
+        np.save(CACHE / f"{name}-{n}.labels.npy", labels)
     return path
+
+
+def _clustered(name: str, out: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> None:
+    """Fill ``out`` and ``labels`` with a clustered shape's rows (uniform rows for ``uniform``)."""
+    n = out.shape[0]
+    clusters = {"clusters-1000": 1000, "clusters-2000": 2000, "many-small": 20_000, "few-large": 20,
+                "skewed": 2000, "uniform": 0}[name]
+    if clusters:
+        centres = rng.normal(0, 3, (clusters, D)).astype(np.float32)
+        weights = (1.0 / np.arange(1, clusters + 1) ** 1.1) if name == "skewed" else np.ones(clusters)
+        weights /= weights.sum()
+    for start in range(0, n, CHUNK):
+        stop = min(n, start + CHUNK)
+        if clusters:
+            lab = rng.choice(clusters, stop - start, p=weights)
+            out[start:stop] = centres[lab] + rng.normal(0, 1, (stop - start, D)).astype(np.float32)
+        else:
+            lab = np.zeros(stop - start, np.int32)
+            out[start:stop] = rng.random((stop - start, D), dtype=np.float32)
+        labels[start:stop] = lab
 
 
 def shape_labels(name: str, n: int = N) -> np.ndarray:

@@ -19,13 +19,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from .feature_spaces import SPACES, build_space, derived_graph, prefill_graph
-from .harness import ROOT
+from .harness import ROOT, new_npy
 
 __all__ = ["SPACES", "build_space", "derived_graph", "prefill_graph", "fashion_mnist_encoded", "thin", "space_pool",
            "pool_path", "scaling_labels", "scaling_pool", "SCALING_CACHE", "SCALING_D"]
@@ -73,29 +72,21 @@ def pool_path(n: int, dtype: str = "float32") -> Path:
         return path
     if dtype != "float32":  # the same values, rounded, chunk by chunk
         src = np.load(pool_path(n), mmap_mode="r")
-        tmp = path.with_suffix(".partial.npy")
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=src.shape)
-        for start in range(0, n, 500_000):
-            out[start : start + 500_000] = src[start : start + 500_000]
-        out.flush()
-        del out
-        os.replace(tmp, path)
+        with new_npy(path, src.shape, dtype) as out:
+            for start in range(0, n, 500_000):
+                out[start : start + 500_000] = src[start : start + 500_000]
         return path
     SCALING_CACHE.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     centers = rng.normal(0, 1, (1000, D)).astype(np.float32) * 3
-    tmp = path.with_suffix(".partial.npy")
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, D))
-    labels = np.empty(n, np.int32)
-    for start in range(0, n, 500_000):
-        stop = min(n, start + 500_000)
-        lab = rng.integers(0, 1000, stop - start)
-        out[start:stop] = centers[lab] + rng.normal(0, 1, (stop - start, D)).astype(np.float32)
-        labels[start:stop] = lab
-    out.flush()
-    del out
-    np.save(SCALING_CACHE / f"labels-{n}.npy", labels)
-    os.replace(tmp, path)
+    with new_npy(path, (n, D)) as out:
+        labels = np.empty(n, np.int32)
+        for start in range(0, n, 500_000):
+            stop = min(n, start + 500_000)
+            lab = rng.integers(0, 1000, stop - start)
+            out[start:stop] = centers[lab] + rng.normal(0, 1, (stop - start, D)).astype(np.float32)
+            labels[start:stop] = lab
+        np.save(SCALING_CACHE / f"labels-{n}.npy", labels)
     return path
 
 

@@ -48,11 +48,10 @@ def fit_with_random_negatives(heads, state: SearchState, rng: np.random.Generato
     weight = None
     if state.belief is not None:  # each answer as far as it is believed (:mod:`elsa.search.labeller`)
         q = state.soft_labels(decided)
-        both = decided[(q > 0.0) & (q < 1.0)]  # in doubt: a positive row and a negative row, weighted
-        ids = np.concatenate([ids, both])
-        y = np.concatenate([q >= 1.0, np.zeros(pseudo.size, bool), np.ones(both.size, bool)])
-        qb = state.soft_labels(both)
-        weight = np.concatenate([np.where((q > 0.0) & (q < 1.0), 1.0 - q, 1.0), np.ones(pseudo.size), qb])
+        doubt = (q > 0.0) & (q < 1.0)  # in doubt: a negative row weighted 1 - q and a positive row weighted q
+        ids = np.concatenate([ids, decided[doubt]])
+        y = np.concatenate([q >= 1.0, np.zeros(pseudo.size, bool), np.ones(int(doubt.sum()), bool)])
+        weight = np.concatenate([np.where(doubt, 1.0 - q, 1.0), np.ones(pseudo.size), q[doubt]])
     rows = state.X[ids]
     if state.examples is not None and state.examples.shape[0]:
         rows = stack_rows(rows, state.examples)

@@ -109,7 +109,7 @@ class LabellerModel:
         seeds = np.flatnonzero(decided & (tally.sum(axis=1) == 0))  # never asked: the user's own examples
         yes, no = tally[asked, 0].astype(np.float64), tally[asked, 1].astype(np.float64)
         q = np.zeros(state.n)
-        q[np.flatnonzero(decided)] = state.answers[decided] == POSITIVE
+        q[decided] = state.answers[decided] == POSITIVE
         near = self._forward[asked]  # (m, k): each answered item's neighbours
         labelled = decided[near]
         n_near = labelled.sum(axis=1)
