@@ -213,3 +213,23 @@ def new_npy(path: Path, shape: tuple[int, ...], dtype=np.float32) -> Iterator[np
     out.flush()
     del out
     os.replace(tmp, path)
+
+
+def paired_ratio_spread(found: dict, draws: int = 1000) -> dict:
+    """90 % bootstrap intervals of the median-class and worst-class ratios of medians:
+    ``found[c]`` is ``(found in the setting, found in the baseline)``, arrays by run index,
+    resampled together (run ``r`` of both shares its seeds and search stream, so the pairs
+    stay paired). Returns the 5th and 95th percentiles of both ratios."""
+    rng = np.random.default_rng(0)
+    med, worst = [], []
+    for _ in range(draws):
+        ratios = []
+        for at, base in found.values():
+            pick = rng.integers(0, at.size, at.size)
+            b = np.median(base[pick])
+            if b > 0:
+                ratios.append(np.median(at[pick]) / b)
+        med.append(np.median(ratios))
+        worst.append(min(ratios))
+    q = lambda v: [round(float(x), 3) for x in np.percentile(v, [5, 95])]  # noqa: E731
+    return {"ratio_median_class_90": q(med), "ratio_worst_class_90": q(worst)}

@@ -42,7 +42,7 @@ import numpy as np
 
 from elsa.plan import SearchPlan
 from elsa.simulation import Trial
-from .harness import ROOT, write_results
+from .harness import ROOT, paired_ratio_spread, write_results
 from .pools import space_pool
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -82,25 +82,12 @@ def _ratio_spread(sel: list[dict], classes: list[int], p: float, draws: int = 10
     under a bootstrap of the runs: each class's runs at ``p`` and at 0 are resampled
     together by run index (run ``r`` at both levels shares its seeds and search stream, so
     the pairs stay paired); returns the 5th and 95th percentiles of both ratios."""
-    rng = np.random.default_rng(0)
     found = {}
     for c in classes:
         by_run = {lvl: {r["run"]: r["found"] for r in sel if r["cls"] == c and r["noise"] == lvl} for lvl in (p, 0.0)}
         runs = sorted(set(by_run[p]) & set(by_run[0.0]))
         found[c] = (np.array([by_run[p][r] for r in runs], float), np.array([by_run[0.0][r] for r in runs], float))
-    med, worst = [], []
-    for _ in range(draws):
-        ratios = []
-        for c in classes:
-            at, base = found[c]
-            pick = rng.integers(0, at.size, at.size)
-            b = np.median(base[pick])
-            if b > 0:
-                ratios.append(np.median(at[pick]) / b)
-        med.append(np.median(ratios))
-        worst.append(min(ratios))
-    q = lambda v: [round(float(x), 3) for x in np.percentile(v, [5, 95])]  # noqa: E731
-    return {"ratio_median_class_90": q(med), "ratio_worst_class_90": q(worst)}
+    return paired_ratio_spread(found, draws)
 
 
 def summarise(rows: list[dict]) -> list[dict]:

@@ -29,7 +29,10 @@ def _label_session(args):
         if args.project is None:
             from .session.demo import open_demo_session
 
-            return open_demo_session(progress=not args.quiet, user=args.user)
+            session = open_demo_session(progress=not args.quiet, user=args.user)
+            if args.double_share is not None:
+                session.set_double_share(args.double_share)
+            return session
         session = Session.open(args.project, user=args.user)
         _check_image_folder(session, args.images)
         if args.epochs is not None and session.settings["epochs"] is not None \
@@ -37,6 +40,8 @@ def _label_session(args):
             session.extend(args.epochs - session.settings["epochs"])
         if args.budget is not None:
             session.set_budget(args.budget)
+        if args.double_share is not None:
+            session.set_double_share(args.double_share)
         return session
     if args.project is None:
         raise ParameterError("name the session folder: elsa label PROJECT --embeddings E.npy ...")
@@ -45,7 +50,7 @@ def _label_session(args):
     pool = PoolFiles(args.records or args.embeddings, manifest=args.manifest, text_columns=args.text_columns)
     seeds = [*(args.seed_rows or []), *_seed_ids(args), *(t for t in (args.seed_items or "").split(",") if t)]
     return Session.create(args.project, pool, plan_from_args(args), target=args.target, seeds=seeds,
-                          labels_from=args.labels_from, user=args.user)
+                          labels_from=args.labels_from, user=args.user, double_share=args.double_share or 0.0)
 
 
 def _seed_ids(args) -> list:

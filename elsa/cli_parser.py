@@ -76,6 +76,14 @@ def _float_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0.485,0.456,0.406; got {text!r}") from None
 
 
+def _rate_list(text: str) -> list[float]:
+    rates = _float_list(text)
+    if not rates or not all(0.0 <= r <= 0.5 for r in rates):
+        raise argparse.ArgumentTypeError(f"expected each labeller's chance of a wrong answer, from 0 to 0.5, "
+                                         f"comma-separated such as 0.1,0.2; got {text!r}")
+    return rates
+
+
 def _row_list(text: str) -> list[int]:
     try:
         rows = [int(t) for t in text.replace(" ", "").split(",") if t]
@@ -233,6 +241,13 @@ def _simulate_parser(sub, shown: str | None) -> None:
     p.add_argument("--index-recall", action="store_true",
                    help="report an approximate backend's recall@50 against the exact search on 200 of your rows")
     p.add_argument("--noise", type=_probability, default=0.0, metavar="P", help="flip each answer with probability P")
+    p.add_argument("--labellers", type=_rate_list, default=[], metavar="P,P,...",
+                   help="several simulated labellers instead of one, each wrong with their own probability (one rate "
+                        "per labeller; each item goes to one of them at random); not with --noise")
+    p.add_argument("--double-share", type=_probability, default=0.0, metavar="F",
+                   help="with --labellers: the share of items also given to a second labeller (its answers count "
+                        "against the budget; where two disagree, the search weighs each by its labeller's estimated "
+                        "reliability)")
     p.add_argument("--second-looks", action="store_true",
                    help="after each page, ask again about the answers the held-out k-NN model most disagrees with "
                         "(10%% of the first 100 labels, then 1%%, more while they find mistakes, at most 10%%; "
@@ -380,6 +395,10 @@ def _label_parser(sub, shown: str | None) -> None:
     lb.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0 picks a free port")
     lb.add_argument("--token", help="access token (default: generated when --host is not loopback)")
     lb.add_argument("--user", help="your name in the label history (default: your login)")
+    lb.add_argument("--double-share", type=_probability, metavar="F",
+                    help="give this share of each page's items to a second labeller as well: they show as \"please "
+                         "check\" cards to everyone but the person who answered first, and the page's Agreement tab "
+                         "shows Cohen's kappa and the disagreements to resolve (default 0; on --resume, changes it)")
     lb.add_argument("--open", action="store_true", help="open the page in a browser")
     lb.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_strategy_params(lb, shown)

@@ -50,7 +50,8 @@ def cmd_simulate(args) -> int:
     seeds = _seeds(args, records, X.shape[0])
     from .simulation import Trial, simulate
 
-    trial = Trial(repeats=args.repeats, noise=args.noise, index_recall=args.index_recall, progress=not args.quiet)
+    trial = Trial(repeats=args.repeats, noise=args.noise, labellers=tuple(args.labellers),
+                  double_share=args.double_share, index_recall=args.index_recall, progress=not args.quiet)
     on_round, bar = _progress_callback(not args.quiet, args.repeats)
     try:
         doc = simulate(X, y, args.target, plan, seeds=seeds, trial=trial, examples=examples, on_round=on_round)
@@ -194,7 +195,9 @@ def format_summary(doc: dict) -> str:
         + (f", stop {p['stop']}" if p.get("stop") else "")
         + (f", index {p['index']}" if p.get("index", "exact") != "exact" else "")
         + (f" (recall@50 against exact search {p['index_recall']:.3f})" if p.get("index_recall") is not None else "")
-        + (f", oracle noise {p['noise']}" if p["noise"] else ""),
+        + (f", oracle noise {p['noise']}" if p["noise"] else "")
+        + (f", labellers wrong {'/'.join(f'{r:.0%}' for r in p['labellers'])} of the time" if p.get("labellers") else "")
+        + (f", {p['double_share']:.0%} of items to two" if p.get("double_share") else ""),
         f"{'run':>4} {'queries':>8} {'found':>6} {'discovery':>10} {'efficiency':>11} {'seconds':>8}  stop",
     ]
     for i, r in enumerate(runs):
@@ -216,6 +219,10 @@ def format_summary(doc: dict) -> str:
         if r.get("flip_rate_estimate") is not None:
             lines.append(f"{'':>5}weighed answers: the labeller's estimated error rate {r['flip_rate_estimate']:.1%}"
                          + (f" (the simulated one: {p['noise']:.1%})" if p.get("noise") else ""))
+        if r.get("double_labels"):
+            lines.append(f"{'':>5}second labellers: {r['double_labels']} item(s) answered twice, {r['disputes']} "
+                         "disagreement(s); estimated error rates "
+                         + " / ".join(f"{e:.1%}" for e in r["flip_rate_estimates"] or []))
         if p.get("second_looks"):
             lines.append(f"{'':>5}second looks: {r['rechecks']} answer(s) asked again" + (
                 f"; {r['flips_rechecked']:.0%} of the {r['wrong_first_answers']} wrong first answers re-asked"

@@ -21,7 +21,7 @@ import numpy as np
 from ._validation import as_generator, check_class_labels, check_embeddings, check_float, check_ids, check_int
 from .exceptions import ParameterError
 from .metrics import discovery_rate, labelling_efficiency, quartiles
-from .oracle import NoisyOracle, SimulatedOracle
+from .oracle import NoisyOracle, PanelOracle, SimulatedOracle
 from .plan import SearchPlan
 from .search import run_streams
 from .search.loop import Round
@@ -65,12 +65,19 @@ class Trial:
     choices up to its last call, which it cuts to fit, so the count equals that run's
     ``found`` while the loop is still in its epochs). ``level``: the estimates' interval
     level; ``trace``: estimates after every oracle call, not only at the end.
-    ``index_recall``: also measure a faiss backend's recall@50 against the exact search on
+    ``labellers``: several simulated labellers instead of one, each wrong with their own
+    probability (:class:`~elsa.oracle.PanelOracle`; ``noise`` must then be 0), and
+    ``double_share``: the share of the items asked that also goes to a second labeller.
+    The second answers are labels (they count against the budget); where two answers
+    disagree the search weighs them by each labeller's estimated reliability
+    (:mod:`elsa.search.reliability`). ``index_recall``: also measure a faiss backend's recall@50 against the exact search on
     200 pool rows. ``progress``: bars for long one-off work (the pool's k-NN graph).
     """
 
     repeats: int = 1
     noise: float = 0.0
+    labellers: tuple[float, ...] = ()
+    double_share: float = 0.0
     found_at: tuple[int, ...] = ()
     level: float = 0.9
     trace: bool = False
@@ -81,6 +88,15 @@ class Trial:
         put = object.__setattr__
         put(self, "repeats", check_int(self.repeats, "repeats", minimum=1))
         put(self, "noise", check_float(self.noise, "noise", minimum=0.0, maximum=1.0))
+        put(self, "labellers", tuple(check_float(r, "a labeller's flip rate", minimum=0.0, maximum=0.5)
+                                     for r in self.labellers))
+        put(self, "double_share", check_float(self.double_share, "double share", minimum=0.0, maximum=1.0))
+        if self.labellers and self.noise:
+            raise ParameterError("give the noise (--noise: one labeller) or the labellers' flip rates (--labellers), "
+                                 "not both")
+        if self.double_share and not self.labellers:
+            raise ParameterError("a double share (--double-share) needs the labellers' flip rates (--labellers: "
+                                 "two or more labellers, or one asked twice)")
         put(self, "level", check_float(self.level, "level", minimum=0.0, maximum=1.0, exclusive_minimum=True,
                                        exclusive_maximum=True))
         put(self, "found_at", tuple(check_int(b, "found_at", minimum=0) for b in self.found_at))
@@ -161,6 +177,7 @@ def simulate(X, labels, target: int, plan: SearchPlan | None = None, *, seeds=5,
         "audit_positives": plan.audit_positives, "audit_share": plan.round_share(False), "target": int(target),
         "n_seeds": n_seeds, "seed_ids": None if seed_ids is None else [int(i) for i in seed_ids],
         "examples": 0 if examples is None else int(examples.shape[0]), "repeats": trial.repeats, "noise": trial.noise,
+        "labellers": list(trial.labellers) or None, "double_share": trial.double_share,
         "second_looks": search.second_looks.get_params() if search.second_looks is not None else None,
         "weigh_answers": search.labeller.get_params() if search.labeller is not None else None,
         "random_state": plan.random_state, "pool_size": int(X.shape[0]), "index": backend.name,
@@ -190,7 +207,10 @@ def _one_run(X, truth, seeds, plan, trial, search, backend, streams, examples, o
 
     n_targets = plan.audit_positives
     share = plan.round_share(False)
-    oracle = NoisyOracle(truth, trial.noise, streams.noise) if trial.noise > 0 else SimulatedOracle(truth)
+    if trial.labellers:
+        oracle = PanelOracle(truth, trial.labellers, trial.double_share, streams.noise)
+    else:
+        oracle = NoisyOracle(truth, trial.noise, streams.noise) if trial.noise > 0 else SimulatedOracle(truth)
     audit = AuditSample(X.shape[0], streams.audit) if (n_targets or share > 0) else None
     spec = plan.stop
     if n_targets:  # qbcb: the target set before the search
@@ -201,8 +221,10 @@ def _one_run(X, truth, seeds, plan, trial, search, backend, streams, examples, o
         rule = make_rule(spec, audit, min(n_targets, audit.positive_ids.size) if n_targets else None,
                          left=search.positives_left)
     monitor = _Monitor(truth, audit, share, oracle, trial.level, trial.trace, search, rule)
+    last = {}
 
     def callback(rnd, st):
+        last["state"] = st
         monitor(rnd, st)
         if on_round is not None:
             on_round(rnd, st, monitor.status(st))
@@ -218,7 +240,26 @@ def _one_run(X, truth, seeds, plan, trial, search, backend, streams, examples, o
     report = _run_report(result, truth, seeds, seconds, monitor, final_audit, trial)
     if search.labeller is not None:  # the labeller model's estimate at the run's end
         report["flip_rate_estimate"] = round(search.labeller.eps, 4)
+    if trial.labellers:
+        report.update(_panel_report(last.get("state"), result, truth))
     return report
+
+
+def _panel_report(state, result, truth) -> dict:
+    """What several labellers did: second answers, disputes, and each one's estimated flip rate."""
+    from .search.reliability import estimate
+
+    doubles = sum(r.ids.size for r in result.rounds if r.kind == "double")
+    votes = None if state is None else state.votes
+    out = {"double_labels": int(doubles), "disputes": 0, "disputes_first_wrong": 0, "flip_rate_estimates": None}
+    if votes is not None and len(votes):
+        decided = state.decided
+        eps, _ = estimate(votes, float((state.answers[decided] == 1).mean()) if decided.any() else 0.5)
+        disputed = votes.disputed
+        out["disputes"] = int(disputed.sum())
+        out["disputes_first_wrong"] = int((votes.said[disputed, 0] != truth[votes.items[disputed]]).sum())
+        out["flip_rate_estimates"] = [round(float(e), 4) for e in eps]
+    return out
 
 
 def _run_report(result, truth, seeds, seconds, monitor, final_audit, trial) -> dict:
@@ -256,7 +297,7 @@ def _run_report(result, truth, seeds, seconds, monitor, final_audit, trial) -> d
         run["labels_total"] += int(final_audit["ids"].size)  # the final audit labels only unlabelled items
         run["found_with_audit"] = found + int(truth[final_audit["ids"]].sum())
     run.update(monitor.certificate(queried, found))
-    if trial.noise > 0:
+    if trial.noise > 0 or trial.labellers:
         run["found_reported"] = int(result.answers.sum())
         run["false_positives"] = int((result.answers & ~truth[queried]).sum())
         run["false_negatives"] = int((~result.answers & truth[queried]).sum())

@@ -63,7 +63,10 @@ class SearchState:
         has: :func:`elsa.search.labeller.answer_tally`).
     belief : (n,) float, ``P(positive)`` of each decided item as the labeller model
         weighs its answers (:mod:`elsa.search.labeller`), or None: the answers stand as given.
-        The default's models read it through :meth:`soft_labels`.
+        The default's models read it through :meth:`soft_labels`. Also set where two
+        labellers disagree (:mod:`elsa.search.reliability`).
+    votes : the items answered twice and who said what (:class:`elsa.search.reliability.Votes`),
+        or None where no item was.
     """
 
     X: np.ndarray
@@ -85,6 +88,7 @@ class SearchState:
     examples: object = None
     tally: np.ndarray | None = None
     belief: np.ndarray | None = None
+    votes: object = None
 
     @property
     def n(self) -> int:

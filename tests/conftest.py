@@ -32,3 +32,12 @@ def blobs():
     X = np.vstack([neg, pos]).astype(np.float32)
     truth = np.r_[np.zeros(200, bool), np.ones(20, bool)]
     return X, truth
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """scikit-learn's digits as float32 rows and their classes."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X.astype(np.float32), y

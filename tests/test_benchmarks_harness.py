@@ -171,3 +171,22 @@ def test_noise_ratios_and_their_bootstrap_pair_run_r_at_each_level():
     weighed = [row(0, p, 0, f, weigh=True) for p, f in ((0.0, 4), (0.2, 2))]
     assert [(c["weigh_answers"], c["noise"], c["ratio_worst_class"]) for c in noise.summarise(rows + weighed)] == [
         (False, 0.0, 1.0), (False, 0.2, 0.75), (True, 0.0, 1.0), (True, 0.2, 0.5)]
+
+
+def test_double_labelling_ratios_pair_each_run_with_and_without_second_answers():
+    double = pytest.importorskip("benchmarks.double")
+
+    def row(cls, share, run, found, disputes=0, wrong=0):
+        return dict(space="s", cls=cls, noise=0.2, share=share, run=run, found=found, queries=500,
+                    double_labels=45 if share else 0, disputes=disputes, disputes_first_wrong=wrong,
+                    flip_rate_estimates=[0.2, 0.18] if share else None)
+
+    # Class 0 finds 10 with one answer each and 9 with double labels (0.9); class 1, 20 and 22
+    # (1.1): the median class is 1.0, the worst 0.9, and every resample gives the same.
+    rows = [row(c, s, r, f, disputes=4, wrong=1 if s else 0) for r in range(4)
+            for c, s, f in ((0, 0.0, 10), (0, 0.1, 9), (1, 0.0, 20), (1, 0.1, 22))]
+    (cell,) = double.summarise(rows)
+    assert (cell["ratio_median_class"], cell["ratio_worst_class"], cell["worst_class"]) == (1.0, 0.9, 0)
+    assert cell["ratio_worst_class_90"] == [0.9, 0.9] and (cell["classes_ahead"], cell["classes_behind"]) == (1, 1)
+    assert cell["disputes_first_wrong"] == 0.25 and cell["flip_rate_estimate"] == 0.19
+    assert (cell["found_single"], cell["found_double"]) == (15.0, 15.5)

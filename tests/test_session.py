@@ -215,7 +215,7 @@ def test_export_then_import_into_a_new_session(pool, tmp_path):
         labels = a.labels()
     assert n == int((labels != 0).sum())
     rows = (tmp_path / "labels.csv").read_text().splitlines()
-    assert rows[0] == "id,item,label,origin,user,at" and rows[1].startswith("270,img/270.png,positive,seed,")
+    assert rows[0] == "id,item,label,origin,user,at,answers" and rows[1].startswith("270,img/270.png,positive,seed,")
     positives = (tmp_path / "positives.txt").read_text().split()
     assert positives == [f"img/{i:03d}.png" for i in np.flatnonzero(labels == POSITIVE)] or set(positives) == {
         f"img/{i:03d}.png" for i in np.flatnonzero(labels == POSITIVE)}
@@ -470,10 +470,11 @@ def test_sessions_in_the_first_format_are_updated_on_opening(pool, tmp_path):
     with Session.create(tmp_path / "s", path, seeds=[270]) as s:
         s.answer(s.next_batch().ids[0], "n")
         s.store.query("DROP TABLE audit")
+        s.store.query("DROP TABLE checks")
         s.store.query("ALTER TABLE rounds DROP COLUMN rng")
         s.store.query("UPDATE meta SET value = '1' WHERE key = 'schema'")
     with Session.open(tmp_path / "s") as s:
-        assert s.store.meta()["schema"] == 4 and (s.labels() == NEGATIVE).sum() == 1
+        assert s.store.meta()["schema"] == 5 and (s.labels() == NEGATIVE).sum() == 1
         assert s.progress().audit == 0 and s.certificate() is None
         # The first round saved no generator state; the session continues from a stream of its own.
         assert s.store.rounds.last_round()["rng"] is None
@@ -567,6 +568,7 @@ def test_sessions_before_format_4_keep_qbcb_under_its_new_name(pool, tmp_path):
     with Session.create(tmp_path / "s", path, SearchPlan(stop="qbcb:0.8@0.9"), seeds=[270]) as s:
         s.store.query("""UPDATE meta SET value = '"recall:0.8@0.9"' WHERE key = 'stop'""")
         s.store.query("UPDATE meta SET value = '3' WHERE key = 'schema'")
+        s.store.query("DROP TABLE checks")
     with Session.open(tmp_path / "s") as s:
-        assert s.settings["stop"] == "qbcb:0.8@0.9" and s.store.meta()["schema"] == 4
+        assert s.settings["stop"] == "qbcb:0.8@0.9" and s.store.meta()["schema"] == 5
         assert s.certificate()["n"] == 11

@@ -75,7 +75,7 @@ def test_state_answer_conflict_undo_and_export(session):
     assert r.json()["conflicts"] == {str(first["id"]): "positive"} and len(r.json()["events"]) == 2
     assert c.post("/api/undo", json={"event": event}, headers=PAGE).json() == {"item": first["id"], "label": None}
     csv = c.get("/api/export/csv").text.splitlines()
-    assert csv[0] == "id,item,label,origin,user,at" and len(csv) == 1 + 2 + 2  # seeds + two negatives
+    assert csv[0] == "id,item,label,origin,user,at,answers" and len(csv) == 1 + 2 + 2  # seeds + two negatives
     assert c.get("/api/export/txt").text.split() == [s.names[40], s.names[41]]
     assert c.get("/api/export/xml").status_code == 404
     assert c.post("/api/answer", json={"item": 10_000, "label": "y"}, headers=PAGE).json()["error"].startswith("no item")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .._validation import as_generator, check_float
@@ -62,3 +64,75 @@ def keyed_uniform(key: np.uint64, ids: np.ndarray, asks: np.ndarray) -> np.ndarr
         x = (x ^ (x >> np.uint64(shift))) * np.uint64(mult)
     x = x ^ (x >> np.uint64(31))
     return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53)
+
+
+class SecondOpinions(NamedTuple):
+    """Second answers from :meth:`PanelOracle.second_opinions`: the items, who answered
+    each first and second (labellers by index), and the second answers."""
+
+    ids: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    said: np.ndarray
+
+
+class PanelOracle(SimulatedOracle):
+    """Several simulated labellers, each wrong with their own probability ``flip_rates[u]``;
+    a share ``double_share`` of the items asked also goes to a second labeller.
+
+    Each item's first labeller is drawn uniformly, its second uniformly among the others
+    (the same one again when there is one labeller: a second, independent answer). As in
+    :class:`NoisyOracle`, every draw is keyed by ``(item, answer number)`` under the random
+    state, not the next draw of a stream: two searches from the same random state meet the
+    same labellers and the same mistakes on the items both ask about, and whether an item
+    is given to two does not change its first answer. So runs with and without double
+    labelling are paired.
+    """
+
+    def __init__(self, truth, flip_rates, double_share: float = 0.0, random_state=None):
+        super().__init__(truth)
+        rates = tuple(flip_rates)
+        if not rates:
+            raise InputError("a panel needs at least one labeller's flip rate")
+        self.flip_rates = np.array([check_float(r, "a labeller's flip rate", minimum=0.0, maximum=1.0)
+                                    for r in rates])
+        self.double_share = check_float(double_share, "double share", minimum=0.0, maximum=1.0)
+        keys = as_generator(random_state).integers(2**63, size=4, dtype=np.uint64)
+        self._flip_key, self._who_key, self._double_key, self._other_key = (np.uint64(k) for k in keys)
+        self._asked = np.zeros(self.truth.size, np.uint32)
+        self.flips = 0
+
+    def labeller_of(self, ids) -> np.ndarray:
+        """The labeller who answers each item first."""
+        ids = np.asarray(ids, np.int64)
+        u = keyed_uniform(self._who_key, ids, np.zeros(ids.size, np.uint32))
+        return np.minimum((u * self.flip_rates.size).astype(np.int64), self.flip_rates.size - 1)
+
+    def _answer(self, ids: np.ndarray, who: np.ndarray) -> np.ndarray:
+        answers = super().label(ids)
+        asks = np.zeros(ids.size, np.uint32)
+        for j, i in enumerate(ids.tolist()):
+            asks[j] = self._asked[i]
+            self._asked[i] += 1
+        flip = keyed_uniform(self._flip_key, ids, asks) < self.flip_rates[who]
+        self.flips += int(flip.sum())
+        return answers ^ flip
+
+    def label(self, ids) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        return self._answer(ids, self.labeller_of(ids))
+
+    def second_opinions(self, ids, limit: int | None = None) -> SecondOpinions:
+        """Second answers for the share of ``ids`` given to two (at most ``limit``, in
+        order), each from a labeller other than the first."""
+        ids = np.asarray(ids, np.int64).reshape(-1)
+        chosen = ids[keyed_uniform(self._double_key, ids, np.zeros(ids.size, np.uint32)) < self.double_share]
+        chosen = chosen[:limit] if limit is not None else chosen
+        first = self.labeller_of(chosen)
+        n = self.flip_rates.size
+        if n == 1:
+            second = first.copy()
+        else:
+            u = keyed_uniform(self._other_key, chosen, np.zeros(chosen.size, np.uint32))
+            second = (first + 1 + np.minimum((u * (n - 1)).astype(np.int64), n - 2)) % n
+        return SecondOpinions(chosen, first, second, self._answer(chosen, second))

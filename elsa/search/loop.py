@@ -29,20 +29,24 @@ from ..index.local import make_local_index
 from ..samplers.base import Sampler
 from ..state import NEGATIVE, POSITIVE, Proposal, SearchState
 from .labeller import LabellerModel
+from .reliability import Votes, weigh_disputes
 from .second_look import OWNER as SECOND_LOOK
-from .second_look import SecondLooks, record_check
+from .second_look import SecondLooks, is_check, record_check
 
 
 @dataclass
 class Round:
     """One oracle call."""
 
-    kind: str  # "epoch", "final" or "check" (second looks: items asked again)
+    kind: str  # "epoch", "final", "check" (second looks: items asked again) or "double" (second labellers)
     epoch: int
     ids: np.ndarray
     answers: np.ndarray  # the oracle's answers (True = positive)
     sources: dict[str, int]  # items each sampler contributed to this call
     seconds: dict[str, float]  # wall time of each phase before and after the call
+
+
+REPEATS = ("check", "double")  # rounds of items asked before: second looks, second labellers
 
 
 @dataclass
@@ -54,20 +58,20 @@ class SearchResult:
 
     @property
     def queried_ids(self) -> np.ndarray:
-        """Every item asked, once each, in the order first asked (second looks are not repeated)."""
-        rounds = [r.ids for r in self.rounds if r.kind != "check"]
+        """Every item asked, once each, in the order first asked (second answers are not repeated)."""
+        rounds = [r.ids for r in self.rounds if r.kind not in REPEATS]
         return np.concatenate(rounds) if rounds else np.zeros(0, np.int64)
 
     @property
     def first_answers(self) -> np.ndarray:
         """The first answer about each of :attr:`queried_ids`."""
-        rounds = [r.answers for r in self.rounds if r.kind != "check"]
+        rounds = [r.answers for r in self.rounds if r.kind not in REPEATS]
         return np.concatenate(rounds) if rounds else np.zeros(0, bool)
 
     @property
     def answers(self) -> np.ndarray:
         """The answer that stands for each of :attr:`queried_ids`: the latest one (a second
-        look replaces the first)."""
+        look replaces the first; a second labeller's answer does not)."""
         ids, said = self.queried_ids, self.first_answers
         order = np.argsort(ids)
         for r in self.rounds:
@@ -77,7 +81,7 @@ class SearchResult:
 
     @property
     def queries(self) -> int:
-        """Labels spent: every answer, second looks included."""
+        """Labels spent: every answer, second looks and second labellers included."""
         return int(sum(r.ids.size for r in self.rounds))
 
     @property
@@ -101,8 +105,8 @@ class SearchResult:
         for r in self.rounds:
             queries += r.ids.size
             if truth is not None:
-                found += 0 if r.kind == "check" else int(truth[r.ids].sum())
-            else:
+                found += 0 if r.kind in REPEATS else int(truth[r.ids].sum())
+            elif r.kind != "double":
                 for i, a in zip(r.ids.tolist(), r.answers.tolist()):
                     found += int(a) - int(latest.get(i, False))
                     latest[i] = a
@@ -203,6 +207,8 @@ class ActiveSearch:
         self.budget = None if budget is None else check_int(budget, "budget", minimum=0)
         self.second_looks = second_looks
         self.labeller = labeller
+        if second_looks is not None:  # beliefs that are not the labeller model's say nothing of undisputed answers
+            second_looks.read_beliefs = labeller is not None
 
     ROLES = ("cold_start", "nn", "explore", "final")
 
@@ -287,9 +293,16 @@ class ActiveSearch:
                 raise InputError(f"the oracle answered {said.shape[0] if said.ndim else said} labels for "
                                  f"{batch.size} items")
             said = said.astype(bool)
-            timings.update(self.observe(state, step, said, rng))
+            second = None
+            if step.kind != "check" and hasattr(oracle, "second_opinions"):  # a panel of labellers
+                left = None if state.budget_left is None else max(0, state.budget_left - batch.size)
+                second = oracle.second_opinions(batch, left)
+            timings.update(self.observe(state, step, said, rng, second=second))
             curve.append((state.queries, state.n_found))
             result.rounds.append(Round(step.kind, state.epoch, batch, said, step.selection.sources, timings))
+            if second is not None and second.ids.size:
+                result.rounds.append(Round("double", state.epoch, second.ids, second.said,
+                                           {"double": int(second.ids.size)}, {}))
             if callback is not None:
                 callback(result.rounds[-1], state)
         result.seconds = time.perf_counter() - started
@@ -304,8 +317,8 @@ class ActiveSearch:
         one found candidates; then the final search once; then stop, for ``budget``,
         ``epochs`` or ``no candidates``. Moves ``state.epoch`` and ``state.phase`` on.
         """
-        if self.labeller is not None and state.queries and state.belief is None:  # a state rebuilt from a file
-            self.labeller.update(state)
+        if state.queries and state.belief is None:  # a state rebuilt from a file
+            self.weigh(state)
         if state.phase == "epochs":
             reason = stop.check(state, curve) if stop is not None and state.epoch > 0 else None
             if reason:
@@ -330,10 +343,12 @@ class ActiveSearch:
                     return Step("final", chosen)
         return Step("stop", None, "budget" if state.budget_left == 0 else state.ended)
 
-    def observe(self, state: SearchState, step: "Step", said: np.ndarray, rng) -> dict[str, float]:
-        """Record the answers ``said`` (bool, one per item of ``step``) in ``state``; after an
-        epoch, retrain the scorer. Returns the scorer's phase times. (A labelling session
-        rebuilds the same state from its file and calls :meth:`update_scores` itself.)"""
+    def observe(self, state: SearchState, step: "Step", said: np.ndarray, rng, *, second=None) -> dict[str, float]:
+        """Record the answers ``said`` (bool, one per item of ``step``) in ``state``, and
+        ``second`` (:class:`~elsa.oracle.SecondOpinions`: a second labeller's answers to some
+        of them, or None); after an epoch, retrain the scorer. Returns the scorer's phase
+        times. (A labelling session rebuilds the same state from its file and calls
+        :meth:`update_scores` itself.)"""
         batch = step.selection.ids
         if state.tally is not None:
             state.tally[batch, np.where(said, 0, 1)] += 1
@@ -348,27 +363,59 @@ class ActiveSearch:
         state.queries += batch.size
         if state.budget_left is not None:
             state.budget_left -= batch.size
-        if self.labeller is not None:
-            self.labeller.update(state)
+        if second is not None and second.ids.size:
+            self._record_second(state, batch, said, second)
+        if self.labeller is not None or state.votes is not None:
+            self.weigh(state)
         return self.update_scores(state, rng) if retrain else {}
 
+    @staticmethod
+    def _record_second(state: SearchState, batch: np.ndarray, said: np.ndarray, second) -> None:
+        """A second labeller's answers: votes beside the first answers, labels spent."""
+        if state.votes is None:
+            state.votes = Votes()
+        n = int(max(second.first.max(initial=-1), second.second.max(initial=-1))) + 1
+        if len(state.votes.names) < n:
+            state.votes.names = tuple(str(u) for u in range(n))
+        first_said = said[np.argsort(batch)][np.searchsorted(np.sort(batch), second.ids)]
+        state.votes.add(second.ids, second.first, first_said, second.second, second.said)
+        if state.tally is not None:
+            state.tally[second.ids, np.where(second.said, 0, 1)] += 1
+        state.queries += second.ids.size
+        if state.budget_left is not None:
+            state.budget_left -= second.ids.size
+
+    def weigh(self, state: SearchState) -> None:
+        """How far each answer is believed: the labeller model's beliefs (with one), then the
+        disputed items' (:mod:`.reliability`), in ``state.belief``."""
+        if self.labeller is not None:
+            self.labeller.update(state)
+        weigh_disputes(state, on_beliefs=self.labeller is not None)
+
     def resume(self, X, index, answers: np.ndarray, proposals: list[Proposal], frontier: np.ndarray,
-               epochs_done: int, *, final_done: bool, stalled: bool, examples=None) -> SearchState:
+               epochs_done: int, *, final_done: bool, stalled: bool, examples=None, votes=None,
+               extra_labels: int = 0) -> SearchState:
         """The state a run is in after the oracle calls ``proposals`` (oldest first), answered
         as ``answers`` says: what a labelling session rebuilds from its file before each
         round. Its phase follows :meth:`next_step`'s rules: the final search once the epochs
         are used up or a call found no candidates (``stalled``), done once that is past
-        (``final_done``); its budget and counts follow :meth:`observe`'s."""
+        (``final_done``); its budget and counts follow :meth:`observe`'s. ``votes``: the items
+        answered twice (:class:`~.reliability.Votes`); ``extra_labels``: second answers
+        that are not in ``proposals`` (a second labeller's), spent from the budget."""
         proposed = np.concatenate([p.ids for p in proposals]) if proposals else np.zeros(0, np.int64)
+        first = [p.ids for p in proposals if not is_check(p)]
+        first = np.concatenate(first) if first else np.zeros(0, np.int64)
+        spent = int(proposed.size) + int(extra_labels)
         phase = "final" if stalled else "epochs"
         if final_done and (stalled or (self.epochs is not None and epochs_done >= self.epochs)):
             phase = "done"
         return SearchState(
             X=X, index=index, answers=answers, frontier=frontier, proposals=proposals,
-            n_found=int((answers[proposed] == POSITIVE).sum()) if proposed.size else 0,
-            queries=int(proposed.size), epoch=int(epochs_done),
-            budget_left=None if self.budget is None else max(0, self.budget - int(proposed.size)),
+            n_found=int((answers[first] == POSITIVE).sum()) if first.size else 0,
+            queries=spent, epoch=int(epochs_done),
+            budget_left=None if self.budget is None else max(0, self.budget - spent),
             phase=phase, ended="no candidates" if stalled else "epochs", examples=examples,
+            votes=votes if votes is not None and (len(votes) or votes.also.size) else None,
         )
 
     def prepare(self, state: SearchState, rng) -> None:

@@ -78,6 +78,7 @@ class SecondLooks:
         self.k = check_int(k, "k", minimum=1)
         self.gamma = check_float(gamma, "gamma", minimum=0.0, maximum=1.0, exclusive_minimum=True)
         self._model = None
+        self.read_beliefs = True  # the beliefs are the labeller model's (set by the loop)
 
     def get_params(self) -> dict:
         return {"share": self.share, "max_share": self.max_share, "per_change": self.per_change,
@@ -94,7 +95,7 @@ class SecondLooks:
     def disagreement(self, state: SearchState, ids: np.ndarray) -> np.ndarray:
         """How strongly the held-out k-NN model disagrees with each answer of ``ids``; where
         the search keeps beliefs (:mod:`.labeller`), how far each answer is doubted."""
-        if state.belief is not None:
+        if state.belief is not None and self.read_beliefs:
             q = state.belief[ids]
             return np.where(state.answers[ids] == POSITIVE, 1.0 - q, q)
         if self._model is None:
@@ -115,6 +116,8 @@ class SecondLooks:
         if allowance <= 0 or not state.proposals or is_check(state.proposals[-1]):
             return np.zeros(0, np.int64)
         ids = np.setdiff1d(asked, rechecked)
+        if state.votes is not None:  # answered twice already (a second labeller)
+            ids = np.setdiff1d(ids, np.concatenate([state.votes.items, state.votes.also]))
         ids = ids[np.isin(state.answers[ids], (POSITIVE, NEGATIVE))]  # not unsure, not undone
         if ids.size == 0:
             return ids

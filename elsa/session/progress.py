@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import check_int
+from .checks import CheckRecords
 from .labels import OUTSIDE
 
 STOP_MESSAGES = {
@@ -38,7 +39,7 @@ class Progress:
     epochs: int | None  # None: no limit (a stopping rule ends the session)
     budget: int | None
     queries: int  # items proposed by the search (charged to the budget)
-    labels: int  # of those, answered
+    labels: int  # of those, answered; and the second answers to checks (elsa.session.checks), also charged
     found: int  # positives among the answered proposals (seeds excluded)
     seeds: int  # positives supplied by the person (initial, added, imported)
     unsure: int
@@ -85,7 +86,8 @@ class Reports:
         return Progress(
             target=self.settings["target"], strategy=self.settings["strategy"], epoch=self.store.rounds.count_rounds("epoch"),
             epochs=epochs, budget=self.settings["budget"],
-            queries=int(self.store.rounds.proposed_items().size), labels=len(labels),
+            queries=int(self.store.rounds.proposed_items().size),
+            labels=len(labels) + CheckRecords(self.store.query).count_answered(),
             found=sum(lab == "positive" for lab in labels),
             seeds=int(sum(counts.get(o, 0) for o in ("seed", "import", *OUTSIDE))),
             unsure=int(self.unsure_items().size), pending=pending, status=status, message=message,

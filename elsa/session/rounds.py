@@ -17,10 +17,12 @@ import numpy as np
 from ..state import Proposal
 
 # Items waiting for an answer: the search's proposals, then the audit items the search has
-# not proposed itself; anything labelled (by anyone, for any reason) is no longer waiting.
+# not proposed itself; anything labelled (by anyone, for any reason) is no longer waiting;
+# and the search's second looks (elsa.session.checks) until someone answers them.
 _QUEUE = ("SELECT item, round, k, pos FROM (SELECT item, round, 0 AS k, pos FROM round_items "
           "UNION ALL SELECT item, round, 1 AS k, pos FROM audit WHERE item NOT IN (SELECT item FROM round_items)) q "
-          "WHERE item NOT IN (SELECT item FROM labels)")
+          "WHERE item NOT IN (SELECT item FROM labels) "
+          "UNION ALL SELECT item, round, 2 AS k, pos FROM checks WHERE reason = 'second-look' AND event IS NULL")
 
 
 class RoundRecords:
@@ -34,9 +36,12 @@ class RoundRecords:
 
     def proposals(self) -> list[Proposal]:
         """Every round's items in priority order, with the round's epoch and each item's
-        source (what proposed it), oldest round first: the search's record of its proposals."""
-        rows = self.query("SELECT ri.round, r.epoch, ri.item, ri.source FROM round_items ri "
-                          "JOIN rounds r ON r.round = ri.round ORDER BY ri.round, ri.pos")
+        source (what proposed it), oldest round first: the search's record of its proposals
+        (its rounds of second looks included, :mod:`elsa.session.checks`)."""
+        rows = self.query("SELECT ri.round, r.epoch, ri.item, ri.source, ri.pos FROM round_items ri "
+                          "JOIN rounds r ON r.round = ri.round UNION ALL "
+                          "SELECT c.round, r.epoch, c.item, 'second-look', c.pos FROM checks c "
+                          "JOIN rounds r ON r.round = c.round WHERE c.reason = 'second-look' ORDER BY 1, 5")
         return [Proposal(np.array([r[2] for r in group], np.int64), tuple(r[3] for r in group), epoch=group[0][1])
                 for group in (list(g) for _, g in itertools.groupby(rows, key=lambda r: r[0]))]
 
@@ -46,10 +51,12 @@ class RoundRecords:
     def count_rounds(self, kind: str) -> int:
         return int(self.query("SELECT COUNT(*) FROM rounds WHERE kind = ?", (kind,))[0][0])
 
-    def last_round(self) -> dict | None:
-        """The newest round of the search (audit-only rounds aside): ``round``, ``kind``, ``epoch``,
-        ``after_event``, its ``items`` and the search generator's state saved with it (``rng``)."""
-        rows = self.query("SELECT round, kind, epoch, after_event, rng FROM rounds WHERE kind != 'audit' "
+    def last_round(self, *, pages_only: bool = False) -> dict | None:
+        """The newest round of the search (audit-only rounds aside; ``pages_only``: second looks
+        aside too): ``round``, ``kind``, ``epoch``, ``after_event``, its ``items`` (none for
+        second looks) and the search generator's state saved with it (``rng``)."""
+        skip = "('audit', 'check')" if pages_only else "('audit')"
+        rows = self.query(f"SELECT round, kind, epoch, after_event, rng FROM rounds WHERE kind NOT IN {skip} "
                           "ORDER BY round DESC LIMIT 1")
         if not rows:
             return None
@@ -86,6 +93,11 @@ class RoundRecords:
         answered = db.execute(f"SELECT COUNT(*) FROM labels WHERE item IN ({','.join('?' * len(ids))})",
                               ids).fetchone()[0]
         return int(cur.lastrowid), len(ids), len(ids) - int(answered)
+
+    @staticmethod
+    def round_items(db, round_id: int) -> list[int]:
+        """The items of round ``round_id`` in priority order."""
+        return [r[0] for r in db.execute("SELECT item FROM round_items WHERE round = ? ORDER BY pos", (round_id,))]
 
     def add_audit_round(self, db, epoch: int, after_event: int) -> int:
         cur = db.execute("INSERT INTO rounds (kind, epoch, created, after_event, sources, seconds) VALUES "

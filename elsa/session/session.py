@@ -48,6 +48,7 @@ from ..exceptions import InputError
 from ..plan import SearchPlan
 from ..state import UNLABELLED
 from .answers import Answers
+from .checks import Checks
 from .audit import SessionAudit
 from .driver import SearchDriver
 from .finder import Finder
@@ -79,6 +80,8 @@ class Session:
     The object is thread-safe; the web app shares one between request threads. It is made
     of parts with their own interfaces: :attr:`ledger` (its writes and the items waiting),
     :attr:`answers` (:class:`~elsa.session.answers.Answers`: what the person says),
+    :attr:`checks` (:class:`~elsa.session.checks.Checks`: second answers, agreement and
+    disagreements between labellers),
     :attr:`audit` (:class:`~elsa.session.audit.SessionAudit`: random checks, certificates,
     estimates), :attr:`reports` (:class:`~elsa.session.progress.Reports`) and its background
     search (:class:`~elsa.session.worker.Background`); the search's state is rebuilt from the
@@ -90,6 +93,10 @@ class Session:
     undo = _forward("answers", "undo")
     add_seeds = _forward("answers", "add_seeds")
     import_labels = _forward("answers", "import_labels")
+    check = _forward("checks", "answer")
+    resolve = _forward("checks", "resolve")
+    set_double_share = _forward("checks", "set_share")
+    find = _forward("finder", "find")
     unsure_items = _forward("reports", "unsure_items")
     positive_items = _forward("reports", "positive_items")
     examples = _forward("reports", "examples")
@@ -120,11 +127,12 @@ class Session:
         self.search = self.plan.build(epochs=meta["epochs"], budget=meta["budget"])
         self.audit = SessionAudit(store, self.settings, len(self.names), self.plan.stop)
         self.ledger = Ledger(store, self.settings)
+        self.answers = Answers(self.ledger, self.names, self.user, self._changed)
+        self.checks = Checks(self.ledger, self.names, self.user, self._changed, self.answers.check_item)
         self.driver = SearchDriver(store, self.ledger, self.settings, self.search, self.audit, self.X, self.index,
-                                   self.described)
+                                   self.described, self.checks)
         self._advance_lock = threading.Lock()
         self._background = Background(self)
-        self.answers = Answers(self.ledger, self.names, self.user, self._changed)
         self.reports = Reports(store, self.settings, self.audit)
         self.status, self.message = "labelling", ""
         self._refresh_status()
@@ -133,15 +141,16 @@ class Session:
 
     @classmethod
     def create(cls, folder, pool, plan: SearchPlan | None = None, *, target: str = "", seeds=(),
-               labels_from=None, user: str | None = None) -> "Session":
+               labels_from=None, user: str | None = None, double_share: float = 0.0) -> "Session":
         """Start a session in ``folder`` (created if needed) over ``pool`` (embeddings, .npy or a
         .npz of text features, or text records: a path or a :class:`~elsa.session.setup.PoolFiles`)
         with ``plan`` (:class:`~elsa.plan.SearchPlan`; default: the default search). ``target``:
         what is looked for, shown on the page (for records, its words are also an example).
-        ``seeds``: row numbers or item names. Everything is checked before the session file is
-        written (:func:`~elsa.session.setup.check_new_session`)."""
+        ``seeds``: row numbers or item names. ``double_share``: the share of the search's items
+        that also goes to a second labeller (:mod:`elsa.session.checks`). Everything is checked
+        before the session file is written (:func:`~elsa.session.setup.check_new_session`)."""
         new = check_new_session(pool, SearchPlan() if plan is None else plan, target=target, seeds=seeds,
-                                labels_from=labels_from)
+                                labels_from=labels_from, double_share=double_share)
         folder = Path(folder)
         return start_session(folder, new, user or default_user(), lambda store, lock: cls(folder, store, lock, user))
 
@@ -190,10 +199,6 @@ class Session:
         labelled = self.labels() != UNLABELLED
         _, ids = self.index.search(self.X[item : item + 1], k, exclude=labelled, query_ids=[item])
         return ids[0][ids[0] >= 0]
-
-    def find(self, query: str, limit: int = 48) -> np.ndarray:
-        """Items whose text (or name) holds every word of ``query``, best first (:class:`Finder`)."""
-        return self.finder.find(query, limit)
 
     def retry(self) -> None:
         """After a failed round, try again."""
@@ -250,8 +255,8 @@ class Session:
     # --- audit, estimates and stopping rules -------------------------------------------
 
     def certificate(self, answers=None, audit=None) -> dict | None:
-        """For a ``recall:R@C`` or ``recall:R@C`` stop: where the certificate stands
-        (:meth:`SessionAudit.certificate`; the search's view of the labels unless given)."""
+        """Where a certified stop's certificate stands (:meth:`SessionAudit.certificate`; the
+        search's view of the labels unless given)."""
         return self.audit.certificate(self.labels(search_view=True) if answers is None else answers, audit)
 
     def estimate(self, answers=None, audit=None) -> dict:
@@ -260,28 +265,13 @@ class Session:
 
     def extend(self, epochs: int) -> None:
         """Allow ``epochs`` more epochs (and another final search) after the session finished or before."""
-        epochs = check_int(epochs, "epochs", minimum=1)
-        done = self.store.rounds.count_rounds("epoch")
-        with self.ledger.write("extend the session") as db:
-            limit = self.settings["epochs"]  # None: no limit, which more epochs do not change
-            values = {"epochs": None if limit is None else max(limit, done) + epochs, "stop_reason": None,
-                      "no_candidates": False}
-            self.store.set_meta(db, values)
-        self.settings.update(values)
-        self.search.epochs = self.settings["epochs"]
-        self._refresh_status()
-        self._background.notify()
+        self.driver.extend(epochs)
+        self._changed(True)
 
     def set_budget(self, budget: int | None) -> None:
         """Change the label budget (None: no limit); a finished session may continue."""
-        budget = None if budget is None else check_int(budget, "budget", minimum=1)
-        values = {"budget": budget}
-        if self.settings.get("stop_reason") == "budget":
-            values["stop_reason"] = None
-        self.ledger.set_meta(values)
-        self.search.budget = budget
-        self._refresh_status()
-        self._background.notify()
+        self.driver.set_budget(budget)
+        self._changed(True)
 
     # --- progress -------------------------------------------------------------------
 

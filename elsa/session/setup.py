@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from .._io import load_npy
-from .._validation import check_embeddings
+from .._validation import check_embeddings, check_float
 from ..digests import file_digest
 from ..exceptions import InputError, ParameterError
 from ..plan import SearchPlan
@@ -65,7 +65,8 @@ class PoolFiles:
         return Path(self.path).suffix.lower() in FORMATS
 
 
-def check_new_session(pool, plan: SearchPlan, *, target: str = "", seeds=(), labels_from=None) -> NewSession:
+def check_new_session(pool, plan: SearchPlan, *, target: str = "", seeds=(), labels_from=None,
+                      double_share: float = 0.0) -> NewSession:
     """Everything :meth:`Session.create` is given checked, and its files read; nothing written.
 
     ``pool``: a path or :class:`PoolFiles`. ``plan``: the search (:class:`~elsa.plan.SearchPlan`;
@@ -91,7 +92,8 @@ def check_new_session(pool, plan: SearchPlan, *, target: str = "", seeds=(), lab
         if clash:
             raise InputError(f"{labels_from}: seeds {clash[:3]} are labelled negative or unsure there")
     meta = {**source, "shape": list(X.shape), "target": target, **plan.to_dict(),
-            "audit_share": plan.round_share(True), "stop_reason": None}
+            "audit_share": plan.round_share(True), "stop_reason": None,
+            "double_share": check_float(double_share, "double share", minimum=0.0, maximum=1.0)}
     return NewSession(meta, names, seed_ids, [(i, lab) for i, lab in imported if i not in seed_ids])
 
 

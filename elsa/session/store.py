@@ -17,6 +17,11 @@ Tables
                  ``import``).
 ``audit``        the audit sample drawn so far (random items in a fixed order, hidden from
                  the search; see :mod:`elsa.stopping`), with the round they were shown in.
+``checks``       second answers asked for (issue 41; :mod:`elsa.session.checks`): one row per
+                 item, with the round that asked and its place there, the reason (``double``: a second
+                 labeller; ``second-look``: the search) and the answer's event (NULL while
+                 waiting). A check's answer is an event of origin ``check``; a
+                 disagreement's resolution one of origin ``resolve``.
 ``labels``       the current label of every labelled item and the event that set it,
                  written in the same transaction as the event; it is what makes "first
                  answer wins" one indexed lookup.
@@ -49,7 +54,8 @@ from ..search.registry import EPOCHS_STORED_AS_NO_LIMIT
 from .labels import CODES
 from .rounds import RoundRecords
 
-SCHEMA_VERSION = 4  # 2: the audit table; 3: the search generator's state with each round; 4: recall:R@C is sample-wait
+SCHEMA_VERSION = 5  # 2: the audit table; 3: the search generator's state with each round; 4: recall:R@C is
+# sample-wait; 5: the checks table (second answers)
 DB_NAME = "elsa-session.sqlite"
 DEMO_FOLDER = "elsa-label-demo"  # where `elsa label` with no arguments keeps its demo session
 LOCK_NAME = "elsa-session.lock"
@@ -72,6 +78,9 @@ CREATE TABLE events (
 CREATE INDEX events_item ON events(item);
 CREATE TABLE labels (item INTEGER PRIMARY KEY, label TEXT NOT NULL, event INTEGER NOT NULL);
 CREATE TABLE audit (pos INTEGER PRIMARY KEY, item INTEGER NOT NULL UNIQUE, round INTEGER NOT NULL);
+CREATE TABLE checks (
+    item INTEGER PRIMARY KEY, round INTEGER NOT NULL, pos INTEGER NOT NULL, reason TEXT NOT NULL, event INTEGER
+);
 """
 _LEGACY_RECALL = "UPDATE meta SET value = '\"qbcb:' || substr(value, 9) WHERE key = 'stop' AND value LIKE '\"recall:%'"
 _MIGRATIONS = {  # from format N to N + 1
@@ -79,6 +88,8 @@ _MIGRATIONS = {  # from format N to N + 1
     2: ["ALTER TABLE rounds ADD COLUMN rng TEXT"],
     # recall:R@C meant QBCB up to format 3; it keeps that meaning under its new name
     3: [_LEGACY_RECALL],
+    4: ["CREATE TABLE checks (item INTEGER PRIMARY KEY, round INTEGER NOT NULL, pos INTEGER NOT NULL, "
+        "reason TEXT NOT NULL, event INTEGER)"],
 }
 
 
@@ -290,13 +301,22 @@ class Store:
         """Take back ``event``, which must still be its item's current label.
 
         The item returns to the label it had before (an earlier event not itself taken
-        back), or to unlabelled. Returns ``(item, label now)``.
+        back), or to unlabelled. Returns ``(item, label now)``. A check's answer
+        (:mod:`elsa.session.checks`) is taken back alone: the item's label stays, and the
+        check waits again.
         """
-        row = db.execute("SELECT item, label, undoes FROM events WHERE id = ?", (event,)).fetchone()
+        row = db.execute("SELECT item, label, undoes, origin FROM events WHERE id = ?", (event,)).fetchone()
         if row is None or row[1] == "undo":
             raise InputError(f"no answer with event id {event} to undo")
         item = row[0]
         now = self.current(db, item)
+        if row[3] == "check":
+            if db.execute("UPDATE checks SET event = NULL WHERE event = ?", (event,)).rowcount == 0:
+                raise ConflictError(f"the check {event} of item {item} was already taken back", item=item,
+                                    current=now[0] if now else None)
+            db.execute("INSERT INTO events (item, label, origin, user, at, undoes) VALUES (?, 'undo', 'undo', ?, ?, ?)",
+                       (item, user, time.time(), event))
+            return item, now[0] if now else None
         if now is None or now[1] != event:
             current = now[0] if now else None
             if db.execute("SELECT 1 FROM events WHERE undoes = ?", (event,)).fetchone():
@@ -308,7 +328,8 @@ class Store:
                    (item, user, time.time(), event))
         undone = {r[0] for r in db.execute("SELECT undoes FROM events WHERE item = ? AND label = 'undo'", (item,))}
         earlier = db.execute(
-            "SELECT id, label FROM events WHERE item = ? AND label != 'undo' AND id < ? ORDER BY id DESC", (item, event)
+            "SELECT id, label FROM events WHERE item = ? AND label != 'undo' AND origin != 'check' AND id < ? "
+            "ORDER BY id DESC", (item, event)
         ).fetchall()
         previous = next(((i, lab) for i, lab in earlier if i not in undone), None)
         if previous is None:
@@ -339,7 +360,8 @@ class Store:
     def labelled_at(self, event: int) -> np.ndarray:
         """Items that had a label just after ``event``: an answer by then that no undo by
         then took back (an undo restores an earlier answer, itself not taken back)."""
-        rows = self.query("SELECT DISTINCT item FROM events WHERE id <= ? AND label != 'undo' AND id NOT IN "
+        rows = self.query("SELECT DISTINCT item FROM events WHERE id <= ? AND label NOT IN ('undo') "
+                          "AND origin != 'check' AND id NOT IN "
                           "(SELECT undoes FROM events WHERE label = 'undo' AND id <= ?)", (event, event))
         return np.array([r[0] for r in rows], np.int64)
 
@@ -394,6 +416,16 @@ class Store:
     @staticmethod
     def add_items(db, names) -> None:
         db.executemany("INSERT INTO items VALUES (?, ?)", enumerate(names))
+
+    def live_answers(self) -> dict[int, list[tuple]]:
+        """Every answer not taken back, by item, in order: ``(label, origin, user, at)`` (a
+        re-answered unsure item, a check's second answer and a resolution included)."""
+        out: dict[int, list[tuple]] = {}
+        for item, *answer in self.query(
+                "SELECT item, label, origin, user, at FROM events WHERE label != 'undo' AND id NOT IN "
+                "(SELECT undoes FROM events WHERE undoes IS NOT NULL) ORDER BY id"):
+            out.setdefault(item, []).append(tuple(answer))
+        return out
 
     def label_history(self) -> list[tuple]:
         """``(item, label, origin, user, at)`` of every current label, in the order they were set."""

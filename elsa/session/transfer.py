@@ -3,14 +3,18 @@
 Export formats, chosen by ``fmt`` or the file's suffix:
 
 * ``.csv`` / ``.jsonl``: one row per labelled item: ``id``, ``item`` (the manifest path),
-  ``label`` (positive/negative/unsure), ``origin`` (seed, round, extra, import), ``user``
-  and ``at`` (UTC, ISO 8601).
+  ``label`` (positive/negative/unsure), ``origin`` (seed, round, extra, import, or resolve:
+  a disagreement's resolution), ``user`` and ``at`` (UTC, ISO 8601) of the answer that
+  set the label, and ``answers``: every answer to the item not taken back, in order, with
+  who gave it (several labellers, :mod:`elsa.session.checks`): in the CSV as
+  ``alice: positive; bob: negative (check); carol: positive (resolve)``, in JSON lines as
+  a list of ``{user, label, origin, at}``.
 * ``.txt``: the positives' item paths, one per line, in the order they were found.
 * A text session (started from records) exports ASReview's conventions, so a reviewer
   can move a project between the two tools: ``.csv`` lists **every** record in file
   order with ``record_id``, ``title``, ``abstract`` (its text columns), ``label_included``
   (1, 0, or empty when not labelled or unsure), then ELSA's own ``label``, ``origin``,
-  ``user`` and ``at``; ``.ris`` writes every record (``ID``, ``TI``, ``AB``) with the note
+  ``user``, ``at`` and ``answers``; ``.ris`` writes every record (``ID``, ``TI``, ``AB``) with the note
   ``N1  - ASReview_relevant`` or ``ASReview_irrelevant`` on the labelled ones. Either file
   starts a new session again (``--records``; its labels become the starting labels).
 
@@ -45,13 +49,26 @@ def _fmt(path: Path, fmt: str | None) -> str:
     return fmt
 
 
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")
+
+
 def label_rows(store, names: list[str]) -> list[dict]:
-    """Every labelled item of a session file, in the order of the answers that set the labels."""
+    """Every labelled item of a session file, in the order of the answers that set the labels,
+    with every answer to it (``answers``: ``{user, label, origin, at}``, oldest first)."""
+    answers = store.live_answers()
     return [
-        {"id": item, "item": names[item], "label": label, "origin": origin, "user": user,
-         "at": datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")}
+        {"id": item, "item": names[item], "label": label, "origin": origin, "user": user, "at": _iso(at),
+         "answers": [{"user": u, "label": lab, "origin": o, "at": _iso(t)} for lab, o, u, t in answers.get(item, [])]}
         for item, label, origin, user, at in store.label_history()
     ]
+
+
+def answers_text(answers: list[dict]) -> str:
+    """``alice: positive; bob: negative (check)``: who answered what, for a CSV cell (an
+    answer to the item the search proposed, found or imported is shown without its origin)."""
+    return "; ".join(f"{a['user']}: {a['label']}" + (f" ({a['origin']})" if a["origin"] in ("check", "resolve") else "")
+                     for a in answers)
 
 
 def render_records(store, names: list[str], records, fmt: str) -> tuple[str, int]:
@@ -61,7 +78,8 @@ def render_records(store, names: list[str], records, fmt: str) -> tuple[str, int
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     if fmt == "csv":
-        writer.writerow(["record_id", "title", "abstract", "label_included", "label", "origin", "user", "at"])
+        writer.writerow(["record_id", "title", "abstract", "label_included", "label", "origin", "user", "at",
+                         "answers"])
     for i, rid in enumerate(records.ids):
         title, body = records.title_and_body(i)
         r = last.get(i, {})
@@ -71,7 +89,7 @@ def render_records(store, names: list[str], records, fmt: str) -> tuple[str, int
                       + (f"N1  - {note}\n" if note else "") + "ER  - \n\n")
         else:
             writer.writerow([rid, title, body, included.get(i, ""), r.get("label", ""), r.get("origin", ""),
-                             r.get("user", ""), r.get("at", "")])
+                             r.get("user", ""), r.get("at", ""), answers_text(r.get("answers", []))])
     return buf.getvalue(), len(records.ids)
 
 
@@ -90,9 +108,10 @@ def render_labels(store, names: list[str], fmt: str, records=None) -> tuple[str,
     if fmt == "jsonl":
         return "".join(json.dumps(r) + "\n" for r in rows), len(rows)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=["id", "item", "label", "origin", "user", "at"], lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=["id", "item", "label", "origin", "user", "at", "answers"],
+                            lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({**r, "answers": answers_text(r["answers"])} for r in rows)
     return buf.getvalue(), len(rows)
 
 

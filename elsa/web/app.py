@@ -227,11 +227,16 @@ class LabelApi:
                 entry["text"] = self.session.texts.card(entry["id"], centroid)
         return view
 
-    def state_doc(self) -> dict:
+    def state_doc(self, user: str | None = None) -> dict:
         rounds, items = self.session.shown_rounds()
         view = self.item_view([i for i, _ in items])
         for entry, (_, source) in zip(view, items):
             entry["source"] = source
+        # "please check" cards: this user's second answers to give, shown blind (no earlier answer)
+        checks = self.session.checks.waiting_for(user)
+        for entry, (_, reason) in zip(self.item_view([i for i, _ in checks]), checks):
+            view.append({**entry, "label": None, "event": None, "user": None, "at": None, "source": "check",
+                         "check": reason})
         examples = [{"id": i, "name": self.session.names[i], "origin": origin} for i, origin in self.session.examples()]
         if self.session.texts.available:
             for ex in examples:
@@ -239,7 +244,7 @@ class LabelApi:
         # JSON has no NaN: an estimate not made yet (no random positive) is null
         return {"progress": jsonable(self.session.progress().as_dict()), "batch": view, "rounds": rounds,
                 "images": self.session.images.available, "texts": self.session.texts.available, "examples": examples,
-                "described": self.session.described is not None}
+                "described": self.session.described is not None, "agreement": self.session.checks.agreement()}
 
     async def state(self, request):
         # ?wait=S: a long poll. While the next batch is being computed, answer as soon as it is
@@ -256,13 +261,27 @@ class LabelApi:
             # On threads of their own (at most WAITERS at once; more queue here without a thread),
             # so waiting pages never hold the threads that answers, undo and images run on.
             await anyio.to_thread.run_sync(self.session.wait_for_batch, seconds, limiter=self.waiters)
-        return JSONResponse(await run_in_threadpool(self.state_doc))
+        return JSONResponse(await run_in_threadpool(self.state_doc, user_of(request)))
 
     async def answer(self, request):
         doc = await _body(request)
         item, label, expect = _whole(doc.get("item"), "item"), label_of(doc, "label"), label_of(doc, "expect")
         event = await run_in_threadpool(self.session.answer, item, label, expect=expect, user=user_of(request),
                                         via=doc.get("via"))
+        return JSONResponse({"event": event, "item": item})
+
+    async def check(self, request):
+        """A second answer to an item someone answered first (a "please check" card)."""
+        doc = await _body(request)
+        item, label = _whole(doc.get("item"), "item"), label_of(doc, "label")
+        event = await run_in_threadpool(self.session.check, item, label, user=user_of(request))
+        return JSONResponse({"event": event, "item": item})
+
+    async def resolve(self, request):
+        """Settle a disagreement between two answers."""
+        doc = await _body(request)
+        item, label = _whole(doc.get("item"), "item"), label_of(doc, "label")
+        event = await run_in_threadpool(self.session.resolve, item, label, user=user_of(request))
         return JSONResponse({"event": event, "item": item})
 
     async def answer_many(self, request):
@@ -311,8 +330,15 @@ class LabelApi:
             ids = self.session.unsure_items()
         elif which == "positives":
             ids = self.session.positive_items()
+        elif which == "disagreements":  # each with both answers and who gave them
+            found = await run_in_threadpool(self.session.checks.disagreements)
+            view = self.item_view([d["item"] for d in found])
+            for entry, d in zip(view, found):
+                entry["answers"] = [{k: d[w][k] for k in ("user", "label", "at")} for w in ("first", "second")]
+            return JSONResponse({"items": view})
         else:
-            return JSONResponse({"error": f"no list {short_repr(which)}; lists are unsure and positives"}, 404)
+            return JSONResponse({"error": f"no list {short_repr(which)}; lists are unsure, positives and "
+                                          "disagreements"}, 404)
         return JSONResponse({"items": self.item_view(ids)})
 
     async def image(self, request):
@@ -364,6 +390,8 @@ class LabelApi:
             Route("/api/state", _api(self.state)),
             Route("/api/answer", _api(self.answer), methods=["POST"]),
             Route("/api/answer_many", _api(self.answer_many), methods=["POST"]),
+            Route("/api/check", _api(self.check), methods=["POST"]),
+            Route("/api/resolve", _api(self.resolve), methods=["POST"]),
             Route("/api/undo", _api(self.undo), methods=["POST"]),
             Route("/api/seeds", _api(self.seeds), methods=["POST"]),
             Route("/api/retry", _api(self.retry), methods=["POST"]),

@@ -81,7 +81,7 @@ async function refresh(wait = false) {
   $("found").textContent = p.found;
   $("labels").textContent = p.budget === null ? p.labels : `${p.labels} / ${p.budget}`;
   $("labels-note").textContent = p.budget === null ? "labels spent" : "labels spent / budget";
-  $("labels-box").title = "answers to the items the search proposed" +
+  $("labels-box").title = "answers to the items the search proposed, and second answers to \"please check\" cards" +
     (p.stop || p.audit ? "; answers to random checks alone are not counted here" : "");
   $("epoch").textContent = p.epochs === null ? `${p.epoch}` : `${p.epoch} / ${p.epochs}`;
   $("seeds").textContent = p.seeds;
@@ -116,6 +116,7 @@ async function refresh(wait = false) {
   }
   drawCurve(p.curve);
   showExamples(doc.examples || []);
+  showAgreement(doc.agreement);
   showStatus(p);
   if (S.view === "batch" && version !== S.version) {
     schedule(200);  // an answer went out while this state was on its way: fetch a fresh one
@@ -125,6 +126,30 @@ async function refresh(wait = false) {
     S.lastRounds = rounds;
     setItems(doc.batch, fresh);
   }
+}
+
+// Several labellers: the agreement tab (kappa per pair, checks waiting, disagreements to resolve).
+function showAgreement(a) {
+  if (!a) return;
+  $("n-disagree").textContent = a.disagreements;
+  $("tab-agreement").hidden = !(a.pairs.length || a.checks_waiting || S.view === "agreement");
+  const box = $("agreement");
+  box.hidden = S.view !== "agreement";
+  if (box.hidden) return;
+  const kappa = (s) => s.kappa === null ? "κ undefined (every answer the same)" : `κ = ${s.kappa.toFixed(2)}`;
+  const pair = (p) => p.users[0] === p.users[1] ? `${escapeHtml(p.users[0])}, asked twice` : p.users.map(escapeHtml).join(" &amp; ");
+  let html = "<h2>Agreement between labellers</h2>";
+  html += a.pairs.length
+    ? "<table><tr><th>labellers</th><th>Cohen's kappa</th><th>items both answered</th><th>agree</th></tr>" +
+      a.pairs.map((p) => `<tr class="pair"><td>${pair(p)}</td><td class="kappa">${kappa(p)}</td><td>${p.items}</td><td>${p.agree}</td></tr>`).join("") +
+      "</table>"
+    : "<p>No item has two answers yet.</p>";
+  html += `<p>${a.checks_waiting} check${a.checks_waiting === 1 ? "" : "s"} waiting for a second answer. ` +
+    (a.disagreements
+      ? `<b>${a.disagreements} disagreement${a.disagreements === 1 ? "" : "s"} to resolve</b>: give the right answer ` +
+        "below (y / n); until then the search weighs both answers by how reliable each labeller has been.</p>"
+      : "No disagreement to resolve.</p>");
+  box.innerHTML = html;
 }
 
 function showStatus(p) {
@@ -283,14 +308,19 @@ function tileFor(it, i) {
     : S.images
       ? `<img loading="lazy" src="/api/image/${it.id}" alt="${escapeHtml(it.name)}">`
       : `<div class="noimg">no image</div>`;
-  const tag = it.source === "audit" ? `<span class="tag" title="a random item, to estimate how many positives remain">random check</span>` : "";
+  const tag = it.check
+    ? `<span class="tag check" title="${it.check === "double" ? "someone else answered this item: your answer checks theirs" : "the search asks again about this answer"}">please check</span>`
+    : it.source === "audit" ? `<span class="tag" title="a random item, to estimate how many positives remain">random check</span>` : "";
+  const said = it.answers
+    ? `<div class="answers">${it.answers.map((a) => `${escapeHtml(a.user)}: ${{ positive: "yes", negative: "no", unsure: "?" }[a.label]}`).join(" · ")}</div>`
+    : "";
   const badge = it.label ? `<span class="badge">${{ positive: "yes", negative: "no", unsure: "?" }[it.label]}</span>` : "";
   // The file name is shown whole (wrapped when long, app.css); its folder is cut at its start to the
   // room left, so it never pushes the file name out. The left-to-right isolate keeps the folder's
   // punctuation in place inside the right-to-left box that cuts it.
   const cut = String(it.name).lastIndexOf("/") + 1;
   const folder = cut ? `<span class="path"><bdi dir="ltr">${escapeHtml(it.name.slice(0, cut))}</bdi></span>` : "";
-  d.innerHTML = `${img}${tag}${badge}<div class="name" title="${escapeHtml(it.name)}"><span class="id">#${it.id}</span>` +
+  d.innerHTML = `${img}${tag}${badge}${said}<div class="name" title="${escapeHtml(it.name)}"><span class="id">#${it.id}</span>` +
     `${folder}<span class="file">${escapeHtml(it.name.slice(cut))}</span></div>` +
     `<div class="buttons"><button data-l="positive" title="y">yes</button><button data-l="negative" title="n">no</button>` +
     `<button data-l="unsure" title="u">?</button></div>`;
@@ -315,7 +345,7 @@ function render() {
     const batch = { searching: "Nothing to label yet: ELSA is choosing the items to show you…",
       done: "Finished: nothing left to label. Export your labels above, or continue for more epochs.",
       error: "The search stopped with an error: see the message above." }[status] || "Nothing to label right now.";
-    e.textContent = { batch, unsure: "No unsure items.", positives: "No positives yet.",
+    e.textContent = { batch, unsure: "No unsure items.", positives: "No positives yet.", agreement: "No disagreement to resolve.",
       similar: "No unlabelled neighbours.", found: "No item holds all of those words." }[S.view];
     grid.appendChild(e);
   }
@@ -362,9 +392,19 @@ function nextUnanswered(from) {
 
 // --- actions -------------------------------------------------------------------------
 
+// A disagreement settled with the answer that stands from now on.
+async function resolve(it, label) {
+  const res = await call("POST", "/api/resolve", { item: it.id, label });
+  if (!res) return;
+  toast(`#${it.id} resolved: ${label}`);
+  await switchView("agreement");
+  refresh();
+}
+
 async function answer(label) {
   const it = S.items[S.focus];
   if (!it) return;
+  if (S.view === "agreement") { resolve(it, label); return; }
   if (it.label === label) { S.focus = nextUnanswered(S.focus); render(); return; }
   if (it.label && it.label !== "unsure") {
     toast(`#${it.id} is already answered ${it.label}; press Backspace to undo your last answer`);
@@ -382,7 +422,9 @@ async function answer(label) {
   // way undoes this answer (once saved), not the one before it.
   // Where the person found an item the search did not propose: kept as the answer's origin.
   const via = { found: "search", similar: "similar" }[S.view];
-  const entry = { id: it.id, event: null, saved: call("POST", "/api/answer", { item: it.id, label, expect, via }) };
+  const saved = it.check ? call("POST", "/api/check", { item: it.id, label })
+    : call("POST", "/api/answer", { item: it.id, label, expect, via });
+  const entry = { id: it.id, event: null, saved, check: !!it.check };
   S.undo.push(entry);
   const res = await entry.saved;
   S.inflight.delete(it.id);
@@ -412,8 +454,9 @@ async function undo() {
   const res = await call("POST", "/api/undo", { event: last.event });
   if (!res) return;
   const i = S.items.findIndex((x) => x.id === res.item);
-  if (i >= 0) { S.items[i].label = res.label; S.focus = i; }
-  toast(`undone: #${res.item} is now ${res.label || "unanswered"}`);
+  // A check taken back waits for a second answer again; the first answer stays hidden.
+  if (i >= 0) { S.items[i].label = last.check ? null : res.label; S.focus = i; }
+  toast(last.check ? `undone: your check of #${res.item}` : `undone: #${res.item} is now ${res.label || "unanswered"}`);
   render();
   refresh();
 }
@@ -478,11 +521,13 @@ async function switchView(view, items) {
   S.view = view;
   document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t.dataset.view === view));
   S.selected.clear();
+  showAgreement(S.state && S.state.agreement);
   if (view === "batch") { S.lastRounds = ""; await refresh(); return; }
   if (view === "similar") { S.items = items || []; S.focus = 0; render(); return; }
   if (view === "found") { S.items = items || (S.found ? S.found.items : []); S.focus = 0; render(); return; }
-  const res = await call("GET", `/api/list/${view}`);
+  const res = await call("GET", `/api/list/${view === "agreement" ? "disagreements" : view}`);
   S.items = res ? res.items : [];
+  if (view === "agreement") for (const it of S.items) it.label = null;  // undecided until resolved: no badge
   S.focus = 0;
   render();
 }

@@ -1,0 +1,166 @@
+"""Two labellers on a share of the items, against spending those labels on new items (issue 41).
+
+At the same label budget, does giving a share of the items asked to a second labeller
+(the search weighing disagreements by each labeller's estimated reliability,
+:mod:`elsa.search.reliability`) find more true positives than spending those labels on
+new items? Two simulated labellers (:class:`elsa.oracle.PanelOracle`), both wrong with
+probability ``p`` (10 and 20 %); each item goes to one of them at random, and with
+``--double-share`` 0.1 a tenth of the items also goes to the other. The second answers
+count against the budget, so at 500 labels the double-labelling search asks about ~45
+fewer new items.
+
+Pools: ``noise.py``'s (classes 0, 2, 3, 4 and 6 of ``fm-encoder``, ``fm-pixels`` and
+``text-docstrings``, each rare at 1 %), 5 seeds, 10 runs, the default search with
+``simulate``'s random state ``1000 + class``. Paired: run ``r`` of a class starts from the
+same seeds with the same search stream in both settings, and the labellers' draws are
+keyed to (item, answer number), so both settings meet the same first labeller and the same
+first answers on every item both ask about (with a share of 0 the panel is
+``noise.py``'s oracle at the same ``p``: the same runs).
+
+Reported per space and ``p``: each setting's found (median class), the ratio of the
+double-labelling median to the single-labelling one per class (median class and worst
+class, with 90 % bootstrap intervals: each class's runs resampled by run index, pairs
+kept), the second answers, the disagreements, the share of disagreements whose first
+answer was the wrong one, and the labellers' estimated error rates.
+
+    python -m benchmarks.double --workers 2          # the committed results (~30 min on 2 cores)
+    python -m benchmarks.double --spaces text-docstrings --classes 3 --runs 2
+
+Writes ``benchmarks/results/double.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+from elsa.plan import SearchPlan
+from elsa.simulation import Trial
+from .harness import paired_ratio_spread, write_results
+from .noise import CLASSES, RESULTS, SPACES, _worker_init
+from .pools import space_pool
+
+NOISE = (0.1, 0.2)
+SHARES = (0.0, 0.1)
+
+
+def run_cell(space: str, cls: int, noise: float, share: float, args) -> list[dict]:
+    from elsa.simulation import simulate
+
+    Xc, yc, _ = space_pool(space, cls, 0.01)
+    doc = simulate(Xc, yc, cls, SearchPlan(args.strategy, budget=args.budget, random_state=1000 + cls), seeds=5,
+                   trial=Trial(repeats=args.runs, labellers=(noise, noise), double_share=share, progress=False))
+    keys = ("found", "queries", "double_labels", "disputes", "disputes_first_wrong", "flip_rate_estimates",
+            "false_positives", "false_negatives", "seconds")
+    return [dict(space=space, cls=cls, noise=noise, share=share, run=i, **{k: run.get(k) for k in keys})
+            for i, run in enumerate(doc["runs"])]
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    out = []
+    for space in dict.fromkeys(r["space"] for r in rows):
+        for p in sorted({r["noise"] for r in rows if r["space"] == space}):
+            sel = [r for r in rows if r["space"] == space and r["noise"] == p]
+            shares = sorted({r["share"] for r in sel})
+            if 0.0 not in shares:
+                continue
+            classes = sorted({r["cls"] for r in sel})
+            for share in (s for s in shares if s > 0):
+                found, ratios, medians = {}, [], {0.0: [], share: []}
+                for c in classes:
+                    by = {s: {r["run"]: r["found"] for r in sel if r["cls"] == c and r["share"] == s}
+                          for s in (0.0, share)}
+                    runs = sorted(set(by[0.0]) & set(by[share]))
+                    if not runs:
+                        continue
+                    found[c] = (np.array([by[share][r] for r in runs], float), np.array([by[0.0][r] for r in runs], float))
+                    for s in (0.0, share):
+                        medians[s].append(float(np.median([by[s][r] for r in runs])))
+                    ratios.append(medians[share][-1] / medians[0.0][-1] if medians[0.0][-1] else float("nan"))
+                doubled = [r for r in sel if r["share"] == share]
+                disputes = sum(r["disputes"] for r in doubled)
+                rates = [e for r in doubled for e in (r["flip_rate_estimates"] or [])]
+                out.append(dict(
+                    space=space, noise=p, share=share, runs=len(doubled) // max(1, len(found)),
+                    found_single=float(np.median(medians[0.0])), found_double=float(np.median(medians[share])),
+                    ratio_median_class=round(float(np.median(ratios)), 3),
+                    ratio_worst_class=round(float(np.nanmin(ratios)), 3),
+                    worst_class=list(found)[int(np.nanargmin(ratios))],
+                    classes_ahead=int(sum(r > 1 for r in ratios)), classes_behind=int(sum(r < 1 for r in ratios)),
+                    double_labels=float(np.median([r["double_labels"] for r in doubled])),
+                    disputes=float(np.median([r["disputes"] for r in doubled])),
+                    disputes_first_wrong=round(sum(r["disputes_first_wrong"] for r in doubled) / disputes, 3)
+                    if disputes else None,
+                    flip_rate_estimate=round(float(np.median(rates)), 3) if rates else None,
+                    **paired_ratio_spread(found)))
+    return out
+
+
+def markdown(summary: list[dict], meta: dict) -> str:
+    lines = ["# A second labeller on a share of the items, or new items (issue 41)", "",
+             f"`python -m benchmarks.double {meta['argv']}`: {meta['strategy']}, {meta['budget']} labels (second "
+             f"answers included), two labellers wrong with probability p each, classes "
+             f"{', '.join(map(str, meta['classes']))} at 1 %, 5 seeds, {meta['runs']} paired runs each; found = true "
+             "positives among the labelled items. Ratio: the double-labelling search's median found over the "
+             "single-labelling one's, per class.", "",
+             "| space | p | share to two | found, one labeller (median class) | found, with double labels "
+             "| ratio, median class (90 % bootstrap) | ratio, worst class (90 % bootstrap) | classes ahead / behind "
+             "| second answers | disagreements | first answer wrong in a disagreement | estimated error rate |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for c in summary:
+        ci = lambda k: f" ({c[k][0]:.2f}-{c[k][1]:.2f})"  # noqa: E731
+        wrong = "" if c["disputes_first_wrong"] is None else f"{c['disputes_first_wrong']:.0%}"
+        est = "" if c["flip_rate_estimate"] is None else f"{c['flip_rate_estimate']:.1%}"
+        lines.append(f"| {c['space']} | {c['noise']:.0%} | {c['share']:.0%} | {c['found_single']:g} | "
+                     f"{c['found_double']:g} | {c['ratio_median_class']:.3f}{ci('ratio_median_class_90')} | "
+                     f"{c['ratio_worst_class']:.3f} (class {c['worst_class']}){ci('ratio_worst_class_90')} | "
+                     f"{c['classes_ahead']} / {c['classes_behind']} | {c['double_labels']:g} | {c['disputes']:g} | "
+                     f"{wrong} | {est} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--spaces", nargs="+", default=list(SPACES))
+    parser.add_argument("--classes", type=int, nargs="+", default=list(CLASSES))
+    parser.add_argument("--noise", type=float, nargs="+", default=list(NOISE))
+    parser.add_argument("--shares", type=float, nargs="+", default=list(SHARES))
+    parser.add_argument("--strategy", default="portfolio")
+    parser.add_argument("--budget", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--out", default=str(RESULTS / "double"))
+    parser.add_argument("--workers", type=int, default=1, help="processes running cells at once (one BLAS thread each)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    todo = [(space, cls, p, share) for space in args.spaces for cls in args.classes for p in args.noise
+            for share in args.shares]
+    for space in args.spaces:  # each space's pools and graphs built here, before the workers read them
+        for cls in args.classes:
+            space_pool(space, cls, 0.01)
+    rows, t0 = [], time.time()
+    with ProcessPoolExecutor(max_workers=args.workers, initializer=_worker_init) as pool:
+        futures = [pool.submit(run_cell, *cell, args) for cell in todo]
+        for f in as_completed(futures):
+            new = f.result()
+            rows += new
+            print(json.dumps({k: new[0][k] for k in ("space", "cls", "noise", "share")}
+                             | {"found": [r["found"] for r in new]}), file=sys.stderr, flush=True)
+    rows.sort(key=lambda r: (r["space"], r["cls"], r["noise"], r["share"], r["run"]))
+    summary = summarise(rows)
+    meta = {"argv": " ".join(sys.argv[1:] if argv is None else argv), "strategy": args.strategy,
+            "budget": args.budget, "classes": args.classes, "runs": args.runs, "seconds": round(time.time() - t0, 1)}
+    write_results(args.out + ".json", {"meta": meta, "summary": summary, "runs": rows},
+                  sys.argv[1:] if argv is None else argv)
+    Path(args.out + ".md").write_text(markdown(summary, meta))
+    print(markdown(summary, meta))
+
+
+if __name__ == "__main__":
+    main()
