@@ -323,6 +323,7 @@ def test_two_labellers_check_each_other_agree_resolve_and_reopen_in_the_browser(
             bob.wait_for_function(f"document.querySelectorAll('.tile .tag.check').length === {len(page)}",
                                   timeout=30_000)
             assert _check_cards(bob) == page
+            assert f'{len(page)} "please check" cards are yours' in bob.inner_text("#status")
             assert bob.inner_text(f'.tile[data-id="{page[0]}"] .tag') == "please check"
             assert not bob.query_selector(f'.tile[data-id="{page[0]}"] .badge')  # blind: alice's answer not shown
             wrong, left = page[0], page[-1]

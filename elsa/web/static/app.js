@@ -179,6 +179,11 @@ function showStatus(p) {
   } else {
     el.textContent = "Waiting for the next batch…";
   }
+  const checks = S.state && S.state.batch ? S.state.batch.filter((b) => b.check === "double").length : 0;
+  if (checks && p.status !== "error") {
+    el.textContent += ` ${checks} "please check" card${checks === 1 ? " is" : "s are"} yours: someone else ` +
+      "answered them first; your answer is kept beside theirs.";
+  }
   const c = p.certificate;
   if (c) {
     const line = document.createElement("span");
