@@ -80,7 +80,8 @@ def summarise(rows: list[dict]) -> list[dict]:
                     runs = sorted(set(by[0.0]) & set(by[share]))
                     if not runs:
                         continue
-                    found[c] = (np.array([by[share][r] for r in runs], float), np.array([by[0.0][r] for r in runs], float))
+                    found[c] = (np.array([by[share][r] for r in runs], float),
+                                np.array([by[0.0][r] for r in runs], float))
                     for s in (0.0, share):
                         medians[s].append(float(np.median([by[s][r] for r in runs])))
                     ratios.append(medians[share][-1] / medians[0.0][-1] if medians[0.0][-1] else float("nan"))

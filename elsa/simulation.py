@@ -24,7 +24,7 @@ from .metrics import discovery_rate, labelling_efficiency, quartiles
 from .oracle import NoisyOracle, PanelOracle, SimulatedOracle
 from .plan import SearchPlan
 from .search import run_streams
-from .search.loop import Round
+from .search.loop import REPEATS, Round
 from .search.registry import check_pool_kind
 from .state import SearchState
 
@@ -282,8 +282,8 @@ def _run_report(result, truth, seeds, seconds, monitor, final_audit, trial) -> d
         "phase_seconds": _totals(result.rounds, "seconds"),
         "sources": _totals(result.rounds, "sources"),
     }
-    # True positives in the order labels were spent (a second look finds nothing new).
-    new_hits = np.concatenate([truth[r.ids] & (r.kind != "check") for r in result.rounds] or [np.zeros(0, bool)])
+    # True positives in the order labels were spent (a second look or a second labeller finds nothing new).
+    new_hits = np.concatenate([truth[r.ids] & (r.kind not in REPEATS) for r in result.rounds] or [np.zeros(0, bool)])
     first = np.flatnonzero(new_hits)
     run["first_positive_at"] = int(first[0]) + 1 if first.size else None
     if trial.found_at:

@@ -103,9 +103,12 @@ def test_simulated_double_labels_are_labels_and_disagreements_are_weighed(digits
     single = simulate(X, y, 3, plan, trial=Trial(labellers=(0.2, 0.2), progress=False))["runs"][0]
     same = simulate(X, y, 3, plan, trial=Trial(noise=0.2, progress=False))["runs"][0]
     assert single["found"] == same["found"] and single["double_labels"] == 0
-    run = simulate(X, y, 3, plan, trial=Trial(labellers=(0.05, 0.3), double_share=0.3, progress=False))["runs"][0]
+    kinds = []
+    trial = Trial(labellers=(0.05, 0.3), double_share=0.3, found_at=(120,), progress=False)
+    run = simulate(X, y, 3, plan, trial=trial, on_round=lambda r, rnd, st, status: kinds.append(rnd.kind))["runs"][0]
     assert run["queries"] == 120 and 15 <= run["double_labels"] <= 60  # second answers spent from the budget
     assert run["disputes"] > 0 and len(run["flip_rate_estimates"]) == 2
+    assert set(kinds) == {"epoch"} and run["found_at"]["120"] == run["found"]  # called with pages; finds once each
     with pytest.raises(ParameterError, match="--double-share"):
         Trial(double_share=0.1)
     with pytest.raises(ParameterError, match="not both"):
@@ -176,6 +179,10 @@ def test_checks_go_blind_to_another_labeller_and_disagreements_are_resolved(two_
     # Resolved, it is the resolution; both answers and the resolution stay in the history.
     with pytest.raises(InputError, match="not a disagreement"):
         s.resolve(page[1], "y", user="carol")
+    with pytest.raises(InputError, match="resolved positive or negative, got unsure"):
+        s.resolve(wrong, "u", user="carol")
+    with pytest.raises(ConflictError, match="bob has checked the answer to item .* since; undo that check first"):
+        s.undo(s.item_labels([wrong])[wrong]["event"], user="alice")
     s.resolve(wrong, "n", user="carol")
     assert s.labels()[wrong] == NEGATIVE and s.checks.agreement()["disagreements"] == 0
     with pytest.raises(ConflictError, match="already resolved negative by carol"):
@@ -197,9 +204,9 @@ def test_a_reopened_session_has_the_same_agreement_and_pending_checks(two_labell
     page = s.next_batch().ids.tolist()
     answer_page(s, y, "alice", wrong={page[0]})
     s.check(page[0], "y" if y[page[0]] else "n", user="bob")
-    event = s.check(page[1], "y" if y[page[1]] else "n", user="bob")
-    s.undo(event, user="bob")  # a check taken back waits again, and the label stays
-    assert s.labels()[page[1]] != 0
+    s.check(page[1], "y" if y[page[1]] else "n", user="bob")
+    s.undo(user="bob")  # the latest answer is the check: taken back alone, it waits again; the label stays
+    assert s.labels()[page[1]] != 0 and (page[1], "double") in s.checks.waiting_for("bob")
     before = (s.checks.agreement(), s.checks.waiting_for("bob"), s.checks.reliability())
     folder = s.folder
     s.close()
@@ -226,6 +233,19 @@ def test_second_looks_the_search_asks_for_are_a_round_it_waits_for(tmp_path):
         assert s.checks.agreement()["pairs"][0]["users"] == ["alice", "alice"]
 
 
+def test_checks_are_given_only_while_the_budget_has_room_for_them(tmp_path):
+    f, y = topic_csv(tmp_path / "u.csv", labelled=False)
+    with Session.create(tmp_path / "p", f, SearchPlan(budget=25), target="comets", seeds=["r0", "r1"], user="alice",
+                        double_share=1.0) as s:
+        while len(batch := s.next_batch()):
+            for i in batch.ids:
+                s.answer(int(i), "y" if y[i] else "n")
+            for i, _ in s.checks.waiting_for("bob"):
+                s.check(i, "y" if y[i] else "n", user="bob")
+        p = s.progress()
+        assert p.labels == 25 and s.checks.records.count_answered() > 0 and s.finished()
+
+
 def test_sessions_of_format_4_gain_the_checks_table(tmp_path):
     f, y = topic_csv(tmp_path / "u.csv", labelled=False)
     with Session.create(tmp_path / "p", f, SearchPlan(budget=30), seeds=["r0"]) as s:
@@ -247,8 +267,10 @@ def test_the_page_checks_and_resolves_through_the_api(two_labellers):
     page = s.next_batch().ids.tolist()
     answer_page(s, y, "alice")
     c = TestClient(create_app(s), base_url="http://127.0.0.1:8765", headers={"X-Elsa-Client": "1"})
-    cards = [b for b in c.get("/api/state", headers={"X-Elsa-User": "bob"}).json()["batch"] if b.get("check")]
+    batch = c.get("/api/state", headers={"X-Elsa-User": "bob"}).json()["batch"]
+    cards = [b for b in batch if b.get("check")]
     assert [b["id"] for b in cards] == page and all(b["label"] is None for b in cards)  # blind
+    assert not [b for b in batch if b["id"] in page and not b.get("check")]  # the round's own tiles are not shown
     assert not [b for b in c.get("/api/state", headers={"X-Elsa-User": "alice"}).json()["batch"] if b.get("check")]
     r = c.post("/api/check", json={"item": page[0], "label": "n" if y[page[0]] else "y"}, headers={"X-Elsa-User": "bob"})
     assert r.status_code == 200

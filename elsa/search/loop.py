@@ -299,12 +299,13 @@ class ActiveSearch:
                 second = oracle.second_opinions(batch, left)
             timings.update(self.observe(state, step, said, rng, second=second))
             curve.append((state.queries, state.n_found))
-            result.rounds.append(Round(step.kind, state.epoch, batch, said, step.selection.sources, timings))
+            page = Round(step.kind, state.epoch, batch, said, step.selection.sources, timings)
+            result.rounds.append(page)
             if second is not None and second.ids.size:
                 result.rounds.append(Round("double", state.epoch, second.ids, second.said,
                                            {"double": int(second.ids.size)}, {}))
-            if callback is not None:
-                callback(result.rounds[-1], state)
+            if callback is not None:  # with the page (its size grows an audit; its kind is the epoch's)
+                callback(page, state)
         result.seconds = time.perf_counter() - started
         return result
 

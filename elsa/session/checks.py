@@ -60,12 +60,17 @@ class CheckRecords:
         self.query = query
 
     @staticmethod
-    def add_doubles(db, round_id: int, items, share: float, random_state: int) -> int:
-        """Give the share ``share`` of a new round's ``items`` to a second labeller; returns how many."""
+    def add_doubles(db, round_id: int, items, share: float, random_state: int, budget_left: int | None) -> int:
+        """Give the share ``share`` of a new round's ``items`` to a second labeller, within the
+        labels ``budget_left`` after the round (None: no limit) less the checks already
+        waiting, first items first; returns how many."""
         ids = np.asarray(items, np.int64)
         if share <= 0 or not ids.size:
             return 0
         chosen = ids[keyed_uniform(double_key(random_state), ids, np.zeros(ids.size, np.uint32)) < share]
+        if budget_left is not None:
+            waiting = db.execute("SELECT COUNT(*) FROM checks WHERE reason = ? AND event IS NULL", (DOUBLE,)).fetchone()
+            chosen = chosen[:max(0, budget_left - int(waiting[0]))]
         db.executemany("INSERT OR IGNORE INTO checks (item, round, pos, reason) VALUES (?, ?, ?, ?)",
                        [(int(i), round_id, pos, DOUBLE) for pos, i in enumerate(chosen)])
         return int(chosen.size)
@@ -213,6 +218,8 @@ class Checks:
         label (by ``user``); returns the event id. :class:`ConflictError` when someone
         resolved it first, :class:`InputError` when it is no disagreement."""
         item, label = self.check_item(item), normalise_label(label)
+        if label not in DECIDED:
+            raise InputError(f"a disagreement is resolved positive or negative, got {label}")
         with self.ledger.write("save the resolution") as db:  # one view: two people resolving, the first wins
             now = self.store.current(db, item)
             by = db.execute("SELECT user FROM events WHERE id = ? AND origin = 'resolve'",
@@ -280,12 +287,14 @@ class Checks:
         rows = [c for c in answered if c["first"]["label"] in DECIDED and c["second"]["label"] in DECIDED]
         names = sorted({c[k]["user"] for c in rows for k in ("first", "second")})
         index = {n: i for i, n in enumerate(names)}
-        votes = Votes(names=tuple(names), also=np.array([c["item"] for c in answered if c not in rows], np.int64))
+        voted = {c["item"] for c in rows}
+        votes = Votes(names=tuple(names), also=np.array([c["item"] for c in answered if c["item"] not in voted],
+                                                        np.int64))
         if rows:
             votes.add([c["item"] for c in rows], [index[c["first"]["user"]] for c in rows],
                       [c["first"]["label"] == "positive" for c in rows], [index[c["second"]["user"]] for c in rows],
                       [c["second"]["label"] == "positive" for c in rows])
-            votes.resolved = np.array([UNRESOLVED if c["resolution"] is None or c["resolution"]["label"] not in DECIDED
+            votes.resolved = np.array([UNRESOLVED if c["resolution"] is None
                                        else int(c["resolution"]["label"] == "positive") for c in rows], np.int8)
         return votes, self.records.count_answered(DOUBLE)
 

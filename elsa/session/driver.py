@@ -87,6 +87,8 @@ class SearchDriver:
         # As the loop does after an epoch's answers; and after a final search when the session
         # was extended with more epochs, or before the first round when labels were imported
         # (which a simulation never has: it starts from seeds alone).
+        if state.queries:  # the labeller model's beliefs and the disputed answers', before the scorer reads them
+            self.search.weigh(state)
         if (last is not None and (last["kind"] == "epoch" or state.phase == "epochs")) or (
                 last is None and (state.answers == NEGATIVE).any()):
             timings.update(self.search.update_scores(state, rng))
@@ -116,7 +118,8 @@ class SearchDriver:
             self.ledger.pending += waiting
             self.ledger.pending += self.audit.draw(db, round_id, kept)
             CheckRecords.add_doubles(db, round_id, self.store.rounds.round_items(db, round_id),
-                                     float(self.settings.get("double_share") or 0.0), self.settings["random_state"])
+                                     float(self.settings.get("double_share") or 0.0), self.settings["random_state"],
+                                     None if state.budget_left is None else state.budget_left - kept)
             values = {"quant": quant} if quant is not None else {}
             values["positives_left"] = self.search.positives_left()  # the model estimate's, for the page and reopening
             self.store.set_meta(db, values)

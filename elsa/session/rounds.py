@@ -22,7 +22,8 @@ from ..state import Proposal
 _QUEUE = ("SELECT item, round, k, pos FROM (SELECT item, round, 0 AS k, pos FROM round_items "
           "UNION ALL SELECT item, round, 1 AS k, pos FROM audit WHERE item NOT IN (SELECT item FROM round_items)) q "
           "WHERE item NOT IN (SELECT item FROM labels) "
-          "UNION ALL SELECT item, round, 2 AS k, pos FROM checks WHERE reason = 'second-look' AND event IS NULL")
+          "UNION ALL SELECT item, round, 2 AS k, pos FROM checks WHERE reason = 'second-look' AND event IS NULL "
+          "AND item IN (SELECT item FROM labels)")
 
 
 class RoundRecords:

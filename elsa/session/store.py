@@ -303,7 +303,8 @@ class Store:
         The item returns to the label it had before (an earlier event not itself taken
         back), or to unlabelled. Returns ``(item, label now)``. A check's answer
         (:mod:`elsa.session.checks`) is taken back alone: the item's label stays, and the
-        check waits again.
+        check waits again. An answer someone has checked is taken back only after the check
+        (a resolution may be taken back at any time: the disagreement is open again).
         """
         row = db.execute("SELECT item, label, undoes, origin FROM events WHERE id = ?", (event,)).fetchone()
         if row is None or row[1] == "undo":
@@ -324,6 +325,11 @@ class Store:
                                     f"{current or 'unlabelled'}", item=item, current=current)
             raise ConflictError(f"item {item} was answered again since event {event}; undo that answer first",
                                 item=item, current=current)
+        checked = db.execute("SELECT e.user FROM checks c JOIN events e ON e.id = c.event WHERE c.item = ?",
+                             (item,)).fetchone()
+        if checked is not None and row[3] != "resolve":  # the check answers this answer: take it back first
+            raise ConflictError(f"{checked[0]} has checked the answer to item {item} since; undo that check first",
+                                item=item, current=now[0])
         db.execute("INSERT INTO events (item, label, origin, user, at, undoes) VALUES (?, 'undo', 'undo', ?, ?, ?)",
                    (item, user, time.time(), event))
         undone = {r[0] for r in db.execute("SELECT undoes FROM events WHERE item = ? AND label = 'undo'", (item,))}
@@ -376,10 +382,12 @@ class Store:
 
     @staticmethod
     def latest_answer(db) -> int | None:
-        """The event of the newest current label that is not a seed (what undo takes back)."""
-        row = db.execute("SELECT l.event FROM labels l JOIN events e ON e.id = l.event WHERE e.origin != 'seed' "
-                         "ORDER BY l.event DESC LIMIT 1").fetchone()
-        return None if row is None else int(row[0])
+        """The event of the newest answer that stands and is not a seed (what undo takes back):
+        a current label, or a check's answer."""
+        row = db.execute("SELECT MAX(e) FROM (SELECT l.event AS e FROM labels l JOIN events ev ON ev.id = l.event "
+                         "WHERE ev.origin != 'seed' UNION ALL SELECT event FROM checks WHERE event IS NOT NULL)"
+                         ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def positives_by_origin(self) -> dict[str, int]:
         return dict(self.query("SELECT e.origin, COUNT(*) FROM labels l JOIN events e ON e.id = l.event "

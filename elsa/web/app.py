@@ -229,11 +229,14 @@ class LabelApi:
 
     def state_doc(self, user: str | None = None) -> dict:
         rounds, items = self.session.shown_rounds()
+        # "please check" cards: this user's second answers to give, shown blind (no earlier answer,
+        # so the round's own tile of such an item is left out of this user's page)
+        checks = self.session.checks.waiting_for(user)
+        mine = {i for i, _ in checks}
+        items = [(i, source) for i, source in items if i not in mine]
         view = self.item_view([i for i, _ in items])
         for entry, (_, source) in zip(view, items):
             entry["source"] = source
-        # "please check" cards: this user's second answers to give, shown blind (no earlier answer)
-        checks = self.session.checks.waiting_for(user)
         for entry, (_, reason) in zip(self.item_view([i for i, _ in checks]), checks):
             view.append({**entry, "label": None, "event": None, "user": None, "at": None, "source": "check",
                          "check": reason})

@@ -474,12 +474,12 @@ function toggleSelect() {
 }
 
 function selectUnanswered() {
-  S.items.filter((x) => !x.label).forEach((x) => S.selected.add(x.id));
+  S.items.filter((x) => !x.label && !x.check).forEach((x) => S.selected.add(x.id));  // a check is answered alone
   render();
 }
 
 async function bulkNegative() {
-  const ids = [...S.selected].filter((id) => { const it = S.items.find((x) => x.id === id); return it && !it.label; });
+  const ids = [...S.selected].filter((id) => { const it = S.items.find((x) => x.id === id); return it && !it.label && !it.check; });
   if (!ids.length) { toast("select unanswered items first (x, or shift+click; a selects all unanswered)"); return; }
   S.version++;
   const res = await call("POST", "/api/answer_many", { items: ids, label: "negative" });
