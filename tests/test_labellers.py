@@ -283,6 +283,24 @@ def test_the_page_checks_and_resolves_through_the_api(two_labellers):
     assert c.get("/api/state").json()["agreement"]["disagreements"] == 0
 
 
+def test_labellers_at_work_on_one_page_each_see_their_share_of_it_first(tmp_path):
+    from starlette.testclient import TestClient
+
+    from elsa.web.app import create_app
+
+    f, y = topic_csv(tmp_path / "u.csv", labelled=False)
+    with Session.create(tmp_path / "p", f, SearchPlan(budget=60), seeds=["r0"], user="alice") as s:
+        page = s.next_batch().ids.tolist()
+        c = TestClient(create_app(s), base_url="http://127.0.0.1:8765")
+        state = lambda user: c.get("/api/state", headers={"X-Elsa-User": user}).json()  # noqa: E731
+        alone = state("alice")
+        assert [b["id"] for b in alone["batch"]] == page and alone["sharing"] == []
+        bob = state("bob")  # two at work: bob (second by name) gets positions 1, 3, 5, ... first
+        assert [b["id"] for b in bob["batch"]] == page[1::2] + page[0::2] and bob["sharing"] == ["alice"]
+        alice = state("alice")
+        assert [b["id"] for b in alice["batch"]] == page[0::2] + page[1::2] and alice["sharing"] == ["bob"]
+
+
 def test_elsa_label_takes_a_double_share_at_the_start_and_on_resume(tmp_path):
     from elsa.cli_label import _label_session
     from elsa.cli_parser import build_parser
@@ -337,6 +355,8 @@ def test_two_labellers_check_each_other_agree_resolve_and_reopen_in_the_browser(
         with LiveServer(s) as srv, sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             alice, bob = _user_page(browser, srv.url, "alice"), _user_page(browser, srv.url, "bob")
+            alice.wait_for_function("document.getElementById('status').textContent"
+                                    ".includes('You share this page with bob')", timeout=15_000)
             page = s.pending().ids.tolist()
             for i in page:  # alice answers the first page, every answer right
                 alice.click(f'.tile[data-id="{i}"] button[data-l="{"positive" if y[i] else "negative"}"]')

@@ -34,6 +34,8 @@ import anyio
 import hmac
 import json
 import re
+import threading
+import time
 from http import HTTPStatus
 from pathlib import Path
 
@@ -59,6 +61,7 @@ MAX_BODY = 1 << 20  # bytes
 MAX_EPOCHS = 1000  # one "continue" adds at most this many
 MAX_QUERY = 200  # characters of a search-box query
 WAITERS = 8  # long polls waiting for the next batch at once (each holds a thread of its own)
+AT_WORK_S = 60  # a labeller whose page asked for the state this recently shares the page
 _PATH_ID = re.compile(r"[0-9]{1,18}")  # below SQLite's int64 and Python's int() digit limit
 
 
@@ -210,6 +213,23 @@ class LabelApi:
     def __init__(self, session):
         self.session = session
         self.waiters = anyio.CapacityLimiter(WAITERS)
+        self.seen: dict[str, float] = {}  # labeller -> when their page last asked for the state
+        self.seen_lock = threading.Lock()
+
+    def share_of_page(self, user: str | None, items: list) -> tuple[list, list[str]]:
+        """Several labellers on one page: each sees their own share of it first (items at
+        positions ``k, k + m, ...`` for the ``k``-th of ``m`` labellers at work, by name), so
+        they do not answer the same items; the rest follow. Returns the items and the other
+        labellers at work (a page without a name is the session's user, as its answers are)."""
+        now, me = time.monotonic(), user or self.session.user
+        with self.seen_lock:
+            self.seen[me] = now
+            at_work = sorted(u for u, t in self.seen.items() if now - t < AT_WORK_S)
+        if len(at_work) < 2:
+            return items, []
+        k, m = at_work.index(me), len(at_work)
+        mine = [x for j, x in enumerate(items) if j % m == k]
+        return mine + [x for j, x in enumerate(items) if j % m != k], [u for u in at_work if u != me]
 
     def path_item(self, request: Request) -> int:
         """The ``{item}`` of the path: 404 unless it is a registered item's id."""
@@ -233,7 +253,7 @@ class LabelApi:
         # so the round's own tile of such an item is left out of this user's page)
         checks = self.session.checks.waiting_for(user)
         mine = {i for i, _ in checks}
-        items = [(i, source) for i, source in items if i not in mine]
+        items, sharing = self.share_of_page(user, [(i, source) for i, source in items if i not in mine])
         view = self.item_view([i for i, _ in items])
         for entry, (_, source) in zip(view, items):
             entry["source"] = source
@@ -247,7 +267,8 @@ class LabelApi:
         # JSON has no NaN: an estimate not made yet (no random positive) is null
         return {"progress": jsonable(self.session.progress().as_dict()), "batch": view, "rounds": rounds,
                 "images": self.session.images.available, "texts": self.session.texts.available, "examples": examples,
-                "described": self.session.described is not None, "agreement": self.session.checks.agreement()}
+                "described": self.session.described is not None, "agreement": self.session.checks.agreement(),
+                "sharing": sharing}
 
     async def state(self, request):
         # ?wait=S: a long poll. While the next batch is being computed, answer as soon as it is

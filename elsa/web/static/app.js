@@ -179,6 +179,10 @@ function showStatus(p) {
   } else {
     el.textContent = "Waiting for the next batch…";
   }
+  const sharing = S.state && S.state.sharing ? S.state.sharing : [];
+  if (sharing.length && p.status === "labelling" && left > 0) {
+    el.textContent += ` You share this page with ${sharing.join(", ")}: your part of it comes first.`;
+  }
   const checks = S.state && S.state.batch ? S.state.batch.filter((b) => b.check === "double").length : 0;
   if (checks && p.status !== "error") {
     el.textContent += ` ${checks} "please check" card${checks === 1 ? " is" : "s are"} yours: someone else ` +
