@@ -49,18 +49,42 @@ from .pools import space_pool
 
 NOISE = (0.1, 0.2)
 SHARES = (0.0, 0.1)
+BASE = (0.0, None)  # one answer per item, nobody resolving
 
 
-def run_cell(space: str, cls: int, noise: float, share: float, args) -> list[dict]:
+def setting(row: dict) -> tuple[float, float | None]:
+    """A row's labelling: (share given to two, the resolver's error rate or None)."""
+    return row["share"], row.get("resolver")
+
+
+def run_cell(space: str, cls: int, noise: float, share: float, resolver: float | None, args) -> list[dict]:
     from elsa.simulation import simulate
 
     Xc, yc, _ = space_pool(space, cls, 0.01)
+    trial = Trial(repeats=args.runs, labellers=(noise, noise), double_share=share,
+                  resolver_rate=resolver if share else None, progress=False)
     doc = simulate(Xc, yc, cls, SearchPlan(args.strategy, budget=args.budget, random_state=1000 + cls), seeds=5,
-                   trial=Trial(repeats=args.runs, labellers=(noise, noise), double_share=share, progress=False))
-    keys = ("found", "queries", "double_labels", "disputes", "disputes_first_wrong", "flip_rate_estimates",
-            "false_positives", "false_negatives", "seconds")
-    return [dict(space=space, cls=cls, noise=noise, share=share, run=i, **{k: run.get(k) for k in keys})
-            for i, run in enumerate(doc["runs"])]
+                   trial=trial)
+    keys = ("found", "queries", "double_labels", "resolutions", "disputes", "disputes_first_wrong",
+            "flip_rate_estimates", "false_positives", "false_negatives", "seconds")
+    return [dict(space=space, cls=cls, noise=noise, share=share, resolver=resolver if share else None, run=i,
+                 **{k: run.get(k) for k in keys}) for i, run in enumerate(doc["runs"])]
+
+
+def _found_by_class(sel: list[dict], classes: list[int], label) -> tuple[dict, list[float], dict]:
+    """Per class: (found with ``label``, found with one answer each) by run, paired by run
+    index; the ratios of their medians; and the medians of both."""
+    found, ratios, medians = {}, [], {BASE: [], label: []}
+    for c in classes:
+        by = {k: {r["run"]: r["found"] for r in sel if r["cls"] == c and setting(r) == k} for k in (BASE, label)}
+        runs = sorted(set(by[BASE]) & set(by[label]))
+        if not runs:
+            continue
+        found[c] = (np.array([by[label][r] for r in runs], float), np.array([by[BASE][r] for r in runs], float))
+        for k in (BASE, label):
+            medians[k].append(float(np.median([by[k][r] for r in runs])))
+        ratios.append(medians[label][-1] / medians[BASE][-1] if medians[BASE][-1] else float("nan"))
+    return found, ratios, medians
 
 
 def summarise(rows: list[dict]) -> list[dict]:
@@ -68,34 +92,24 @@ def summarise(rows: list[dict]) -> list[dict]:
     for space in dict.fromkeys(r["space"] for r in rows):
         for p in sorted({r["noise"] for r in rows if r["space"] == space}):
             sel = [r for r in rows if r["space"] == space and r["noise"] == p]
-            shares = sorted({r["share"] for r in sel})
-            if 0.0 not in shares:
+            labels = sorted({setting(r) for r in sel}, key=lambda k: (k[0], -1 if k[1] is None else k[1]))
+            if BASE not in labels:
                 continue
             classes = sorted({r["cls"] for r in sel})
-            for share in (s for s in shares if s > 0):
-                found, ratios, medians = {}, [], {0.0: [], share: []}
-                for c in classes:
-                    by = {s: {r["run"]: r["found"] for r in sel if r["cls"] == c and r["share"] == s}
-                          for s in (0.0, share)}
-                    runs = sorted(set(by[0.0]) & set(by[share]))
-                    if not runs:
-                        continue
-                    found[c] = (np.array([by[share][r] for r in runs], float),
-                                np.array([by[0.0][r] for r in runs], float))
-                    for s in (0.0, share):
-                        medians[s].append(float(np.median([by[s][r] for r in runs])))
-                    ratios.append(medians[share][-1] / medians[0.0][-1] if medians[0.0][-1] else float("nan"))
-                doubled = [r for r in sel if r["share"] == share]
+            for label in (k for k in labels if k != BASE):
+                found, ratios, medians = _found_by_class(sel, classes, label)
+                doubled = [r for r in sel if setting(r) == label]
                 disputes = sum(r["disputes"] for r in doubled)
                 rates = [e for r in doubled for e in (r["flip_rate_estimates"] or [])]
                 out.append(dict(
-                    space=space, noise=p, share=share, runs=len(doubled) // max(1, len(found)),
-                    found_single=float(np.median(medians[0.0])), found_double=float(np.median(medians[share])),
+                    space=space, noise=p, share=label[0], resolver=label[1], runs=len(doubled) // max(1, len(found)),
+                    found_single=float(np.median(medians[BASE])), found_double=float(np.median(medians[label])),
                     ratio_median_class=round(float(np.median(ratios)), 3),
                     ratio_worst_class=round(float(np.nanmin(ratios)), 3),
                     worst_class=list(found)[int(np.nanargmin(ratios))],
                     classes_ahead=int(sum(r > 1 for r in ratios)), classes_behind=int(sum(r < 1 for r in ratios)),
                     double_labels=float(np.median([r["double_labels"] for r in doubled])),
+                    resolutions=float(np.median([r.get("resolutions") or 0 for r in doubled])),
                     disputes=float(np.median([r["disputes"] for r in doubled])),
                     disputes_first_wrong=round(sum(r["disputes_first_wrong"] for r in doubled) / disputes, 3)
                     if disputes else None,
@@ -110,20 +124,24 @@ def markdown(summary: list[dict], meta: dict) -> str:
              f"answers included), two labellers wrong with probability p each, classes "
              f"{', '.join(map(str, meta['classes']))} at 1 %, 5 seeds, {meta['runs']} paired runs each; found = true "
              "positives among the labelled items. Ratio: the double-labelling search's median found over the "
-             "single-labelling one's, per class.", "",
-             "| space | p | share to two | found, one labeller (median class) | found, with double labels "
+             "single-labelling one's, per class. Resolver: nobody (the search weighs both answers by each "
+             "labeller's estimated reliability), or someone who settles each disagreement with a third answer, "
+             "wrong with the probability given (its labels counted too).", "",
+             "| space | p | share to two | resolver | found, one labeller (median class) | found, with double labels "
              "| ratio, median class (90 % bootstrap) | ratio, worst class (90 % bootstrap) | classes ahead / behind "
-             "| second answers | disagreements | first answer wrong in a disagreement | estimated error rate |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| second answers | disagreements | resolutions | first answer wrong in a disagreement "
+             "| estimated error rate |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in summary:
         ci = lambda k: f" ({c[k][0]:.2f}-{c[k][1]:.2f})"  # noqa: E731
         wrong = "" if c["disputes_first_wrong"] is None else f"{c['disputes_first_wrong']:.0%}"
         est = "" if c["flip_rate_estimate"] is None else f"{c['flip_rate_estimate']:.1%}"
-        lines.append(f"| {c['space']} | {c['noise']:.0%} | {c['share']:.0%} | {c['found_single']:g} | "
+        resolver = "nobody" if c.get("resolver") is None else f"wrong {c['resolver']:.0%}"
+        lines.append(f"| {c['space']} | {c['noise']:.0%} | {c['share']:.0%} | {resolver} | {c['found_single']:g} | "
                      f"{c['found_double']:g} | {c['ratio_median_class']:.3f}{ci('ratio_median_class_90')} | "
                      f"{c['ratio_worst_class']:.3f} (class {c['worst_class']}){ci('ratio_worst_class_90')} | "
                      f"{c['classes_ahead']} / {c['classes_behind']} | {c['double_labels']:g} | {c['disputes']:g} | "
-                     f"{wrong} | {est} |")
+                     f"{c.get('resolutions', 0):g} | {wrong} | {est} |")
     return "\n".join(lines) + "\n"
 
 
@@ -133,6 +151,11 @@ def main(argv=None) -> None:
     parser.add_argument("--classes", type=int, nargs="+", default=list(CLASSES))
     parser.add_argument("--noise", type=float, nargs="+", default=list(NOISE))
     parser.add_argument("--shares", type=float, nargs="+", default=list(SHARES))
+    parser.add_argument("--resolvers", nargs="+", default=["none"],
+                        help="with a share above 0: who settles disagreements: none (the search weighs both "
+                             "answers), or a resolver's error rate (0: always right)")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the existing results file's rows of other settings")
     parser.add_argument("--strategy", default="portfolio")
     parser.add_argument("--budget", type=int, default=500)
     parser.add_argument("--runs", type=int, default=10)
@@ -140,8 +163,9 @@ def main(argv=None) -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes running cells at once (one BLAS thread each)")
     args = parser.parse_args(argv)
     os.environ.setdefault("TQDM_DISABLE", "1")
-    todo = [(space, cls, p, share) for space in args.spaces for cls in args.classes for p in args.noise
-            for share in args.shares]
+    resolvers = [None if r == "none" else float(r) for r in args.resolvers]
+    todo = [(space, cls, p, share, resolver) for space in args.spaces for cls in args.classes for p in args.noise
+            for share in args.shares for resolver in (resolvers if share else [None])]
     for space in args.spaces:  # each space's pools and graphs built here, before the workers read them
         for cls in args.classes:
             space_pool(space, cls, 0.01)
@@ -151,12 +175,19 @@ def main(argv=None) -> None:
         for f in as_completed(futures):
             new = f.result()
             rows += new
-            print(json.dumps({k: new[0][k] for k in ("space", "cls", "noise", "share")}
+            print(json.dumps({k: new[0][k] for k in ("space", "cls", "noise", "share", "resolver")}
                              | {"found": [r["found"] for r in new]}), file=sys.stderr, flush=True)
-    rows.sort(key=lambda r: (r["space"], r["cls"], r["noise"], r["share"], r["run"]))
-    summary = summarise(rows)
     meta = {"argv": " ".join(sys.argv[1:] if argv is None else argv), "strategy": args.strategy,
             "budget": args.budget, "classes": args.classes, "runs": args.runs, "seconds": round(time.time() - t0, 1)}
+    if args.merge and Path(args.out + ".json").exists():
+        old = json.loads(Path(args.out + ".json").read_text())
+        cells = {(r["space"], r["cls"], r["noise"], setting(r)) for r in rows}
+        rows = [r for r in old["runs"] if (r["space"], r["cls"], r["noise"], setting(r)) not in cells] + rows
+        meta["argv"] = f"{old['meta']['argv']}`, then `python -m benchmarks.double {meta['argv']}"
+        meta["seconds"] += old["meta"].get("seconds", 0)
+    rows.sort(key=lambda r: (r["space"], r["cls"], r["noise"], r["share"], -1 if r.get("resolver") is None
+                             else r["resolver"], r["run"]))
+    summary = summarise(rows)
     write_results(args.out + ".json", {"meta": meta, "summary": summary, "runs": rows},
                   sys.argv[1:] if argv is None else argv)
     Path(args.out + ".md").write_text(markdown(summary, meta))

@@ -248,6 +248,9 @@ def _simulate_parser(sub, shown: str | None) -> None:
                    help="with --labellers: the share of items also given to a second labeller (its answers count "
                         "against the budget; where two disagree, the search weighs each by its labeller's estimated "
                         "reliability)")
+    p.add_argument("--resolver-rate", type=_probability, metavar="P",
+                   help="with --double-share: someone settles each disagreement with a third answer, wrong with "
+                        "probability P (0: always right), which stands; its labels count against the budget")
     p.add_argument("--second-looks", action="store_true",
                    help="after each page, ask again about the answers the held-out k-NN model most disagrees with "
                         "(10%% of the first 100 labels, then 1%%, more while they find mistakes, at most 10%%; "

@@ -51,7 +51,8 @@ def cmd_simulate(args) -> int:
     from .simulation import Trial, simulate
 
     trial = Trial(repeats=args.repeats, noise=args.noise, labellers=tuple(args.labellers),
-                  double_share=args.double_share, index_recall=args.index_recall, progress=not args.quiet)
+                  double_share=args.double_share, resolver_rate=args.resolver_rate, index_recall=args.index_recall,
+                  progress=not args.quiet)
     on_round, bar = _progress_callback(not args.quiet, args.repeats)
     try:
         doc = simulate(X, y, args.target, plan, seeds=seeds, trial=trial, examples=examples, on_round=on_round)
@@ -221,7 +222,8 @@ def format_summary(doc: dict) -> str:
                          + (f" (the simulated one: {p['noise']:.1%})" if p.get("noise") else ""))
         if r.get("double_labels"):
             lines.append(f"{'':>5}second labellers: {r['double_labels']} item(s) answered twice, {r['disputes']} "
-                         "disagreement(s); estimated error rates "
+                         "disagreement(s)" + (f", {r['resolutions']} resolved" if r.get("resolutions") else "")
+                         + "; estimated error rates "
                          + " / ".join(f"{e:.1%}" for e in r["flip_rate_estimates"] or []))
         if p.get("second_looks"):
             lines.append(f"{'':>5}second looks: {r['rechecks']} answer(s) asked again" + (

@@ -70,7 +70,9 @@ class Trial:
     ``double_share``: the share of the items asked that also goes to a second labeller.
     The second answers are labels (they count against the budget); where two answers
     disagree the search weighs them by each labeller's estimated reliability
-    (:mod:`elsa.search.reliability`). ``index_recall``: also measure a faiss backend's recall@50 against the exact search on
+    (:mod:`elsa.search.reliability`), unless ``resolver_rate`` is set: then a resolver
+    settles each disagreement with a third answer, wrong with that probability, which
+    stands (a label too). ``index_recall``: also measure a faiss backend's recall@50 against the exact search on
     200 pool rows. ``progress``: bars for long one-off work (the pool's k-NN graph).
     """
 
@@ -78,6 +80,7 @@ class Trial:
     noise: float = 0.0
     labellers: tuple[float, ...] = ()
     double_share: float = 0.0
+    resolver_rate: float | None = None
     found_at: tuple[int, ...] = ()
     level: float = 0.9
     trace: bool = False
@@ -94,6 +97,11 @@ class Trial:
         if self.labellers and self.noise:
             raise ParameterError("give the noise (--noise: one labeller) or the labellers' flip rates (--labellers), "
                                  "not both")
+        if self.resolver_rate is not None:
+            put(self, "resolver_rate", check_float(self.resolver_rate, "resolver rate", minimum=0.0, maximum=0.5))
+            if not self.double_share:
+                raise ParameterError("a resolver (--resolver-rate) settles the disagreements of a double share "
+                                     "(--double-share)")
         if self.double_share and not self.labellers:
             raise ParameterError("a double share (--double-share) needs the labellers' flip rates (--labellers: "
                                  "two or more labellers, or one asked twice)")
@@ -178,6 +186,7 @@ def simulate(X, labels, target: int, plan: SearchPlan | None = None, *, seeds=5,
         "n_seeds": n_seeds, "seed_ids": None if seed_ids is None else [int(i) for i in seed_ids],
         "examples": 0 if examples is None else int(examples.shape[0]), "repeats": trial.repeats, "noise": trial.noise,
         "labellers": list(trial.labellers) or None, "double_share": trial.double_share,
+        "resolver_rate": trial.resolver_rate,
         "second_looks": search.second_looks.get_params() if search.second_looks is not None else None,
         "weigh_answers": search.labeller.get_params() if search.labeller is not None else None,
         "random_state": plan.random_state, "pool_size": int(X.shape[0]), "index": backend.name,
@@ -208,7 +217,7 @@ def _one_run(X, truth, seeds, plan, trial, search, backend, streams, examples, o
     n_targets = plan.audit_positives
     share = plan.round_share(False)
     if trial.labellers:
-        oracle = PanelOracle(truth, trial.labellers, trial.double_share, streams.noise)
+        oracle = PanelOracle(truth, trial.labellers, trial.double_share, streams.noise, trial.resolver_rate)
     else:
         oracle = NoisyOracle(truth, trial.noise, streams.noise) if trial.noise > 0 else SimulatedOracle(truth)
     audit = AuditSample(X.shape[0], streams.audit) if (n_targets or share > 0) else None
@@ -250,12 +259,14 @@ def _panel_report(state, result, truth) -> dict:
     from .search.reliability import estimate
 
     doubles = sum(r.ids.size for r in result.rounds if r.kind == "double")
+    resolutions = sum(r.ids.size for r in result.rounds if r.kind == "resolve")
     votes = None if state is None else state.votes
-    out = {"double_labels": int(doubles), "disputes": 0, "disputes_first_wrong": 0, "flip_rate_estimates": None}
+    out = {"double_labels": int(doubles), "resolutions": int(resolutions), "disputes": 0, "disputes_first_wrong": 0,
+           "flip_rate_estimates": None}
     if votes is not None and len(votes):
         decided = state.decided
         eps, _ = estimate(votes, float((state.answers[decided] == 1).mean()) if decided.any() else 0.5)
-        disputed = votes.disputed
+        disputed = votes.said[:, 0] != votes.said[:, 1]  # resolved or not
         out["disputes"] = int(disputed.sum())
         out["disputes_first_wrong"] = int((votes.said[disputed, 0] != truth[votes.items[disputed]]).sum())
         out["flip_rate_estimates"] = [round(float(e), 4) for e in eps]

@@ -84,6 +84,19 @@ def test_weigh_disputes_changes_only_the_disputed_items_and_clears_when_resolved
 # --- simulation -------------------------------------------------------------------------
 
 
+def test_a_resolver_answers_the_disagreements_within_the_labels_left():
+    truth = np.arange(40) % 2 == 0
+    ids = np.arange(40)
+    panel = PanelOracle(truth, (0.5, 0.5), 1.0, 3, resolver_rate=0.0)
+    first = panel.label(ids)
+    second = panel.second_opinions(ids, limit=45, first_said=first)
+    disputed = second.said != first
+    settled = second.resolved >= 0
+    assert disputed.sum() > 5 and settled.sum() == 5  # 40 second answers, then 5 labels left
+    assert np.array_equal(np.flatnonzero(settled), np.flatnonzero(disputed)[:5])
+    assert np.array_equal(second.resolved[settled] == 1, truth[second.ids[settled]])  # always right
+
+
 def test_a_panel_with_no_share_is_the_noisy_oracle_and_a_second_labeller_is_another():
     truth = np.arange(400) % 3 == 0
     ids = np.arange(0, 400, 2)
@@ -109,8 +122,16 @@ def test_simulated_double_labels_are_labels_and_disagreements_are_weighed(digits
     assert run["queries"] == 120 and 15 <= run["double_labels"] <= 60  # second answers spent from the budget
     assert run["disputes"] > 0 and len(run["flip_rate_estimates"]) == 2
     assert set(kinds) == {"epoch"} and run["found_at"]["120"] == run["found"]  # called with pages; finds once each
+    # A resolver who is always right settles every disagreement with the truth, which stands.
+    trial = Trial(labellers=(0.3, 0.3), double_share=0.5, resolver_rate=0.0, progress=False)
+    doc = simulate(X, y, 3, plan, trial=trial)
+    run = doc["runs"][0]
+    assert run["resolutions"] == run["disputes"] > 0 and run["queries"] == 120
+    assert doc["params"]["resolver_rate"] == 0.0
     with pytest.raises(ParameterError, match="--double-share"):
         Trial(double_share=0.1)
+    with pytest.raises(ParameterError, match="--resolver-rate"):
+        Trial(labellers=(0.1,), resolver_rate=0.0)
     with pytest.raises(ParameterError, match="not both"):
         Trial(noise=0.1, labellers=(0.1,))
 

@@ -68,12 +68,14 @@ def keyed_uniform(key: np.uint64, ids: np.ndarray, asks: np.ndarray) -> np.ndarr
 
 class SecondOpinions(NamedTuple):
     """Second answers from :meth:`PanelOracle.second_opinions`: the items, who answered
-    each first and second (labellers by index), and the second answers."""
+    each first and second (labellers by index), the second answers, and where a resolver
+    settled a disagreement its answer (1 positive, 0 negative; -1: none)."""
 
     ids: np.ndarray
     first: np.ndarray
     second: np.ndarray
     said: np.ndarray
+    resolved: np.ndarray | None = None
 
 
 class PanelOracle(SimulatedOracle):
@@ -87,9 +89,14 @@ class PanelOracle(SimulatedOracle):
     same labellers and the same mistakes on the items both ask about, and whether an item
     is given to two does not change its first answer. So runs with and without double
     labelling are paired.
+
+    ``resolver_rate``: where the two answers disagree, a resolver (someone else: a lead
+    who settles disagreements, as a labelling session's resolutions) answers a third time,
+    wrong with this probability (0: always right); None: nobody resolves them.
     """
 
-    def __init__(self, truth, flip_rates, double_share: float = 0.0, random_state=None):
+    def __init__(self, truth, flip_rates, double_share: float = 0.0, random_state=None,
+                 resolver_rate: float | None = None):
         super().__init__(truth)
         rates = tuple(flip_rates)
         if not rates:
@@ -97,6 +104,8 @@ class PanelOracle(SimulatedOracle):
         self.flip_rates = np.array([check_float(r, "a labeller's flip rate", minimum=0.0, maximum=1.0)
                                     for r in rates])
         self.double_share = check_float(double_share, "double share", minimum=0.0, maximum=1.0)
+        self.resolver_rate = None if resolver_rate is None else check_float(resolver_rate, "resolver rate",
+                                                                            minimum=0.0, maximum=1.0)
         keys = as_generator(random_state).integers(2**63, size=4, dtype=np.uint64)
         self._flip_key, self._who_key, self._double_key, self._other_key = (np.uint64(k) for k in keys)
         self._asked = np.zeros(self.truth.size, np.uint32)
@@ -122,10 +131,13 @@ class PanelOracle(SimulatedOracle):
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         return self._answer(ids, self.labeller_of(ids))
 
-    def second_opinions(self, ids, limit: int | None = None) -> SecondOpinions:
-        """Second answers for the share of ``ids`` given to two (at most ``limit``, in
-        order), each from a labeller other than the first."""
+    def second_opinions(self, ids, limit: int | None = None, first_said=None) -> SecondOpinions:
+        """Second answers for the share of ``ids`` given to two (at most ``limit`` labels, in
+        order), each from a labeller other than the first; with a resolver and the first
+        answers ``first_said`` (one per id), the disagreements resolved within what is left
+        of ``limit``."""
         ids = np.asarray(ids, np.int64).reshape(-1)
+        said_first = None if first_said is None else dict(zip(ids.tolist(), np.asarray(first_said, bool).tolist()))
         chosen = ids[keyed_uniform(self._double_key, ids, np.zeros(ids.size, np.uint32)) < self.double_share]
         chosen = chosen[:limit] if limit is not None else chosen
         first = self.labeller_of(chosen)
@@ -135,4 +147,15 @@ class PanelOracle(SimulatedOracle):
         else:
             u = keyed_uniform(self._other_key, chosen, np.zeros(chosen.size, np.uint32))
             second = (first + 1 + np.minimum((u * (n - 1)).astype(np.int64), n - 2)) % n
-        return SecondOpinions(chosen, first, second, self._answer(chosen, second))
+        said = self._answer(chosen, second)
+        if self.resolver_rate is None or said_first is None:
+            return SecondOpinions(chosen, first, second, said)
+        resolved = np.full(chosen.size, -1, np.int8)
+        disputed = np.flatnonzero(said != np.array([said_first[i] for i in chosen.tolist()], bool))
+        disputed = disputed[:None if limit is None else max(0, limit - chosen.size)]
+        if disputed.size:
+            asks = np.array([self._asked[i] for i in chosen[disputed].tolist()], np.uint32)
+            self._asked[chosen[disputed]] += 1
+            flip = keyed_uniform(self._flip_key, chosen[disputed], asks) < self.resolver_rate
+            resolved[disputed] = self.truth[chosen[disputed]] ^ flip
+        return SecondOpinions(chosen, first, second, said, resolved)

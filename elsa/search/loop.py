@@ -46,7 +46,7 @@ class Round:
     seconds: dict[str, float]  # wall time of each phase before and after the call
 
 
-REPEATS = ("check", "double")  # rounds of items asked before: second looks, second labellers
+REPEATS = ("check", "double", "resolve")  # items asked before: second looks, second labellers, resolutions
 
 
 @dataclass
@@ -71,11 +71,11 @@ class SearchResult:
     @property
     def answers(self) -> np.ndarray:
         """The answer that stands for each of :attr:`queried_ids`: the latest one (a second
-        look replaces the first; a second labeller's answer does not)."""
+        look or a resolution replaces the first; a second labeller's answer does not)."""
         ids, said = self.queried_ids, self.first_answers
         order = np.argsort(ids)
         for r in self.rounds:
-            if r.kind == "check" and r.ids.size:
+            if r.kind in ("check", "resolve") and r.ids.size:
                 said[order[np.searchsorted(ids[order], r.ids)]] = r.answers
         return said
 
@@ -296,7 +296,7 @@ class ActiveSearch:
             second = None
             if step.kind != "check" and hasattr(oracle, "second_opinions"):  # a panel of labellers
                 left = None if state.budget_left is None else max(0, state.budget_left - batch.size)
-                second = oracle.second_opinions(batch, left)
+                second = oracle.second_opinions(batch, left, first_said=said)
             timings.update(self.observe(state, step, said, rng, second=second))
             curve.append((state.queries, state.n_found))
             page = Round(step.kind, state.epoch, batch, said, step.selection.sources, timings)
@@ -304,6 +304,10 @@ class ActiveSearch:
             if second is not None and second.ids.size:
                 result.rounds.append(Round("double", state.epoch, second.ids, second.said,
                                            {"double": int(second.ids.size)}, {}))
+                settled = np.zeros(0, bool) if second.resolved is None else second.resolved >= 0
+                if settled.any():
+                    result.rounds.append(Round("resolve", state.epoch, second.ids[settled],
+                                               second.resolved[settled] == 1, {"resolve": int(settled.sum())}, {}))
             if callback is not None:  # with the page (its size grows an audit; its kind is the epoch's)
                 callback(page, state)
         result.seconds = time.perf_counter() - started
@@ -382,9 +386,15 @@ class ActiveSearch:
         state.votes.add(second.ids, second.first, first_said, second.second, second.said)
         if state.tally is not None:
             state.tally[second.ids, np.where(second.said, 0, 1)] += 1
-        state.queries += second.ids.size
+        spent = second.ids.size
+        if second.resolved is not None and (second.resolved >= 0).any():  # a resolution is the answer that stands
+            settled = second.resolved >= 0
+            state.votes.resolved[-second.ids.size:] = second.resolved
+            record_check(state, second.ids[settled], second.resolved[settled] == 1)
+            spent += int(settled.sum())
+        state.queries += spent
         if state.budget_left is not None:
-            state.budget_left -= second.ids.size
+            state.budget_left -= spent
 
     def weigh(self, state: SearchState) -> None:
         """How far each answer is believed: the labeller model's beliefs (with one), then the
