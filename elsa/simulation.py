@@ -24,7 +24,7 @@ from .metrics import discovery_rate, labelling_efficiency, quartiles
 from .oracle import NoisyOracle, PanelOracle, SimulatedOracle
 from .plan import SearchPlan
 from .search import run_streams
-from .search.loop import REPEATS, Round
+from .search.result import REPEATS, Round
 from .search.registry import check_pool_kind
 from .state import SearchState
 

@@ -12,5 +12,5 @@ from .._lazy import lazy_names
 
 __all__ = ["DEFAULTS", "DEFAULT_STRATEGY", "STRATEGIES", "ActiveSearch", "Round", "SearchResult", "default_epochs",
            "make_strategy", "run_streams", "strategy_params"]
-__getattr__ = lazy_names(__name__, {"ActiveSearch": "loop", "Round": "loop", "SearchResult": "loop",
+__getattr__ = lazy_names(__name__, {"ActiveSearch": "loop", "Round": "result", "SearchResult": "result",
                                     "make_strategy": "strategies"}, globals())

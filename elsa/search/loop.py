@@ -16,7 +16,6 @@ exploration sampler's.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -30,88 +29,9 @@ from ..samplers.base import Sampler
 from ..state import NEGATIVE, POSITIVE, Proposal, SearchState
 from .labeller import LabellerModel
 from .reliability import Votes, weigh_disputes
+from .result import Round, SearchResult
 from .second_look import OWNER as SECOND_LOOK
 from .second_look import SecondLooks, is_check, record_check
-
-
-@dataclass
-class Round:
-    """One oracle call."""
-
-    kind: str  # "epoch", "final", "check" (second looks: items asked again) or "double" (second labellers)
-    epoch: int
-    ids: np.ndarray
-    answers: np.ndarray  # the oracle's answers (True = positive)
-    sources: dict[str, int]  # items each sampler contributed to this call
-    seconds: dict[str, float]  # wall time of each phase before and after the call
-
-
-REPEATS = ("check", "double", "resolve")  # items asked before: second looks, second labellers, resolutions
-
-
-@dataclass
-class SearchResult:
-    seed_ids: np.ndarray
-    rounds: list[Round] = field(default_factory=list)
-    stop_reason: str = ""
-    seconds: float = 0.0
-
-    @property
-    def queried_ids(self) -> np.ndarray:
-        """Every item asked, once each, in the order first asked (second answers are not repeated)."""
-        rounds = [r.ids for r in self.rounds if r.kind not in REPEATS]
-        return np.concatenate(rounds) if rounds else np.zeros(0, np.int64)
-
-    @property
-    def first_answers(self) -> np.ndarray:
-        """The first answer about each of :attr:`queried_ids`."""
-        rounds = [r.answers for r in self.rounds if r.kind not in REPEATS]
-        return np.concatenate(rounds) if rounds else np.zeros(0, bool)
-
-    @property
-    def answers(self) -> np.ndarray:
-        """The answer that stands for each of :attr:`queried_ids`: the latest one (a second
-        look or a resolution replaces the first; a second labeller's answer does not)."""
-        ids, said = self.queried_ids, self.first_answers
-        order = np.argsort(ids)
-        for r in self.rounds:
-            if r.kind in ("check", "resolve") and r.ids.size:
-                said[order[np.searchsorted(ids[order], r.ids)]] = r.answers
-        return said
-
-    @property
-    def queries(self) -> int:
-        """Labels spent: every answer, second looks and second labellers included."""
-        return int(sum(r.ids.size for r in self.rounds))
-
-    @property
-    def rechecks(self) -> int:
-        """Labels spent on second looks."""
-        return int(sum(r.ids.size for r in self.rounds if r.kind == "check"))
-
-    def positive_ids(self) -> np.ndarray:
-        """Seeds plus every item the oracle answered positive, in discovery order."""
-        return np.concatenate([self.seed_ids, self.queried_ids[self.answers]])
-
-    def curve(self, truth: np.ndarray | None = None) -> list[tuple[int, int]]:
-        """(queries spent, positives found) after every oracle call, from (0, 0).
-
-        Positives found are true positives among the queried items when ``truth`` is
-        given, else the oracle's positive answers. Seeds are not counted.
-        """
-        points = [(0, 0)]
-        queries = found = 0
-        latest: dict[int, bool] = {}
-        for r in self.rounds:
-            queries += r.ids.size
-            if truth is not None:
-                found += 0 if r.kind in REPEATS else int(truth[r.ids].sum())
-            elif r.kind != "double":
-                for i, a in zip(r.ids.tolist(), r.answers.tolist()):
-                    found += int(a) - int(latest.get(i, False))
-                    latest[i] = a
-            points.append((queries, found))
-        return points
 
 
 class Selection(NamedTuple):
