@@ -28,6 +28,7 @@ place in it, the reason, and the check's answer (its event; NULL while waiting).
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Callable
 
@@ -78,18 +79,16 @@ class CheckRecords:
     @staticmethod
     def add_second_looks(db, epoch: int, after_event: int, items, seconds: dict, rng: dict) -> int:
         """A round of second looks the search asked for (kind ``check``); returns the items
-        waiting (those without a check already)."""
-        import json
-
-        checked = {r[0]: r[1] for r in db.execute("SELECT item, event FROM checks")}
-        items = [int(i) for i in items if checked.get(int(i), "none") in ("none", None)]  # none yet, or waiting
+        waiting: those not checked already (a check waiting for a second labeller becomes the
+        search's, which waits for it)."""
+        answered = {r[0] for r in db.execute("SELECT item FROM checks WHERE event IS NOT NULL")}
+        items = [int(i) for i in items if int(i) not in answered]
         if not items:
             return 0
         cur = db.execute("INSERT INTO rounds (kind, epoch, created, after_event, sources, seconds, rng) "
                          "VALUES ('check', ?, ?, ?, ?, ?, ?)", (epoch, time.time(), after_event,
                                                                json.dumps({SECOND_LOOK: len(items)}),
                                                                json.dumps(seconds), json.dumps(rng)))
-        # a check waiting for a second labeller becomes the search's, which waits for it
         db.executemany("INSERT OR REPLACE INTO checks (item, round, pos, reason) VALUES (?, ?, ?, ?)",
                        [(i, cur.lastrowid, pos, SECOND_LOOK) for pos, i in enumerate(items)])
         return len(items)
@@ -115,15 +114,6 @@ class CheckRecords:
                          (item, label, user, time.time()))
         db.execute("UPDATE checks SET event = ? WHERE item = ?", (cur.lastrowid, item))
         return int(cur.lastrowid)
-
-    def second_look_rounds(self) -> list[tuple[int, int, list[int]]]:
-        """``(round, epoch, items)`` of the search's rounds of second looks, oldest first."""
-        rows = self.query("SELECT c.round, r.epoch, c.item FROM checks c JOIN rounds r ON r.round = c.round "
-                          "WHERE c.reason = ? ORDER BY c.round, c.pos", (SECOND_LOOK,))
-        out: dict[int, tuple[int, list[int]]] = {}
-        for rnd, epoch, item in rows:
-            out.setdefault(rnd, (epoch, []))[1].append(item)
-        return [(rnd, epoch, items) for rnd, (epoch, items) in out.items()]
 
     def waiting(self) -> list[tuple[int, str, str]]:
         """``(item, reason, first answer's user)`` of every check whose item is answered and
