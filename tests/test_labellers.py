@@ -89,7 +89,7 @@ def test_a_resolver_answers_the_disagreements_within_the_labels_left():
     ids = np.arange(40)
     panel = PanelOracle(truth, (0.5, 0.5), 1.0, 3, resolver_rate=0.0)
     first = panel.label(ids)
-    second = panel.second_opinions(ids, limit=45, first_said=first)
+    second = panel.second_opinions(ids, first, limit=45)
     disputed = second.said != first
     settled = second.resolved >= 0
     assert disputed.sum() > 5 and settled.sum() == 5  # 40 second answers, then 5 labels left
@@ -102,12 +102,13 @@ def test_a_panel_with_no_share_is_the_noisy_oracle_and_a_second_labeller_is_anot
     ids = np.arange(0, 400, 2)
     noisy = NoisyOracle(truth, 0.2, 7).label(ids)
     panel = PanelOracle(truth, (0.2, 0.2, 0.2), 0.25, 7)
-    assert np.array_equal(panel.label(ids), noisy)  # the same mistakes: runs are paired
-    second = panel.second_opinions(ids)
+    first = panel.label(ids)
+    assert np.array_equal(first, noisy)  # the same mistakes: runs are paired
+    second = panel.second_opinions(ids, first)
     assert 30 <= second.ids.size <= 70 and np.all(second.first != second.second)
     assert np.array_equal(second.first, panel.labeller_of(second.ids))
-    assert second.ids.size == PanelOracle(truth, (0.2, 0.2, 0.2), 0.25, 7).second_opinions(ids).ids.size
-    assert PanelOracle(truth, (0.0,), 1.0, 1).second_opinions(ids, limit=5).ids.tolist() == ids[:5].tolist()
+    assert second.ids.size == PanelOracle(truth, (0.2, 0.2, 0.2), 0.25, 7).second_opinions(ids, first).ids.size
+    assert PanelOracle(truth, (0.0,), 1.0, 1).second_opinions(ids, first, limit=5).ids.tolist() == ids[:5].tolist()
 
 
 def test_simulated_double_labels_are_labels_and_disagreements_are_weighed(digits):

@@ -46,13 +46,19 @@ class NoisyOracle(SimulatedOracle):
         shape = np.shape(ids)
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         answers = super().label(ids)
-        asks = np.zeros(ids.size, np.uint32)
-        for j, i in enumerate(ids.tolist()):  # an item twice in one call: its first and second answer
-            asks[j] = self._asked[i]
-            self._asked[i] += 1
-        flip = keyed_uniform(self._key, ids, asks) < self.p
+        flip = keyed_uniform(self._key, ids, count_asks(self._asked, ids)) < self.p
         self.flips += int(flip.sum())
         return (answers ^ flip).reshape(shape)
+
+
+def count_asks(asked: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Which answer about its item each of ``ids`` is (0: the first), counted in ``asked``
+    (answers given so far, per item), which it brings up to date."""
+    asks = np.zeros(ids.size, np.uint32)
+    for j, i in enumerate(ids.tolist()):  # an item twice in one call: its first and second answer
+        asks[j] = asked[i]
+        asked[i] += 1
+    return asks
 
 
 def keyed_uniform(key: np.uint64, ids: np.ndarray, asks: np.ndarray) -> np.ndarray:
@@ -68,12 +74,13 @@ def keyed_uniform(key: np.uint64, ids: np.ndarray, asks: np.ndarray) -> np.ndarr
 
 class SecondOpinions(NamedTuple):
     """Second answers from :meth:`PanelOracle.second_opinions`: the items, who answered
-    each first and second (labellers by index), the second answers, and where a resolver
-    settled a disagreement its answer (1 positive, 0 negative; -1: none)."""
+    each first and second (labellers by index), the first answers and the second, and
+    where a resolver settled a disagreement its answer (1 positive, 0 negative; -1: none)."""
 
     ids: np.ndarray
     first: np.ndarray
     second: np.ndarray
+    first_said: np.ndarray
     said: np.ndarray
     resolved: np.ndarray | None = None
 
@@ -117,29 +124,24 @@ class PanelOracle(SimulatedOracle):
         u = keyed_uniform(self._who_key, ids, np.zeros(ids.size, np.uint32))
         return np.minimum((u * self.flip_rates.size).astype(np.int64), self.flip_rates.size - 1)
 
-    def _answer(self, ids: np.ndarray, who: np.ndarray) -> np.ndarray:
+    def _answer(self, ids: np.ndarray, rates) -> np.ndarray:
+        """Answers about ``ids``, each wrong with its probability in ``rates``."""
         answers = super().label(ids)
-        asks = np.zeros(ids.size, np.uint32)
-        for j, i in enumerate(ids.tolist()):
-            asks[j] = self._asked[i]
-            self._asked[i] += 1
-        flip = keyed_uniform(self._flip_key, ids, asks) < self.flip_rates[who]
+        flip = keyed_uniform(self._flip_key, ids, count_asks(self._asked, ids)) < rates
         self.flips += int(flip.sum())
         return answers ^ flip
 
     def label(self, ids) -> np.ndarray:
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        return self._answer(ids, self.labeller_of(ids))
+        return self._answer(ids, self.flip_rates[self.labeller_of(ids)])
 
-    def second_opinions(self, ids, limit: int | None = None, first_said=None) -> SecondOpinions:
-        """Second answers for the share of ``ids`` given to two (at most ``limit`` labels, in
-        order), each from a labeller other than the first; with a resolver and the first
-        answers ``first_said`` (one per id), the disagreements resolved within what is left
-        of ``limit``."""
+    def second_opinions(self, ids, first_said, limit: int | None = None) -> SecondOpinions:
+        """Second answers for the share of ``ids`` (whose first answers are ``first_said``)
+        given to two, at most ``limit`` labels in order, each from a labeller other than the
+        first; with a resolver, the disagreements resolved within what is left of ``limit``."""
         ids = np.asarray(ids, np.int64).reshape(-1)
-        said_first = None if first_said is None else dict(zip(ids.tolist(), np.asarray(first_said, bool).tolist()))
-        chosen = ids[keyed_uniform(self._double_key, ids, np.zeros(ids.size, np.uint32)) < self.double_share]
-        chosen = chosen[:limit] if limit is not None else chosen
+        given = keyed_uniform(self._double_key, ids, np.zeros(ids.size, np.uint32)) < self.double_share
+        chosen, first_said = ids[given][:limit], np.asarray(first_said, bool).reshape(-1)[given][:limit]
         first = self.labeller_of(chosen)
         n = self.flip_rates.size
         if n == 1:
@@ -147,15 +149,10 @@ class PanelOracle(SimulatedOracle):
         else:
             u = keyed_uniform(self._other_key, chosen, np.zeros(chosen.size, np.uint32))
             second = (first + 1 + np.minimum((u * (n - 1)).astype(np.int64), n - 2)) % n
-        said = self._answer(chosen, second)
-        if self.resolver_rate is None or said_first is None:
-            return SecondOpinions(chosen, first, second, said)
+        said = self._answer(chosen, self.flip_rates[second])
+        if self.resolver_rate is None:
+            return SecondOpinions(chosen, first, second, first_said, said)
         resolved = np.full(chosen.size, -1, np.int8)
-        disputed = np.flatnonzero(said != np.array([said_first[i] for i in chosen.tolist()], bool))
-        disputed = disputed[:None if limit is None else max(0, limit - chosen.size)]
-        if disputed.size:
-            asks = np.array([self._asked[i] for i in chosen[disputed].tolist()], np.uint32)
-            self._asked[chosen[disputed]] += 1
-            flip = keyed_uniform(self._flip_key, chosen[disputed], asks) < self.resolver_rate
-            resolved[disputed] = self.truth[chosen[disputed]] ^ flip
-        return SecondOpinions(chosen, first, second, said, resolved)
+        disputed = np.flatnonzero(said != first_said)[:None if limit is None else max(0, limit - chosen.size)]
+        resolved[disputed] = self._answer(chosen[disputed], self.resolver_rate)
+        return SecondOpinions(chosen, first, second, first_said, said, resolved)

@@ -216,7 +216,7 @@ class ActiveSearch:
             second = None
             if step.kind != "check" and hasattr(oracle, "second_opinions"):  # a panel of labellers
                 left = None if state.budget_left is None else max(0, state.budget_left - batch.size)
-                second = oracle.second_opinions(batch, left, first_said=said)
+                second = oracle.second_opinions(batch, said, left)
             timings.update(self.observe(state, step, said, rng, second=second))
             curve.append((state.queries, state.n_found))
             page = Round(step.kind, state.epoch, batch, said, step.selection.sources, timings)
@@ -289,21 +289,20 @@ class ActiveSearch:
         if state.budget_left is not None:
             state.budget_left -= batch.size
         if second is not None and second.ids.size:
-            self._record_second(state, batch, said, second)
+            self._record_second(state, second)
         if self.labeller is not None or state.votes is not None:
             self.weigh(state)
         return self.update_scores(state, rng) if retrain else {}
 
     @staticmethod
-    def _record_second(state: SearchState, batch: np.ndarray, said: np.ndarray, second) -> None:
+    def _record_second(state: SearchState, second) -> None:
         """A second labeller's answers: votes beside the first answers, labels spent."""
         if state.votes is None:
             state.votes = Votes()
         n = int(max(second.first.max(initial=-1), second.second.max(initial=-1))) + 1
         if len(state.votes.names) < n:
             state.votes.names = tuple(str(u) for u in range(n))
-        first_said = said[np.argsort(batch)][np.searchsorted(np.sort(batch), second.ids)]
-        state.votes.add(second.ids, second.first, first_said, second.second, second.said)
+        state.votes.add(second.ids, second.first, second.first_said, second.second, second.said)
         if state.tally is not None:
             state.tally[second.ids, np.where(second.said, 0, 1)] += 1
         spent = second.ids.size
