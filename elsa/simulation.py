@@ -256,7 +256,7 @@ def _one_run(X, truth, seeds, plan, trial, search, backend, streams, examples, o
 
 def _panel_report(state, result, truth) -> dict:
     """What several labellers did: second answers, disputes, and each one's estimated flip rate."""
-    from .search.reliability import estimate
+    from .search.reliability import flip_rates
 
     doubles = sum(r.ids.size for r in result.rounds if r.kind == "double")
     resolutions = sum(r.ids.size for r in result.rounds if r.kind == "resolve")
@@ -264,8 +264,7 @@ def _panel_report(state, result, truth) -> dict:
     out = {"double_labels": int(doubles), "resolutions": int(resolutions), "disputes": 0, "disputes_first_wrong": 0,
            "flip_rate_estimates": None}
     if votes is not None and len(votes):
-        decided = state.decided
-        eps, _ = estimate(votes, float((state.answers[decided] == 1).mean()) if decided.any() else 0.5)
+        eps = flip_rates(votes, state.answers)
         disputed = votes.said[:, 0] != votes.said[:, 1]  # resolved or not
         out["disputes"] = int(disputed.sum())
         out["disputes_first_wrong"] = int((votes.said[disputed, 0] != truth[votes.items[disputed]]).sum())

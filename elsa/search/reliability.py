@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import expit, logit
 
-from ..state import POSITIVE, SearchState
+from ..state import NEGATIVE, POSITIVE, SearchState
 
 PRIOR_RATE = 0.1  # a labeller's flip rate before any of their answers is checked
 PRIOR_ANSWERS = 10.0  # the prior's weight, in answers
@@ -104,6 +104,18 @@ def estimate(votes: Votes, hit_rate: float, *, prior_rate: float = PRIOR_RATE,
     return eps, q
 
 
+def hit_rate(answers: np.ndarray) -> float:
+    """The prior of the model: the share of "yes" among the decided items of ``answers``
+    (codes as :attr:`~elsa.state.SearchState.answers`; 0.5 before any)."""
+    decided = (answers == POSITIVE) | (answers == NEGATIVE)
+    return float((answers[decided] == POSITIVE).mean()) if decided.any() else 0.5
+
+
+def flip_rates(votes: Votes, answers: np.ndarray) -> np.ndarray:
+    """Each labeller's estimated flip rate, with ``answers``' hit rate as the prior (:func:`estimate`)."""
+    return estimate(votes, hit_rate(answers))[0]
+
+
 def weigh_disputes(state: SearchState, *, on_beliefs: bool = False) -> np.ndarray | None:
     """Beliefs for ``state``'s disputed items (:attr:`~elsa.state.SearchState.votes`), kept
     in ``state.belief``: on top of the beliefs there (``on_beliefs``: the labeller model's,
@@ -115,9 +127,7 @@ def weigh_disputes(state: SearchState, *, on_beliefs: bool = False) -> np.ndarra
     votes = state.votes
     if votes is None or not len(votes):
         return None
-    decided = state.decided
-    hit_rate = float((state.answers[decided] == POSITIVE).mean()) if decided.any() else 0.5
-    eps, q = estimate(votes, hit_rate)
+    eps, q = estimate(votes, hit_rate(state.answers))
     disputed = votes.disputed
     if disputed.any():
         belief = (state.answers == POSITIVE).astype(np.float64) if state.belief is None else state.belief.copy()

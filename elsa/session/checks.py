@@ -37,16 +37,20 @@ import numpy as np
 from .._validation import check_float
 from ..exceptions import ConflictError, InputError
 from ..oracle.simulated import keyed_uniform
-from ..search.reliability import UNRESOLVED, Votes, estimate
+from ..search.reliability import UNRESOLVED, Votes, flip_rates
 from .labels import normalise_label
 from .ledger import Ledger
+from .store import LIVE_ANSWERS
 
 DOUBLE, SECOND_LOOK = "double", "second-look"
 DECIDED = ("positive", "negative")
+CHECKED = ("check", "resolve")  # the origins of answers that are not the answer a check checks
 
-# The live answers (not taken back) of the items in a check: origin, label, user, time, by event.
-_LIVE = ("SELECT id, item, label, origin, user, at FROM events WHERE item IN (SELECT item FROM checks) "
-         "AND label != 'undo' AND id NOT IN (SELECT undoes FROM events WHERE undoes IS NOT NULL) ORDER BY id")
+
+def first_of(answers: list[dict]) -> dict | None:
+    """The answer a check checks, among an item's live answers: the newest that is neither a
+    check nor a resolution."""
+    return next((a for a in reversed(answers) if a["origin"] not in CHECKED), None)
 
 
 def double_key(random_state: int) -> np.uint64:
@@ -103,10 +107,8 @@ class CheckRecords:
     def first_answer(db, item: int) -> tuple[int, str, str] | None:
         """``(event, label, user)`` of the answer a check checks: the newest live answer that is
         neither a check nor a resolution."""
-        return db.execute(
-            "SELECT id, label, user FROM events WHERE item = ? AND origin NOT IN ('check', 'resolve', 'undo') "
-            "AND label != 'undo' AND id NOT IN (SELECT undoes FROM events WHERE undoes IS NOT NULL) "
-            "ORDER BY id DESC LIMIT 1", (item,)).fetchone()
+        return db.execute(f"SELECT id, label, user FROM ({LIVE_ANSWERS}) WHERE item = ? "
+                          "AND origin NOT IN ('check', 'resolve') ORDER BY id DESC LIMIT 1", (item,)).fetchone()
 
     @staticmethod
     def record_answer(db, item: int, label: str, user: str) -> int:
@@ -115,42 +117,41 @@ class CheckRecords:
         db.execute("UPDATE checks SET event = ? WHERE item = ?", (cur.lastrowid, item))
         return int(cur.lastrowid)
 
-    def waiting(self) -> list[tuple[int, str, str]]:
-        """``(item, reason, first answer's user)`` of every check whose item is answered and
-        whose second answer is not in, oldest round first."""
-        rows = self.query("SELECT c.item, c.reason FROM checks c WHERE c.event IS NULL AND c.item IN "
-                          "(SELECT item FROM labels) ORDER BY c.round, c.pos")
-        users = self.first_users([r[0] for r in rows])
-        return [(item, reason, users.get(item, "")) for item, reason in rows]
-
-    def first_users(self, items) -> dict[int, str]:
-        """Who gave the answer each of ``items``' check checks (its newest live first answer)."""
-        wanted, out = set(items), {}
-        for _, item, _, origin, user, _ in self.query(_LIVE):
-            if origin not in ("check", "resolve") and item in wanted:
-                out[item] = user
+    def live(self) -> dict[int, list[dict]]:
+        """The live answers of the items in a check, in order: ``{event, label, origin, user, at}``."""
+        out: dict[int, list[dict]] = {}
+        for event, item, label, origin, user, at in self.query(
+                LIVE_ANSWERS + " AND item IN (SELECT item FROM checks) ORDER BY id"):
+            out.setdefault(item, []).append({"event": event, "label": label, "origin": origin, "user": user, "at": at})
         return out
 
-    def answered(self) -> list[dict]:
+    def waiting(self, live: dict[int, list[dict]] | None = None) -> list[tuple[int, str, str]]:
+        """``(item, reason, first answer's user)`` of every check whose item is answered and
+        whose second answer is not in, oldest round first (``live``: :meth:`live`, when read)."""
+        rows = self.query("SELECT c.item, c.reason FROM checks c WHERE c.event IS NULL AND c.item IN "
+                          "(SELECT item FROM labels) ORDER BY c.round, c.pos")
+        if live is None:
+            live = self.live() if rows else {}
+        return [(item, reason, (first_of(live.get(item, [])) or {}).get("user", "")) for item, reason in rows]
+
+    def answered(self, live: dict[int, list[dict]] | None = None) -> list[dict]:
         """Every check with its second answer in: the item, the reason, the first answer, the
-        second and the resolution (None where there is none), each ``{label, user, at, event}``."""
+        second and the resolution (None where there is none), each ``{label, user, at, event}``
+        (``live``: :meth:`live`, when read)."""
         rows = self.query("SELECT item, reason, event FROM checks WHERE event IS NOT NULL ORDER BY event")
         if not rows:
             return []
-        live: dict[int, list] = {}
-        for event, item, label, origin, user, at in self.query(_LIVE):
-            live.setdefault(item, []).append({"event": event, "label": label, "origin": origin, "user": user, "at": at})
+        live = self.live() if live is None else live
         standing = dict(self.query("SELECT l.item, l.event FROM labels l JOIN events e ON e.id = l.event "
                                    "WHERE e.origin = 'resolve'"))
         out = []
         for item, reason, event in rows:
             answers = live.get(item, [])
-            first = [a for a in answers if a["origin"] not in ("check", "resolve")]
-            second = [a for a in answers if a["event"] == event]
-            resolution = [a for a in answers if a["event"] == standing.get(item)]
-            if first and second:
-                out.append({"item": item, "reason": reason, "first": first[-1], "second": second[0],
-                            "resolution": resolution[0] if resolution else None})
+            first = first_of(answers)
+            second = next((a for a in answers if a["event"] == event), None)
+            if first is not None and second is not None:
+                out.append({"item": item, "reason": reason, "first": first, "second": second,
+                            "resolution": next((a for a in answers if a["event"] == standing.get(item)), None)})
         return out
 
     def count_answered(self, reason: str | None = None) -> int:
@@ -233,10 +234,11 @@ class Checks:
         return [(item, reason) for item, reason, first in self.records.waiting()
                 if reason == SECOND_LOOK or first != user]
 
-    def disagreements(self, *, resolved: bool = False) -> list[dict]:
+    def disagreements(self, *, resolved: bool = False, answered: list[dict] | None = None) -> list[dict]:
         """The checks whose two answers differ ("yes" against "no"), unresolved ones (or,
-        ``resolved``, all), in the order their second answers came."""
-        return [c for c in self.records.answered()
+        ``resolved``, all), in the order their second answers came (of ``answered``:
+        :meth:`CheckRecords.answered`, when read)."""
+        return [c for c in (self.records.answered() if answered is None else answered)
                 if c["first"]["label"] in DECIDED and c["second"]["label"] in DECIDED
                 and c["first"]["label"] != c["second"]["label"] and (resolved or c["resolution"] is None)]
 
@@ -246,8 +248,10 @@ class Checks:
         the checks waiting and the disagreements unresolved."""
         from sklearn.metrics import cohen_kappa_score
 
+        live = self.records.live()  # read once: the answers, the waiting checks and the disagreements
+        answered = self.records.answered(live)
         pairs: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for c in self.records.answered():
+        for c in answered:
             a, b = c["first"], c["second"]
             if a["label"] in DECIDED and b["label"] in DECIDED:
                 key = tuple(sorted((a["user"], b["user"])))
@@ -264,10 +268,9 @@ class Checks:
             return {"items": len(labels), "agree": agree, "kappa": kappa}
 
         every = [pair for labels in pairs.values() for pair in labels]
-        waiting = self.records.waiting()
         return {"pairs": [{"users": list(k), **summary(v)} for k, v in sorted(pairs.items())],
-                "overall": summary(every) if every else None,
-                "checks_waiting": len(waiting), "disagreements": len(self.disagreements())}
+                "overall": summary(every) if every else None, "checks_waiting": len(self.records.waiting(live)),
+                "disagreements": len(self.disagreements(answered=answered))}
 
     def votes(self) -> tuple[Votes, int]:
         """What the search reads of the checks: the items answered twice "yes" or "no" and who
@@ -293,16 +296,5 @@ class Checks:
         votes, _ = self.votes()
         if not len(votes):
             return {}
-        codes = self.store.label_codes(len(self.names))
-        decided = np.isin(codes, (1, -1))
-        eps, _ = estimate(votes, float((codes[decided] == 1).mean()) if decided.any() else 0.5)
+        eps = flip_rates(votes, self.store.label_codes(len(self.names)))
         return {name: round(float(e), 4) for name, e in zip(votes.names, eps)}
-
-    def answers(self, items) -> dict[int, list[dict]]:
-        """Every live answer to ``items`` that are in a check, in order: ``{user, label, origin, at}``."""
-        wanted = {int(i) for i in items}
-        out: dict[int, list[dict]] = {}
-        for _, item, label, origin, user, at in self.records.query(_LIVE):
-            if item in wanted:
-                out.setdefault(item, []).append({"user": user, "label": label, "origin": origin, "at": at})
-        return out

@@ -74,6 +74,7 @@ class Reports:
 
     def __init__(self, store, settings: dict, audit):
         self.store, self.settings, self.audit = store, settings, audit
+        self.checks = CheckRecords(store.query)
 
     def progress(self, answers: np.ndarray, status: str, message: str, pending: int) -> Progress:
         """Where the session stands, with the search's view of the labels ``answers``, its
@@ -87,7 +88,7 @@ class Reports:
             target=self.settings["target"], strategy=self.settings["strategy"], epoch=self.store.rounds.count_rounds("epoch"),
             epochs=epochs, budget=self.settings["budget"],
             queries=int(self.store.rounds.proposed_items().size),
-            labels=len(labels) + CheckRecords(self.store.query).count_answered(),
+            labels=len(labels) + self.checks.count_answered(),
             found=sum(lab == "positive" for lab in labels),
             seeds=int(sum(counts.get(o, 0) for o in ("seed", "import", *OUTSIDE))),
             unsure=int(self.unsure_items().size), pending=pending, status=status, message=message,

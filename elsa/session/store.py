@@ -82,6 +82,9 @@ CREATE TABLE checks (
     item INTEGER PRIMARY KEY, round INTEGER NOT NULL, pos INTEGER NOT NULL, reason TEXT NOT NULL, event INTEGER
 );
 """
+# Every answer not taken back (an undo is an event of its own that names the event it takes back).
+LIVE_ANSWERS = ("SELECT id, item, label, origin, user, at FROM events WHERE label != 'undo' "
+                "AND id NOT IN (SELECT undoes FROM events WHERE undoes IS NOT NULL)")
 _LEGACY_RECALL = "UPDATE meta SET value = '\"qbcb:' || substr(value, 9) WHERE key = 'stop' AND value LIKE '\"recall:%'"
 _MIGRATIONS = {  # from format N to N + 1
     1: ["CREATE TABLE audit (pos INTEGER PRIMARY KEY, item INTEGER NOT NULL UNIQUE, round INTEGER NOT NULL)"],
@@ -429,9 +432,7 @@ class Store:
         """Every answer not taken back, by item, in order: ``(label, origin, user, at)`` (a
         re-answered unsure item, a check's second answer and a resolution included)."""
         out: dict[int, list[tuple]] = {}
-        for item, *answer in self.query(
-                "SELECT item, label, origin, user, at FROM events WHERE label != 'undo' AND id NOT IN "
-                "(SELECT undoes FROM events WHERE undoes IS NOT NULL) ORDER BY id"):
+        for _, item, *answer in self.query(LIVE_ANSWERS + " ORDER BY id"):
             out.setdefault(item, []).append(tuple(answer))
         return out
 

@@ -296,16 +296,17 @@ class LabelApi:
 
     async def check(self, request):
         """A second answer to an item someone answered first (a "please check" card)."""
-        doc = await _body(request)
-        item, label = _whole(doc.get("item"), "item"), label_of(doc, "label")
-        event = await run_in_threadpool(self.session.check, item, label, user=user_of(request))
-        return JSONResponse({"event": event, "item": item})
+        return await self._item_label(request, self.session.check)
 
     async def resolve(self, request):
         """Settle a disagreement between two answers."""
+        return await self._item_label(request, self.session.resolve)
+
+    async def _item_label(self, request, method):
+        """``{item, label}`` given to ``method(item, label, user=...)``; returns the answer's event."""
         doc = await _body(request)
         item, label = _whole(doc.get("item"), "item"), label_of(doc, "label")
-        event = await run_in_threadpool(self.session.resolve, item, label, user=user_of(request))
+        event = await run_in_threadpool(method, item, label, user=user_of(request))
         return JSONResponse({"event": event, "item": item})
 
     async def answer_many(self, request):
